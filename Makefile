@@ -1,0 +1,44 @@
+# `make run` and `make test` set everything up on a fresh machine and are quick when nothing changed.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMPS := .build-stamps
+DIST := sessionstory/web/static/dist
+JS_SOURCES := $(shell find sessionstory/sdk_js/src sessionstory/player/src -type f 2>/dev/null) scripts/build.mjs
+
+.PHONY: run test build bench clean chromium
+
+run: build
+	$(VENV)/bin/sessionstory serve
+
+test: build chromium
+	$(PY) -m pytest -q
+
+bench: build
+	$(PY) -m bench
+
+build: $(STAMPS)/python $(DIST)/sdk.js
+
+$(STAMPS)/python: pyproject.toml
+	@mkdir -p $(STAMPS)
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	@touch $@
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+$(DIST)/sdk.js: node_modules/.package-lock.json $(JS_SOURCES)
+	node scripts/build.mjs
+
+# The browser tests need Chromium; Debian's package is the one that runs here.
+chromium:
+	@command -v chromium >/dev/null || test -n "$$SESSIONSTORY_CHROMIUM" || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+	@test -d /usr/share/doc/python3.11/html || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3.11-doc >/dev/null) || true
+
+clean:
+	rm -rf $(VENV) node_modules $(DIST) $(STAMPS)

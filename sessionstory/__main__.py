@@ -1,0 +1,3 @@
+from sessionstory.cli import main
+
+raise SystemExit(main())

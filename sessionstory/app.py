@@ -1,0 +1,120 @@
+"""create_app(settings): the one place where routes, storage and background work meet."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import secrets
+from collections.abc import AsyncIterator
+from datetime import datetime
+from pathlib import Path
+
+import jinja2
+from litestar import Litestar, Request, get
+from litestar.exceptions import NotFoundException
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.response import Template
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+
+from sessionstory import admin
+from sessionstory.config import Settings, prepare_data_dir
+from sessionstory.datadir import DataDir
+from sessionstory.web import api, collect, dashboard, errors
+from sessionstory.web.security import datadir
+
+log = logging.getLogger("sessionstory")
+WEB = Path(__file__).parent / "web"
+DEMO_PROJECT = "Demo"
+
+
+def create_app(settings: Settings, dd: DataDir | None = None) -> Litestar:
+    """The whole server. Pass an opened DataDir to share it (tests); else it is opened at start."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        opened = dd or DataDir(prepare_data_dir(settings))
+        app.state.datadir = opened
+        opened.start()
+        bootstrap(opened)
+        sock = await admin.serve(opened, opened.settings.admin_socket)
+        try:
+            yield
+        finally:
+            sock.close()
+            await sock.wait_closed()
+            opened.settings.admin_socket.unlink(missing_ok=True)
+            if dd is None:
+                opened.close()
+
+    return Litestar(
+        route_handlers=[
+            api.healthz, api.projects, api.sessions, api.session, api.events, api.remove_session,
+            collect.sdk_script, collect.ingest_preflight, collect.ingest,
+            dashboard.login_page, dashboard.login, dashboard.logout, dashboard.session_list,
+            dashboard.session_page, dashboard.projects_page, dashboard.create_project, dashboard.project_page,
+            demo_page,
+            create_static_files_router(path="/static", directories=[WEB / "static"], include_in_schema=False),
+        ],
+        lifespan=[lifespan],
+        template_config=TemplateConfig(engine=JinjaTemplateEngine.from_environment(_templates())),
+        exception_handlers={dashboard.SignInRequired: dashboard.to_login, **errors.HANDLERS},  # type: ignore[dict-item]
+        request_max_body_size=settings.limits.max_body_bytes,
+        openapi_config=None,
+        debug=False,
+    )
+
+
+def _templates() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(WEB / "templates"),
+        autoescape=True,  # recorded content (URLs, titles, user ids) must never become markup
+        undefined=jinja2.StrictUndefined,
+    )
+    env.filters["duration"] = format_duration
+    env.filters["when"] = format_when
+    return env
+
+
+def format_duration(ms: int) -> str:
+    seconds = max(0, int(ms) // 1000)
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    return f"{hours}h {minutes:02d}m" if hours else f"{minutes}m {seconds:02d}s"
+
+
+def format_when(iso: str) -> str:
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+@get("/demo", sync_to_thread=False, include_in_schema=False)
+def demo_page(request: Request) -> Template:  # type: ignore[type-arg]
+    """A page carrying the Demo project's snippet, so a newcomer can record a session at once."""
+    demo = next((p for p in datadir(request).projects.all() if p.name == DEMO_PROJECT), None)
+    if demo is None:
+        raise NotFoundException("there is no Demo project")
+    return Template(template_name="demo.html", context={"public_key": demo.public_key})
+
+
+def bootstrap(dd: DataDir) -> None:
+    """First start: an admin to sign in with and a Demo project to record into."""
+    s = dd.settings
+    if dd.accounts.user_count() == 0:
+        if s.admin_email:
+            dd.accounts.create_user(s.admin_email, s.admin_password, "admin")
+            log.info("created admin %s from SESSIONSTORY_ADMIN_EMAIL", s.admin_email)
+        else:
+            password = secrets.token_urlsafe(12)
+            dd.accounts.create_user("admin@localhost", password, "admin")
+            _banner(
+                f"Sign in at {s.base_url}/login as admin@localhost with password {password}",
+                "(shown once; set SESSIONSTORY_ADMIN_EMAIL/_PASSWORD to choose your own)",
+            )
+    if not dd.projects.all():
+        dd.projects.create(DEMO_PROJECT)
+        _banner(f"Created the Demo project: browse {s.base_url}/demo to record a session into it")
+
+
+def _banner(*lines: str) -> None:
+    rule = "=" * max(len(line) for line in lines)
+    print("\n".join([rule, *lines, rule]), flush=True)

@@ -1,0 +1,180 @@
+"""Users, passwords, API tokens and dashboard sign-ins.
+
+Passwords are argon2id hashes; API tokens and sign-in ids are stored only as SHA-256
+digests, so a copy of the index grants nobody access.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import threading
+import time
+import uuid
+
+import argon2
+import msgspec
+
+from sessionstory import entities
+from sessionstory.index import Index
+from sessionstory.store import SegmentLog
+
+ROLES = ("admin", "member")
+SIGN_IN_TTL_MS = 14 * 24 * 3600 * 1000
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
+
+
+class User(msgspec.Struct, frozen=True):
+    id: str
+    email: str
+    role: str
+    created_ms: int
+
+
+class SignIn(msgspec.Struct, frozen=True):
+    """A dashboard sign-in: the cookie carries `sid`, forms carry `csrf_token`."""
+
+    sid: str
+    user: User
+    csrf_token: str
+
+
+class AuthError(ValueError):
+    pass
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class Accounts:
+    # Each argon2 hash takes ~64 MiB and a core for a moment: cap how many run at once.
+    MAX_CONCURRENT_HASHES = 2
+
+    def __init__(self, log: SegmentLog, index: Index) -> None:
+        self._log, self._index = log, index
+        # OWASP's argon2id baseline (19 MiB, 2 passes, 1 lane): ~70 ms here, where the
+        # library default (64 MiB, 4 lanes) takes ~800 ms on two cores.
+        self._hasher = argon2.PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
+        self._hash_slots = threading.BoundedSemaphore(self.MAX_CONCURRENT_HASHES)
+        self._dummy: str | None = None
+
+    def _dummy_hash(self) -> str:
+        """Verified against when an email is unknown, so timing does not tell which emails exist."""
+        if self._dummy is None:
+            self._dummy = self._hasher.hash(secrets.token_hex(8))
+        return self._dummy
+
+    # -- users ----------------------------------------------------------------------
+
+    def create_user(self, email: str, password: str, role: str = "member") -> User:
+        email = email.strip().lower()
+        if not _EMAIL.match(email) or len(email) > 254:
+            raise AuthError(f"not an email address: {email!r}")
+        if role not in ROLES:
+            raise AuthError(f"role must be one of {', '.join(ROLES)}")
+        if len(password) < 8:
+            raise AuthError("password must be at least 8 characters")
+        if self.user_by_email(email) is not None:
+            raise AuthError(f"a user with email {email} exists already")
+        with self._hash_slots:
+            password_hash = self._hasher.hash(password)
+        user = User(id=uuid.uuid4().hex[:12], email=email, role=role, created_ms=_now_ms())
+        entities.save(self._log, self._index, "users", {**msgspec.structs.asdict(user), "password_hash": password_hash})
+        return user
+
+    def user_by_email(self, email: str) -> User | None:
+        row = self._index.read(
+            lambda cur: cur.execute(
+                "SELECT id, email, role, created_ms FROM users WHERE email = ?", [email.strip().lower()]
+            ).fetchone()
+        )
+        return None if row is None else User(*row)
+
+    def user_count(self) -> int:
+        return self._index.read(lambda cur: cur.execute("SELECT count(*) FROM users").fetchone()[0])
+
+    def authenticate(self, email: str, password: str) -> User | None:
+        row = self._index.read(
+            lambda cur: cur.execute(
+                "SELECT id, email, role, created_ms, password_hash FROM users WHERE email = ?",
+                [email.strip().lower()],
+            ).fetchone()
+        )
+        stored = row[4] if row else self._dummy_hash()
+        with self._hash_slots:
+            try:
+                self._hasher.verify(stored, password)
+            except (argon2.exceptions.VerificationError, argon2.exceptions.InvalidHashError):
+                return None
+            if row is None:
+                return None
+            user = User(*row[:4])
+            if self._hasher.check_needs_rehash(stored):
+                fresh = self._hasher.hash(password)
+                entities.save(
+                    self._log, self._index, "users", {**msgspec.structs.asdict(user), "password_hash": fresh}
+                )
+        return user
+
+    # -- API tokens -----------------------------------------------------------------
+
+    def create_token(self, email: str, name: str = "") -> str:
+        user = self.user_by_email(email)
+        if user is None:
+            raise AuthError(f"no user with email {email}")
+        token = "sst_" + secrets.token_urlsafe(32)
+        row = {
+            "id": uuid.uuid4().hex[:12],
+            "user_id": user.id,
+            "name": name or "token",
+            "token_hash": _digest(token),
+            "created_ms": _now_ms(),
+        }
+        entities.save(self._log, self._index, "tokens", row)
+        return token
+
+    def user_for_token(self, token: str) -> User | None:
+        digest = _digest(token)
+        row = self._index.read(
+            lambda cur: cur.execute(
+                "SELECT u.id, u.email, u.role, u.created_ms, t.token_hash FROM tokens t "
+                "JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?",
+                [digest],
+            ).fetchone()
+        )
+        if row is None or not hmac.compare_digest(row[4], digest):
+            return None
+        return User(*row[:4])
+
+    # -- dashboard sign-ins ---------------------------------------------------------
+
+    def sign_in(self, user: User) -> SignIn:
+        """A brand-new sign-in id every time: an id planted before login is never promoted."""
+        sid, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
+        expires = _now_ms() + SIGN_IN_TTL_MS
+        self._index.write(
+            lambda con: con.execute(
+                "INSERT INTO web_sessions VALUES (?, ?, ?, ?)", [_digest(sid), user.id, csrf, expires]
+            )
+        ).result()
+        return SignIn(sid=sid, user=user, csrf_token=csrf)
+
+    def signed_in(self, sid: str) -> SignIn | None:
+        row = self._index.read(
+            lambda cur: cur.execute(
+                "SELECT u.id, u.email, u.role, u.created_ms, w.csrf_token FROM web_sessions w "
+                "JOIN users u ON u.id = w.user_id WHERE w.id_hash = ? AND w.expires_ms > ?",
+                [_digest(sid), _now_ms()],
+            ).fetchone()
+        )
+        return None if row is None else SignIn(sid=sid, user=User(*row[:4]), csrf_token=row[4])
+
+    def sign_out(self, sid: str) -> None:
+        self._index.write(lambda con: con.execute("DELETE FROM web_sessions WHERE id_hash = ?", [_digest(sid)])).result()

@@ -1,0 +1,130 @@
+"""The `sessionstory` command: serve, and the account and maintenance commands."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+import duckdb
+
+from sessionstory import admin, commands
+from sessionstory.config import ConfigError, Settings, load_settings, prepare_data_dir
+
+
+class UsageError(Exception):
+    pass
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see `{self.prog} --help`)")
+
+
+def build_parser() -> Parser:
+    parser = Parser(prog="sessionstory", description="Self-hosted session replay in one process.")
+    common = Parser(add_help=False)
+    common.add_argument("--data-dir", help="data directory (default: $SESSIONSTORY_DATA_DIR or ./data)")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+
+    serve = sub.add_parser("serve", parents=[common], help="run the server: ingest, dashboard, player, API")
+    serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (default 8000)")
+
+    user = sub.add_parser("user", help="manage users").add_subparsers(dest="action", required=True, parser_class=Parser)
+    user_create = user.add_parser("create", parents=[common], help="create a user; password read from stdin")
+    user_create.add_argument("--email", required=True)
+    user_create.add_argument("--role", choices=["admin", "member"], default="member")
+    user_create.add_argument("--password-stdin", action="store_true", required=True,
+                             help="read the password from standard input")
+
+    project = sub.add_parser("project", help="manage projects").add_subparsers(
+        dest="action", required=True, parser_class=Parser)
+    project_create = project.add_parser("create", parents=[common], help="create a project")
+    project_create.add_argument("--name", required=True)
+    project_create.add_argument("--origin", action="append", default=[],
+                                help="origin allowed to send sessions (repeatable; none = any)")
+
+    token = sub.add_parser("token", help="manage API tokens").add_subparsers(
+        dest="action", required=True, parser_class=Parser)
+    token_create = token.add_parser("create", parents=[common], help="create an API token for a user")
+    token_create.add_argument("--email", required=True)
+    token_create.add_argument("--name", default="")
+
+    sub.add_parser("reindex", parents=[common], help="rebuild the DuckDB index from the stored events")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        settings = load_settings(args.data_dir, getattr(args, "host", None), getattr(args, "port", None))
+        if args.command == "serve":
+            return serve(settings)
+        name, kwargs = _command_call(args)
+        print(run_command(settings, name, kwargs))
+        return 0
+    except (UsageError, ConfigError, commands.CommandError) as exc:
+        print(f"sessionstory: {exc}", file=sys.stderr)
+        return 2 if isinstance(exc, UsageError) else 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _command_call(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
+    key = f"{args.command}_{getattr(args, 'action', '')}".rstrip("_")
+    if key == "user_create":
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            raise commands.CommandError("no password on standard input")
+        return key, {"email": args.email, "password": password, "role": args.role}
+    if key == "project_create":
+        return key, {"name": args.name, "origins": args.origin}
+    if key == "token_create":
+        return key, {"email": args.email, "name": args.name}
+    return key, {}
+
+
+def run_command(settings: Settings, name: str, kwargs: dict[str, Any]) -> str:
+    """Ask a running server to do it, or open the data directory and do it here."""
+    from_server = admin.call(settings.admin_socket, name, kwargs)
+    if from_server is not None:
+        return from_server
+    from sessionstory.datadir import DataDir
+
+    progress = _progress if name == "reindex" else None
+    try:
+        dd = DataDir(prepare_data_dir(settings), progress=progress)
+    except duckdb.IOException as exc:
+        raise commands.CommandError(f"the index is locked by another process ({exc})") from None
+    try:
+        return commands.run(dd, name, {**kwargs, **({"progress": progress} if progress else {})})
+    finally:
+        dd.close()
+
+
+def _progress(count: int) -> None:
+    print(f"\r{count} records indexed", end="", file=sys.stderr, flush=True)
+
+
+def serve(settings: Settings) -> int:
+    import uvicorn
+
+    from sessionstory.app import create_app
+
+    settings = prepare_data_dir(settings)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    print(f"SessionStory on {settings.base_url} (data in {settings.data_dir.resolve()})", flush=True)
+    config = uvicorn.Config(create_app(settings), host=settings.host, port=settings.port, log_level="info",
+                            proxy_headers=True, server_header=False)
+    try:
+        uvicorn.Server(config).run()
+    except duckdb.IOException as exc:
+        raise ConfigError(f"cannot open the index in {settings.data_dir}: {exc}") from None
+    return 0
+
+
+def entry() -> NoReturn:
+    raise SystemExit(main())

@@ -1,0 +1,112 @@
+"""Settings: one typed object, built once from flags and the environment, passed down."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import msgspec
+
+
+class Limits(msgspec.Struct, frozen=True):
+    """What one ingest request may carry; each bound answers a different attack.
+
+    Nesting depth needs no bound of ours: msgspec refuses JSON deeper than ~1000 levels.
+    """
+
+    max_body_bytes: int = 10 * 1024 * 1024
+    max_decoded_bytes: int = 50 * 1024 * 1024
+    max_events: int = 20_000
+    max_id_length: int = 128
+
+
+class Settings(msgspec.Struct, frozen=True):
+    data_dir: Path
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str = ""
+    secret_key: str = ""
+    admin_email: str = ""
+    admin_password: str = ""
+    llm_model: str = ""
+    session_timeout_s: int = 30 * 60
+    limits: Limits = Limits()
+
+    @property
+    def base_url(self) -> str:
+        """Where browsers reach this server: the snippet's src is built from it."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def index_path(self) -> Path:
+        return self.data_dir / "index.duckdb"
+
+    @property
+    def segments_dir(self) -> Path:
+        return self.data_dir / "segments"
+
+    @property
+    def admin_socket(self) -> Path:
+        return self.data_dir / "admin.sock"
+
+
+class ConfigError(ValueError):
+    """A setting a person gave is unusable; the message says which and why."""
+
+
+def default_data_dir() -> Path:
+    return Path(os.environ.get("SESSIONSTORY_DATA_DIR") or "./data")
+
+
+def load_settings(
+    data_dir: str | os.PathLike[str] | None = None,
+    host: str | None = None,
+    port: int | None = None,
+    env: dict[str, str] | None = None,
+) -> Settings:
+    """Flags win over the environment, the environment over defaults."""
+    env = dict(os.environ if env is None else env)
+    data = Path(data_dir) if data_dir else Path(env.get("SESSIONSTORY_DATA_DIR") or "./data")
+    port_value = port if port is not None else _port(env.get("SESSIONSTORY_PORT", "8000"))
+    if not 0 < port_value < 65536:
+        raise ConfigError(f"port must be between 1 and 65535, not {port_value}")
+    email, password = env.get("SESSIONSTORY_ADMIN_EMAIL", ""), env.get("SESSIONSTORY_ADMIN_PASSWORD", "")
+    if bool(email) != bool(password):
+        raise ConfigError("set both SESSIONSTORY_ADMIN_EMAIL and SESSIONSTORY_ADMIN_PASSWORD, or neither")
+    return Settings(
+        data_dir=data,
+        host=host or env.get("SESSIONSTORY_HOST") or "127.0.0.1",
+        port=port_value,
+        public_url=env.get("SESSIONSTORY_PUBLIC_URL", ""),
+        secret_key=env.get("SESSIONSTORY_SECRET_KEY", ""),
+        admin_email=email,
+        admin_password=password,
+        llm_model=env.get("SESSIONSTORY_LLM_MODEL", ""),
+    )
+
+
+def _port(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise ConfigError(f"SESSIONSTORY_PORT must be a number, not {text!r}") from None
+
+
+def prepare_data_dir(settings: Settings) -> Settings:
+    """Create the data directory and settle the secret key (kept there when not given)."""
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        settings.segments_dir.mkdir(exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"cannot use data directory {settings.data_dir}: {exc.strerror}") from None
+    if settings.secret_key:
+        return settings
+    key_file = settings.data_dir / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_urlsafe(48))
+        key_file.chmod(0o600)
+    return msgspec.structs.replace(settings, secret_key=key_file.read_text().strip())

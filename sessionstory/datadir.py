@@ -1,0 +1,82 @@
+"""An opened data directory: the segment log, the index over it, and the services on both.
+
+The server and the CLI open it the same way. Opening brings the index up to date with
+the log, so whatever was acknowledged before a crash is searchable again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from sessionstory.auth import Accounts
+from sessionstory.config import Settings
+from sessionstory.index import Index
+from sessionstory.ingest import Ingestor
+from sessionstory.projects import Projects
+from sessionstory.store import Location, Record, SegmentLog
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int], None]
+CATCH_UP_CHUNK = 500
+
+
+class DataDir:
+    def __init__(self, settings: Settings, progress: Progress | None = None) -> None:
+        self.settings = settings
+        self.log = SegmentLog(settings.segments_dir)
+        self.index = Index(settings.index_path)
+        self.caught_up = self._catch_up(self.index.log_position(), progress)
+        self.log.on_commit(self.index.feed)
+        self.projects = Projects(self.log, self.index)
+        self.accounts = Accounts(self.log, self.index)
+        self.ingestor = Ingestor(self.log, self.index)
+
+    def start(self) -> None:
+        """Start the background threads a server needs (group commit, index writer)."""
+        self.index.start()
+        self.log.start()
+
+    def close(self) -> None:
+        self.log.close()
+        self.index.close()
+
+    def _catch_up(self, since: Location | None, progress: Progress | None, index: Index | None = None) -> int:
+        """Index every record the log has beyond the index's checkpoint."""
+        index = index or self.index
+        count = 0
+        chunk: list[tuple[Location, Record, object]] = []
+        for location, record in self.log.scan(since):
+            chunk.append((location, record, None))
+            if len(chunk) >= CATCH_UP_CHUNK:
+                index.feed(chunk)
+                count += len(chunk)
+                chunk = []
+                if progress:
+                    progress(count)
+        if chunk:
+            index.feed(chunk)
+            count += len(chunk)
+        if count:
+            log.info("index caught up with %d records from the log", count)
+        return count
+
+    def reindex(self, progress: Progress | None = None) -> int:
+        """Rebuild the index from the log beside the live one, then swap it in.
+
+        Ingest goes on meanwhile; only the final catch-up and swap hold the log still.
+        """
+        fresh_path = Path(f"{self.settings.index_path}.rebuild")
+        for leftover in (fresh_path, Path(f"{fresh_path}.wal")):
+            leftover.unlink(missing_ok=True)
+        fresh = Index(fresh_path)
+        count = self._catch_up(None, progress, fresh)
+        with self.log.paused():
+            self.index.flush()
+            count += self._catch_up(fresh.log_position(), None, fresh)
+            fresh.close()
+            self.index.replace_file(fresh_path)
+        self.projects.reload()
+        return count

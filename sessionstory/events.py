@@ -1,0 +1,80 @@
+"""The rrweb event model, as loose as replay needs and as strict as safety needs.
+
+Events are decoded as an envelope (`type`, `timestamp`) around raw `data`, so event
+types and fields that rrweb adds later pass through untouched; only the parts we read
+are decoded further.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+import msgspec
+
+
+class EventType(IntEnum):
+    DOM_CONTENT_LOADED = 0
+    LOAD = 1
+    FULL_SNAPSHOT = 2
+    INCREMENTAL_SNAPSHOT = 3
+    META = 4
+    CUSTOM = 5
+    PLUGIN = 6
+
+
+class IncrementalSource(IntEnum):
+    MUTATION = 0
+    MOUSE_MOVE = 1
+    MOUSE_INTERACTION = 2
+    SCROLL = 3
+    VIEWPORT_RESIZE = 4
+    INPUT = 5
+    TOUCH_MOVE = 6
+    MEDIA_INTERACTION = 7
+    STYLE_SHEET_RULE = 8
+    CANVAS_MUTATION = 9
+    FONT = 10
+    LOG = 11
+    DRAG = 12
+    STYLE_DECLARATION = 13
+    SELECTION = 14
+    ADOPTED_STYLE_SHEET = 15
+    CUSTOM_ELEMENT = 16
+
+
+class Event(msgspec.Struct):
+    type: int
+    timestamp: int | float
+    data: msgspec.Raw = msgspec.Raw(b"{}")
+
+
+class MetaData(msgspec.Struct):
+    href: str = ""
+    width: int = 0
+    height: int = 0
+
+
+class IncrementalData(msgspec.Struct):
+    source: int = -1
+
+
+class InputData(msgspec.Struct):
+    """An input event's data: the only place rrweb puts what a visitor typed."""
+
+    source: int
+    id: int
+    text: str = ""
+    isChecked: bool = False
+
+
+class Stamped(msgspec.Struct):
+    """Enough of an event to sort by time, keeping the event's own bytes."""
+
+    timestamp: int | float
+
+
+event_decoder = msgspec.json.Decoder(Event)
+meta_decoder = msgspec.json.Decoder(MetaData)
+incremental_decoder = msgspec.json.Decoder(IncrementalData)
+input_decoder = msgspec.json.Decoder(InputData)
+stamped_decoder = msgspec.json.Decoder(Stamped)

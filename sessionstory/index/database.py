@@ -1,0 +1,217 @@
+"""The DuckDB file: opening it (and setting a damaged one aside), one writer, many readers.
+
+DuckDB wants few large writes from one place, so every write goes through one thread
+fed by a queue (datasette's model): batches of log records are applied together in one
+transaction, and other writes (sign-ins, say) are jobs on the same queue. Reads use
+cursors of their own, one per thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any, TypeVar
+
+import anyio.to_thread
+import duckdb
+
+from sessionstory.index.apply import apply_records
+from sessionstory.index.schema import SCHEMA_VERSION, TABLES
+from sessionstory.store import Location, Record
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Job = Callable[[duckdb.DuckDBPyConnection], Any]
+_Committed = list[tuple[Location, Record, object]]
+
+
+class Index:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.rebuilt = False
+        self._con = _connect(path)
+        if self._con is None:
+            self._set_aside()
+            self._con = _connect(path)
+            if self._con is None:
+                raise RuntimeError(f"cannot create a new index at {path}")
+            self.rebuilt = True
+        self._con.execute(TABLES)
+        self._set_meta("schema_version", str(SCHEMA_VERSION))
+        self._local = threading.local()
+        self._queue: queue.Queue[tuple[str, Any, Future[Any] | None] | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._waiters: list[tuple[tuple[int, int], Future[None]]] = []
+        self._waiters_lock = threading.Lock()
+        self._applied: tuple[int, int] = (0, -1)
+
+    def _set_aside(self) -> None:
+        stamp = time.strftime("%Y%m%dT%H%M%S")
+        for suffix in ("", ".wal"):
+            damaged = Path(f"{self.path}{suffix}")
+            if damaged.exists():
+                damaged.rename(f"{self.path}{suffix}.broken-{stamp}")
+        log.warning("index %s was damaged; set aside and rebuilding from the log", self.path)
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._write_loop, name="index-writer", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
+        self._con.close()
+
+    def replace_file(self, other: Path) -> None:
+        """Swap in another index file (a rebuilt one) under this object's path."""
+        running = self._thread is not None
+        self.close()
+        Path(f"{self.path}.wal").unlink(missing_ok=True)
+        os.replace(other, self.path)
+        con = _connect(self.path)
+        if con is None:
+            raise RuntimeError(f"the rebuilt index at {self.path} does not open")
+        self._con = con
+        self._local = threading.local()
+        if running:
+            self.start()
+
+    # -- writing ---------------------------------------------------------------------
+
+    def feed(self, committed: _Committed) -> None:
+        """Log commit listener: queue durable records for indexing."""
+        if self._thread is None:
+            self._apply(committed)
+        else:
+            self._queue.put(("records", committed, None))
+
+    def write(self, job: Callable[[duckdb.DuckDBPyConnection], T]) -> Future[T]:
+        future: Future[T] = Future()
+        if self._thread is None:
+            _run(job, self._con, future)
+        else:
+            self._queue.put(("job", job, future))
+        return future
+
+    async def write_async(self, job: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+        future = self.write(job)
+        return await anyio.to_thread.run_sync(future.result)
+
+    def flush(self) -> None:
+        """Wait until everything queued so far is written (tests, shutdown, CLI)."""
+        self.write(lambda con: None).result()
+
+    def _write_loop(self) -> None:
+        while True:
+            items = [self._queue.get()]
+            while True:  # take everything queued: one transaction for many records
+                try:
+                    items.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            pending: _Committed = []
+            for item in items:
+                if item is None:
+                    if pending:
+                        self._apply(pending)
+                    return
+                kind, payload, future = item
+                if kind == "records":
+                    pending.extend(payload)
+                    continue
+                if pending:  # a job sees every record queued before it
+                    self._apply(pending)
+                    pending = []
+                assert future is not None
+                _run(payload, self._con, future)
+            if pending:
+                self._apply(pending)
+
+    def applied(self, location: Location) -> Future[None]:
+        """Resolves once the record at `location` is indexed (or its indexing has failed)."""
+        future: Future[None] = Future()
+        key = (location.segment, location.offset)
+        with self._waiters_lock:
+            if key <= self._applied:
+                future.set_result(None)
+            else:
+                self._waiters.append((key, future))
+        return future
+
+    def _apply(self, committed: _Committed) -> None:
+        last = committed[-1][0]
+        try:
+            self._con.execute("BEGIN")
+            apply_records(self._con, committed)
+            self._set_meta("log_position", f"{last.segment}:{last.offset}:{last.length}")
+            self._con.execute("COMMIT")
+        except Exception:
+            self._con.execute("ROLLBACK")
+            # The records are safe in the log; the next start replays them from the checkpoint.
+            log.exception("indexing %d records failed", len(committed))
+        with self._waiters_lock:
+            self._applied = max(self._applied, (last.segment, last.offset))
+            ready = [f for key, f in self._waiters if key <= self._applied]
+            self._waiters = [(key, f) for key, f in self._waiters if key > self._applied]
+        for future in ready:
+            future.set_result(None)
+
+    # -- reading ---------------------------------------------------------------------
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        cur = getattr(self._local, "cursor", None)
+        if cur is None:
+            cur = self._local.cursor = self._con.cursor()
+        return cur
+
+    def read(self, query: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+        return query(self.cursor())
+
+    async def read_async(self, query: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+        return await anyio.to_thread.run_sync(self.read, query)
+
+    def log_position(self) -> Location | None:
+        row = self.cursor().execute("SELECT value FROM meta WHERE key = 'log_position'").fetchone()
+        if row is None:
+            return None
+        segment, offset, length = (int(x) for x in row[0].split(":"))
+        return Location(segment, offset, length)
+
+    def _set_meta(self, key: str, value: str) -> None:
+        self._con.execute(
+            "INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [key, value]
+        )
+
+
+def _connect(path: Path) -> duckdb.DuckDBPyConnection | None:
+    """Open the index, or None when the file or its WAL is damaged beyond DuckDB's recovery."""
+    try:
+        con = duckdb.connect(str(path))
+        con.execute("SELECT 1").fetchone()
+        return con
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            raise
+        log.error("cannot open index: %s", exc)
+        return None
+    except duckdb.Error as exc:
+        log.error("cannot open index: %s", exc)
+        return None
+
+
+def _run(job: Job, con: duckdb.DuckDBPyConnection, future: Future[Any]) -> None:
+    try:
+        future.set_result(job(con))
+    except BaseException as exc:  # the caller decides what a failed write means
+        future.set_exception(exc)

@@ -1,0 +1,235 @@
+"""The write path: validate a batch, scrub it, compress it, make it durable.
+
+Pure steps (decode, validate, scrub, summarise) run before anything touches disk;
+a batch is acknowledged only after the segment log has fsynced it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import time
+import zlib
+from collections import OrderedDict
+from concurrent.futures import Future
+
+import duckdb
+import msgspec
+
+from sessionstory.config import Limits
+from sessionstory.events import Event, EventType, IncrementalSource, event_decoder, incremental_decoder, input_decoder
+from sessionstory.facts import BatchFacts, batch_facts
+from sessionstory.index import Index
+from sessionstory.projects import Project, Projects, origin_allowed
+from sessionstory.store import BatchMeta, Location, Record, SegmentLog
+from sessionstory.store.compression import compress
+from sessionstory.store.records import Kind
+
+_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_GZIP_MAGIC = b"\x1f\x8b"
+INDEX_WAIT_S = 2.0
+
+
+class IngestError(Exception):
+    def __init__(self, status: int, message: str, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.status, self.message, self.retry_after = status, message, retry_after
+
+
+class Envelope(msgspec.Struct):
+    key: str
+    session_id: str
+    visitor_id: str
+    seq: int
+    events: list[msgspec.Raw]
+    window_id: str = ""
+    user_id: str | None = None
+
+
+class Prepared(msgspec.Struct):
+    """A batch ready to append: its record and the facts already extracted from it."""
+
+    project: Project
+    record: Record
+    facts: BatchFacts
+
+    @property
+    def key(self) -> tuple[str, int]:
+        meta = self.record.meta
+        assert isinstance(meta, BatchMeta)
+        return meta.session_id, meta.seq
+
+
+# -- pure steps ----------------------------------------------------------------------
+
+
+def decode_body(body: bytes, content_encoding: str, limits: Limits) -> bytes:
+    encoding = content_encoding.strip().lower()
+    if encoding in ("gzip", "x-gzip") or (not encoding and body[:2] == _GZIP_MAGIC):
+        return gunzip_capped(body, limits.max_decoded_bytes)
+    if encoding not in ("", "identity"):
+        raise IngestError(415, f"unsupported Content-Encoding {content_encoding!r}; use gzip or none")
+    if len(body) > limits.max_decoded_bytes:
+        raise IngestError(413, "batch too large")
+    return body
+
+
+def gunzip_capped(body: bytes, cap: int) -> bytes:
+    """Inflate in steps with a running cap: a one-shot call would let a bomb fill memory."""
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    out = bytearray()
+    data = body
+    try:
+        while data:
+            out += inflater.decompress(data, cap + 1 - len(out))
+            if len(out) > cap:
+                raise IngestError(413, "batch too large once decompressed")
+            data = inflater.unconsumed_tail
+        if not inflater.eof:
+            raise IngestError(400, "truncated gzip body")
+    except zlib.error:
+        raise IngestError(400, "body is not valid gzip") from None
+    return bytes(out)
+
+
+def parse_envelope(body: bytes, limits: Limits) -> tuple[Envelope, list[Event]]:
+    try:
+        env = msgspec.json.decode(body, type=Envelope)
+    except RecursionError:
+        raise IngestError(400, "JSON nested too deeply") from None
+    except msgspec.ValidationError as exc:
+        raise IngestError(400, f"invalid batch: {exc}") from None
+    except msgspec.DecodeError:
+        raise IngestError(400, "body is not valid JSON") from None
+    for name in ("session_id", "visitor_id"):
+        if not _ID.match(getattr(env, name)):
+            raise IngestError(400, f"{name} must be 1-128 characters of A-Z a-z 0-9 . _ : -")
+    if env.window_id and not _ID.match(env.window_id):
+        raise IngestError(400, "window_id must be 1-128 characters of A-Z a-z 0-9 . _ : -")
+    if env.user_id is not None and not (0 < len(env.user_id) <= 256):
+        raise IngestError(400, "user_id must be 1-256 characters")
+    if not 0 <= env.seq < 2**31:
+        raise IngestError(400, "seq must be a whole number from 0")
+    if not env.events:
+        raise IngestError(400, "a batch needs at least one event")
+    if len(env.events) > limits.max_events:
+        raise IngestError(413, f"a batch may hold at most {limits.max_events} events")
+    try:
+        events = [event_decoder.decode(raw) for raw in env.events]
+    except msgspec.DecodeError as exc:
+        raise IngestError(400, f"invalid event: {exc}") from None
+    return env, events
+
+
+def scrub_inputs(raws: list[msgspec.Raw], events: list[Event]) -> list[bytes]:
+    """Mask any typed text a client left in Input events: no input value is ever stored.
+
+    The SDK masks every input already; this guards against other clients and old SDKs.
+    """
+    out: list[bytes] = []
+    for raw, event in zip(raws, events):
+        if event.type == EventType.INCREMENTAL_SNAPSHOT:
+            source = incremental_decoder.decode(event.data).source
+            if source == IncrementalSource.INPUT:
+                data = input_decoder.decode(event.data)
+                if data.text.strip("*"):
+                    masked = msgspec.structs.replace(data, text="*" * len(data.text))
+                    fixed = msgspec.structs.replace(event, data=msgspec.Raw(msgspec.json.encode(masked)))
+                    out.append(msgspec.json.encode(fixed))
+                    continue
+        out.append(bytes(raw))
+    return out
+
+
+def prepare(
+    projects: Projects,
+    body: bytes,
+    content_encoding: str,
+    origin: str | None,
+    user_agent: str,
+    limits: Limits,
+) -> Prepared:
+    """Every CPU step of ingest, run off the event loop."""
+    env, events = parse_envelope(decode_body(body, content_encoding, limits), limits)
+    project = projects.by_key(env.key)
+    if project is None:
+        raise IngestError(401, "unknown project key")
+    if not origin_allowed(project, origin):
+        raise IngestError(403, "origin not allowed for this project")
+    try:
+        clean = scrub_inputs(env.events, events)
+    except msgspec.DecodeError as exc:
+        raise IngestError(400, f"invalid event data: {exc}") from None
+    meta = BatchMeta(
+        project_id=project.id,
+        session_id=env.session_id,
+        seq=env.seq,
+        received_ms=int(time.time() * 1000),
+        visitor_id=env.visitor_id,
+        window_id=env.window_id,
+        user_id=env.user_id or "",
+        user_agent=user_agent[:512],
+    )
+    body_json = b"[" + b",".join(clean) + b"]"
+    return Prepared(project, Record(Kind.BATCH, meta, compress(body_json)), batch_facts(events))
+
+
+# -- the stateful part ------------------------------------------------------------
+
+
+class Ingestor:
+    """Appends prepared batches once each, whatever the client retries."""
+
+    RECENT = 100_000
+
+    def __init__(self, log: SegmentLog, index: Index) -> None:
+        self._log, self._index = log, index
+        # Batches being written now: a concurrent retry waits for the first attempt's outcome.
+        self._inflight: dict[tuple[str, int], Future[Location]] = {}
+        # Batches made durable lately, which the index writer may not have applied yet.
+        self._recent: OrderedDict[tuple[str, int], str] = OrderedDict()
+
+    async def append(self, prepared: Prepared) -> None:
+        key = prepared.key
+        running = self._inflight.get(key)
+        if running is not None:
+            await _durable(running)
+            return
+        owner, stored = self._recent.get(key), key in self._recent
+        if owner is None:
+            owner, stored = await self._index.read_async(lambda cur: _lookup(cur, key))
+        if owner is not None and owner != prepared.project.id:
+            raise IngestError(409, "this session id belongs to another project")
+        if stored:
+            return  # stored already: acknowledge the retry, store nothing
+        future = self._log.submit(prepared.record, prepared.facts)
+        self._inflight[key] = future
+        try:
+            location = await _durable(future)
+        finally:
+            self._inflight.pop(key, None)
+        # Durable is what the 200 promises; waiting briefly for the index as well means a
+        # client that lists sessions right after its flush() sees what it sent.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.wrap_future(self._index.applied(location)), INDEX_WAIT_S)
+        self._recent[key] = prepared.project.id
+        if len(self._recent) > self.RECENT:
+            self._recent.popitem(last=False)
+
+
+async def _durable(future: Future[Location]) -> Location:
+    try:
+        return await asyncio.wrap_future(future)
+    except OSError as exc:
+        raise IngestError(503, f"store unavailable: {exc.strerror or exc}", retry_after=5) from None
+
+
+def _lookup(cur: duckdb.DuckDBPyConnection, key: tuple[str, int]) -> tuple[str | None, bool]:
+    """The project owning this session id (if any), and whether this batch is stored."""
+    row = cur.execute(
+        "SELECT project_id, EXISTS (SELECT 1 FROM records WHERE session_id = ? AND seq = ?) "
+        "FROM sessions WHERE id = ?",
+        [key[0], key[1], key[0]],
+    ).fetchone()
+    return (None, False) if row is None else (row[0], bool(row[1]))

@@ -1,0 +1,97 @@
+"""Projects: a site that records sessions, its public key and the origins it accepts."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+import uuid
+from urllib.parse import urlsplit
+
+import msgspec
+
+from sessionstory import entities
+from sessionstory.index import Index
+from sessionstory.store import SegmentLog
+
+
+class Project(msgspec.Struct, frozen=True):
+    id: str
+    name: str
+    public_key: str
+    origins: list[str]
+    created_ms: int
+
+
+class ProjectError(ValueError):
+    pass
+
+
+class Projects:
+    """Every project, cached in memory: ingest looks keys up without touching the index."""
+
+    def __init__(self, log: SegmentLog, index: Index) -> None:
+        self._log, self._index = log, index
+        self._lock = threading.Lock()
+        self._by_key: dict[str, Project] = {}
+        self.reload()
+
+    def reload(self) -> None:
+        rows = self._index.read(
+            lambda cur: cur.execute(
+                "SELECT id, name, public_key, origins, created_ms FROM projects ORDER BY created_ms"
+            ).fetchall()
+        )
+        with self._lock:
+            self._by_key = {row[2]: Project(*row) for row in rows}
+
+    def create(self, name: str, origins: list[str] | None = None) -> Project:
+        name = name.strip()
+        if not name or len(name) > 200:
+            raise ProjectError("a project needs a name of 1 to 200 characters")
+        project = Project(
+            id=uuid.uuid4().hex[:12],
+            name=name,
+            public_key="pk_" + secrets.token_urlsafe(18),
+            origins=[normalize_origin(o) for o in origins or []],
+            created_ms=int(time.time() * 1000),
+        )
+        entities.save(self._log, self._index, "projects", msgspec.structs.asdict(project))
+        with self._lock:
+            self._by_key[project.public_key] = project
+        return project
+
+    def by_key(self, key: str) -> Project | None:
+        return self._by_key.get(key)
+
+    def get(self, project_id: str) -> Project | None:
+        return next((p for p in self.all() if p.id == project_id), None)
+
+    def all(self) -> list[Project]:
+        with self._lock:
+            return sorted(self._by_key.values(), key=lambda p: p.created_ms)
+
+
+def normalize_origin(text: str) -> str:
+    """`https://Shop.example.com:443/path` -> `https://shop.example.com`, as browsers send it."""
+    parts = urlsplit(text.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ProjectError(f"origin must look like https://example.com, not {text!r}")
+    default = {"http": 80, "https": 443}[parts.scheme]
+    try:
+        port = parts.port
+    except ValueError:
+        raise ProjectError(f"origin has a bad port: {text!r}") from None
+    suffix = f":{port}" if port and port != default else ""
+    return f"{parts.scheme}://{parts.hostname.lower()}{suffix}"
+
+
+def origin_allowed(project: Project, origin: str | None) -> bool:
+    if not project.origins:
+        return True
+    if not origin:
+        return False
+    try:
+        return normalize_origin(origin) in project.origins
+    except ProjectError:
+        return False

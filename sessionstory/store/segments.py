@@ -1,0 +1,283 @@
+"""Append-only segment files with group-commit fsync.
+
+Writers hand records to one committer thread. It writes everything queued so far,
+calls fsync once, and only then tells each writer where its record landed: many
+concurrent requests share one fsync, and nothing is acknowledged before it is on disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import queue
+import threading
+import zlib
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
+from pathlib import Path
+
+from sessionstory.store.records import ERASED, HEADER, MAGIC, Location, Record, decode_payload, encode
+
+log = logging.getLogger(__name__)
+
+SEGMENT_BYTES = 64 * 1024 * 1024
+_SUFFIX = ".seg"
+
+# Called after each fsync with what it made durable: (where, what, the writer's note).
+Committed = Callable[[list[tuple[Location, Record, object]]], None]
+_Item = tuple[bytes, Record, object, "Future[Location]"]
+
+
+class CorruptRecord(Exception):
+    """A record's bytes do not match its checksum."""
+
+
+class SegmentLog:
+    """The log on local disk: numbered segment files in one directory."""
+
+    def __init__(self, directory: Path, segment_bytes: int = SEGMENT_BYTES) -> None:
+        self.directory = directory
+        self.segment_bytes = segment_bytes
+        self._queue: queue.Queue[_Item | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._on_commit: list[Committed] = []
+        self._lock = threading.Lock()  # guards the active segment's file handle
+        directory.mkdir(parents=True, exist_ok=True)
+        self._segment, self._fd, self._size = self._open_active()
+
+    # -- opening and recovery -------------------------------------------------------
+
+    def segments(self) -> list[int]:
+        return sorted(int(p.stem) for p in self.directory.glob(f"*{_SUFFIX}") if p.stem.isdigit())
+
+    def path(self, segment: int) -> Path:
+        return self.directory / f"{segment:08d}{_SUFFIX}"
+
+    def _open_active(self) -> tuple[int, int, int]:
+        numbers = self.segments()
+        segment = numbers[-1] if numbers else 1
+        path = self.path(segment)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+        good = self._valid_length(segment)
+        size = os.fstat(fd).st_size
+        if good < size:
+            # A crash mid-write leaves a torn tail; it was never acknowledged, so drop it.
+            log.warning("segment %s: dropping %d bytes of torn tail", path.name, size - good)
+            os.ftruncate(fd, good)
+            os.fsync(fd)
+        return segment, fd, good
+
+    def _valid_length(self, segment: int) -> int:
+        end = 0
+        try:
+            for location, _ in self.scan_segment(segment):
+                end = location.end
+        except CorruptRecord:
+            pass
+        return end
+
+    # -- writing ---------------------------------------------------------------------
+
+    def on_commit(self, callback: Committed) -> None:
+        """Call `callback` from the committer thread, in log order, after each fsync."""
+        self._on_commit.append(callback)
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._commit_loop, name="segment-committer", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
+        with self._lock:
+            if self._fd >= 0:
+                os.close(self._fd)
+                self._fd = -1
+
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        """Hold back the committer: nothing is appended while the block runs."""
+        with self._lock:
+            yield
+
+    def submit(self, record: Record, note: object = None) -> Future[Location]:
+        """Queue a record; the future resolves once it is durable (or fails with OSError).
+
+        `note` travels with the record to the commit callbacks (the ingest path passes
+        the facts it already extracted, so the indexer need not decompress again).
+        """
+        future: Future[Location] = Future()
+        self._queue.put((encode(record), record, note, future))
+        return future
+
+    async def append(self, record: Record, note: object = None) -> Location:
+        return await asyncio.wrap_future(self.submit(record, note))
+
+    def append_now(self, record: Record, note: object = None) -> Location:
+        """Append from a thread that may wait (CLI commands, tests)."""
+        if self._thread is None:
+            return self._write_group([(encode(record), record, note, Future())])[0][0]
+        return self.submit(record, note).result()
+
+    def _commit_loop(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            group = [item]
+            while True:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    self._queue.put(None)
+                    break
+                group.append(more)
+            try:
+                self._write_group(group)
+            except OSError as exc:
+                log.error("segment write failed: %s", exc)
+                for *_, future in group:
+                    future.set_exception(exc)
+
+    def _write_group(self, group: list[_Item]) -> list[tuple[Location, Record, object]]:
+        with self._lock:
+            placed: list[tuple[Location, Record, object]] = []
+            start_size = self._size
+            try:
+                for data, record, note, _ in group:
+                    if self._size and self._size + len(data) > self.segment_bytes:
+                        self._fsync_and_roll()
+                        start_size = 0
+                    os.write(self._fd, data)
+                    placed.append((Location(self._segment, self._size, len(data)), record, note))
+                    self._size += len(data)
+                os.fsync(self._fd)
+            except OSError:
+                # A full disk leaves part of the group written: cut it off so the tail stays clean.
+                self._size = start_size
+                os.ftruncate(self._fd, start_size)
+                raise
+        for callback in self._on_commit:
+            try:
+                callback(placed)
+            except Exception:  # the data is durable whatever a listener does; the index catches up at start
+                log.exception("commit listener failed")
+        for (location, *_), (*_, future) in zip(placed, group):
+            future.set_result(location)
+        return placed
+
+    def _fsync_and_roll(self) -> None:
+        os.fsync(self._fd)
+        os.close(self._fd)
+        self._segment += 1
+        self._fd = os.open(self.path(self._segment), os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+        self._size = 0
+        dir_fd = os.open(self.directory, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+    # -- reading ---------------------------------------------------------------------
+
+    def read(self, location: Location) -> Record:
+        with open(self.path(location.segment), "rb") as f:
+            data = os.pread(f.fileno(), location.length, location.offset)
+        record = _parse(data, 0, location)
+        if record is None:
+            raise CorruptRecord(f"record at {location} was erased")
+        return record
+
+    def read_many(self, locations: list[Location]) -> list[Record | None]:
+        """Read records, opening each segment once; an erased record reads as None."""
+        out: list[Record | None] = []
+        handles: dict[int, int] = {}
+        try:
+            for loc in locations:
+                fd = handles.get(loc.segment)
+                if fd is None:
+                    fd = handles[loc.segment] = os.open(self.path(loc.segment), os.O_RDONLY)
+                out.append(_parse(os.pread(fd, loc.length, loc.offset), 0, loc))
+        finally:
+            for fd in handles.values():
+                os.close(fd)
+        return out
+
+    def scan(self, since: Location | None = None) -> Iterator[tuple[Location, Record]]:
+        """Every live record after `since` (or from the start), in log order."""
+        for segment in self.segments():
+            if since is not None and segment < since.segment:
+                continue
+            start = since.end if since is not None and segment == since.segment else 0
+            yield from (
+                (loc, rec) for loc, rec in self.scan_segment(segment, start, tolerate_tail=True) if rec is not None
+            )
+
+    def scan_segment(
+        self, segment: int, start: int = 0, tolerate_tail: bool = False
+    ) -> Iterator[tuple[Location, Record | None]]:
+        try:
+            data = self.path(segment).read_bytes()
+        except FileNotFoundError:
+            return
+        offset = start
+        while offset + HEADER.size <= len(data):
+            magic, _kind, meta_len, body_len, _crc = HEADER.unpack_from(data, offset)
+            length = HEADER.size + meta_len + body_len
+            if magic not in (MAGIC, ERASED) or offset + length > len(data):
+                if tolerate_tail:
+                    return
+                raise CorruptRecord(f"segment {segment}: bad record at {offset}")
+            location = Location(segment, offset, length)
+            try:
+                yield location, _parse(data, offset, location)
+            except CorruptRecord:
+                if tolerate_tail:
+                    return
+                raise
+            offset += length
+        if offset != len(data) and not tolerate_tail:
+            raise CorruptRecord(f"segment {segment}: {len(data) - offset} stray bytes at the end")
+
+    # -- erasing ---------------------------------------------------------------------
+
+    def erase(self, locations: list[Location]) -> None:
+        """Overwrite records in place so their contents are gone from disk."""
+        by_segment: dict[int, list[Location]] = {}
+        for loc in locations:
+            by_segment.setdefault(loc.segment, []).append(loc)
+        for segment, locs in by_segment.items():
+            fd = os.open(self.path(segment), os.O_WRONLY)
+            try:
+                for loc in locs:
+                    os.pwrite(fd, ERASED, loc.offset)
+                    os.pwrite(fd, bytes(loc.length - HEADER.size), loc.offset + HEADER.size)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+    def disk_bytes(self) -> int:
+        return sum(self.path(s).stat().st_size for s in self.segments())
+
+
+def _parse(data: bytes, offset: int, location: Location) -> Record | None:
+    magic, kind, meta_len, body_len, crc = HEADER.unpack_from(data, offset)
+    if magic == ERASED:
+        return None
+    if magic != MAGIC:
+        raise CorruptRecord(f"no record at {location}")
+    meta_start = offset + HEADER.size
+    meta = bytes(data[meta_start : meta_start + meta_len])
+    body = bytes(data[meta_start + meta_len : meta_start + meta_len + body_len])
+    if len(body) != body_len or zlib.crc32(body, zlib.crc32(meta)) != crc:
+        raise CorruptRecord(f"checksum mismatch at {location}")
+    try:
+        return decode_payload(kind, meta, body)
+    except Exception as exc:  # msgspec errors: the bytes passed the checksum but make no sense
+        raise CorruptRecord(f"undecodable record at {location}: {exc}") from exc

@@ -1,0 +1,1 @@
+"""HTTP: the ingest endpoint, the JSON API and the htmx dashboard."""

@@ -1,0 +1,90 @@
+"""The JSON API of CONTRACT.md: projects, sessions, events, deletion."""
+
+from __future__ import annotations
+
+import time
+
+from litestar import Request, Response, delete, get
+from litestar.exceptions import NotFoundException, ValidationException
+from litestar.params import FromPath, FromQuery
+
+from sessionstory.index.sessions import CursorError, Page, SessionRow, get_session, list_sessions
+from sessionstory.projects import Project
+from sessionstory.replay import erase_session, session_events
+from sessionstory.web.threads import blocking
+from sessionstory.web.security import api_user, datadir
+
+MAX_LIMIT = 500
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@get("/healthz", sync_to_thread=False)
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@get("/api/v1/projects")
+@blocking
+def projects(request: Request) -> list[dict[str, str]]:  # type: ignore[type-arg]
+    api_user(request)
+    return [_project_json(p) for p in datadir(request).projects.all()]
+
+
+def _project_json(p: Project) -> dict[str, str]:
+    return {"id": p.id, "name": p.name, "public_key": p.public_key}
+
+
+@get("/api/v1/sessions")
+@blocking
+def sessions(
+    request: Request,  # type: ignore[type-arg]
+    project: FromQuery[str | None] = None,
+    limit: FromQuery[int] = 50,
+    cursor: FromQuery[str | None] = None,
+) -> Page:
+    api_user(request)
+    dd = datadir(request)
+    if not 1 <= limit <= MAX_LIMIT:
+        raise ValidationException(f"limit must be between 1 and {MAX_LIMIT}")
+    if project is None:
+        project_ids = [p.id for p in dd.projects.all()]
+    elif dd.projects.get(project) is None:
+        raise NotFoundException(f"no project {project!r}")
+    else:
+        project_ids = [project]
+    try:
+        return dd.index.read(lambda cur: list_sessions(cur, project_ids, limit, cursor, _now_ms()))
+    except CursorError as exc:
+        raise ValidationException(str(exc)) from None
+
+
+@get("/api/v1/sessions/{session_id:str}")
+@blocking
+def session(request: Request, session_id: FromPath[str]) -> SessionRow:  # type: ignore[type-arg]
+    api_user(request)
+    row = datadir(request).index.read(lambda cur: get_session(cur, session_id, _now_ms()))
+    if row is None:
+        raise NotFoundException(f"no session {session_id!r}")
+    return row
+
+
+@get("/api/v1/sessions/{session_id:str}/events")
+@blocking
+def events(request: Request, session_id: FromPath[str]) -> Response[bytes]:  # type: ignore[type-arg]
+    api_user(request)
+    dd = datadir(request)
+    if dd.index.read(lambda cur: get_session(cur, session_id, _now_ms())) is None:
+        raise NotFoundException(f"no session {session_id!r}")
+    return Response(session_events(dd.log, dd.index, session_id), media_type="application/json")
+
+
+@delete("/api/v1/sessions/{session_id:str}", status_code=204)
+@blocking
+def remove_session(request: Request, session_id: FromPath[str]) -> None:  # type: ignore[type-arg]
+    api_user(request)
+    dd = datadir(request)
+    if not erase_session(dd.log, dd.index, session_id):
+        raise NotFoundException(f"no session {session_id!r}")

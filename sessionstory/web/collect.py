@@ -1,0 +1,62 @@
+"""What visitors' browsers call: the SDK script and the ingest endpoint."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import anyio.to_thread
+from litestar import Request, Response, get, post, route
+from litestar.exceptions import NotFoundException
+
+from sessionstory.ingest import prepare
+from sessionstory.web.security import datadir
+
+DIST = Path(__file__).parent / "static" / "dist"
+
+_PREFLIGHT = {
+    "Access-Control-Allow-Methods": "POST, OPTIONS",
+    "Access-Control-Allow-Headers": "Content-Type, Content-Encoding",
+    "Access-Control-Max-Age": "86400",
+}
+
+
+def _cors(request: Request) -> dict[str, str]:  # type: ignore[type-arg]
+    # The SDK sends no cookies, so echoing the origin grants nothing; origin rules are
+    # enforced on the POST itself, where the project (and so its origins) is known.
+    return {"Access-Control-Allow-Origin": request.headers.get("origin") or "*", "Vary": "Origin"}
+
+
+@get("/sdk.js", sync_to_thread=False, include_in_schema=False)
+def sdk_script() -> Response[bytes]:
+    path = DIST / "sdk.js"
+    if not path.exists():
+        raise NotFoundException("the SDK bundle is not built; run `make build`")
+    return Response(
+        path.read_bytes(),
+        media_type="application/javascript; charset=utf-8",
+        headers={"Cache-Control": "public, max-age=300", "Access-Control-Allow-Origin": "*"},
+    )
+
+
+@route("/api/v1/ingest", http_method=["OPTIONS"], sync_to_thread=False, include_in_schema=False)
+def ingest_preflight(request: Request) -> Response[None]:  # type: ignore[type-arg]
+    return Response(None, status_code=204, headers={**_cors(request), **_PREFLIGHT})
+
+
+@post("/api/v1/ingest", status_code=200)
+async def ingest(request: Request) -> Response[dict[str, bool]]:  # type: ignore[type-arg]
+    dd = datadir(request)
+    headers = _cors(request)
+    body = await request.body()
+    prepared = await anyio.to_thread.run_sync(
+        lambda: prepare(
+            dd.projects,
+            body,
+            request.headers.get("content-encoding", ""),
+            request.headers.get("origin"),
+            request.headers.get("user-agent", ""),
+            dd.settings.limits,
+        )
+    )
+    await dd.ingestor.append(prepared)
+    return Response({"ok": True}, headers=headers)

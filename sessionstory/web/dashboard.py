@@ -1,0 +1,198 @@
+"""The dashboard's pages: sign-in, the session list, a session's replay, projects."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from typing import Any
+from urllib.parse import quote
+
+from litestar import Request, Response, get, post
+from litestar.datastructures import Cookie
+from litestar.exceptions import NotFoundException, PermissionDeniedException
+from litestar.params import FromPath, FromQuery, URLEncodedBody
+from litestar.response import Redirect, Template
+
+from sessionstory.auth import SignIn
+from sessionstory.index.sessions import CursorError, get_session, list_sessions
+from sessionstory.projects import ProjectError
+from sessionstory.web.threads import blocking
+from sessionstory.web.security import (
+    CSRF_FIELD,
+    LOGIN_COOKIE,
+    SESSION_COOKIE,
+    check_csrf,
+    datadir,
+    secure_cookies,
+    signed_in,
+)
+
+PAGE_SIZE = 50
+
+
+class SignInRequired(Exception):
+    """Raised by a page that needs a signed-in user; answered with a redirect to /login."""
+
+
+def require_sign_in(request: Request) -> SignIn:  # type: ignore[type-arg]
+    sign_in = signed_in(request)
+    if sign_in is None:
+        raise SignInRequired
+    return sign_in
+
+
+def to_login(request: Request, exc: SignInRequired) -> Response[Any]:  # type: ignore[type-arg]
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    if request.headers.get("hx-request"):
+        return Response(None, status_code=204, headers={"HX-Redirect": f"/login?next={quote(target)}"})
+    return Redirect(f"/login?next={quote(target)}", status_code=303)
+
+
+def _page(name: str, request: Request, sign_in: SignIn | None, **context: Any) -> Template:  # type: ignore[type-arg]
+    return Template(
+        template_name=name,
+        context={"sign_in": sign_in, "csrf_field": CSRF_FIELD, "path": request.url.path, **context},
+    )
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site paths: `next=https://evil.example` must not leave the dashboard."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+# -- signing in and out -------------------------------------------------------------
+
+
+@get("/login", sync_to_thread=False)
+def login_page(request: Request, next: FromQuery[str | None] = None) -> Template:  # type: ignore[type-arg]
+    token = secrets.token_urlsafe(24)
+    template = _page("login.html", request, None, login_token=token, next=_safe_next(next), error=None)
+    template.cookies = [_login_cookie(request, token)]
+    return template
+
+
+def _login_cookie(request: Request, token: str) -> Cookie:  # type: ignore[type-arg]
+    return Cookie(key=LOGIN_COOKIE, value=token, httponly=True, samesite="strict",
+                  secure=secure_cookies(request), path="/login", max_age=3600)
+
+
+@post("/login")
+@blocking
+def login(request: Request, data: URLEncodedBody[dict[str, str]]) -> Response[Any]:  # type: ignore[type-arg]
+    dd = datadir(request)
+    expected = request.cookies.get(LOGIN_COOKIE, "")
+    target = _safe_next(data.get("next"))
+    if not expected or not secrets.compare_digest(expected, data.get(CSRF_FIELD, "")):
+        return _login_again(request, target, "Your sign-in form expired. Please try again.", 403)
+    user = dd.accounts.authenticate(data.get("email", ""), data.get("password", ""))
+    if user is None:
+        return _login_again(request, target, "Wrong email or password.", 401)
+    old = request.cookies.get(SESSION_COOKIE)
+    if old:
+        dd.accounts.sign_out(old)
+    sign_in = dd.accounts.sign_in(user)
+    response = Redirect(target, status_code=303)
+    response.cookies = [
+        Cookie(key=SESSION_COOKIE, value=sign_in.sid, httponly=True, samesite="lax",
+               secure=secure_cookies(request), path="/", max_age=14 * 24 * 3600),
+        Cookie(key=LOGIN_COOKIE, value="", path="/login", expires=0),
+    ]
+    return response
+
+
+def _login_again(request: Request, target: str, error: str, status: int) -> Template:  # type: ignore[type-arg]
+    token = secrets.token_urlsafe(24)
+    template = _page("login.html", request, None, login_token=token, next=target, error=error)
+    template.status_code = status
+    template.cookies = [_login_cookie(request, token)]
+    return template
+
+
+@post("/logout")
+@blocking
+def logout(request: Request, data: URLEncodedBody[dict[str, str]]) -> Response[Any]:  # type: ignore[type-arg]
+    sign_in = require_sign_in(request)
+    check_csrf(request, sign_in, data.get(CSRF_FIELD))
+    datadir(request).accounts.sign_out(sign_in.sid)
+    response = Redirect("/login", status_code=303)
+    response.cookies = [Cookie(key=SESSION_COOKIE, value="", path="/", expires=0)]
+    return response
+
+
+# -- sessions -------------------------------------------------------------------------
+
+
+@get("/")
+@blocking
+def session_list(request: Request, project: FromQuery[str | None] = None, cursor: FromQuery[str | None] = None) -> Template:  # type: ignore[type-arg]
+    sign_in = require_sign_in(request)
+    dd = datadir(request)
+    projects = dd.projects.all()
+    current = dd.projects.get(project) if project else (projects[0] if projects else None)
+    if project and current is None:
+        raise NotFoundException(f"no project {project!r}")
+    page = None
+    if current is not None:
+        try:
+            page = dd.index.read(
+                lambda cur: list_sessions(cur, [current.id], PAGE_SIZE, cursor, int(time.time() * 1000))
+            )
+        except CursorError:
+            raise NotFoundException("that page of sessions does not exist") from None
+    name = "_session_rows.html" if request.headers.get("hx-request") and cursor else "sessions.html"
+    return _page(name, request, sign_in, projects=projects, project=current, page=page)
+
+
+@get("/sessions/{session_id:str}")
+@blocking
+def session_page(request: Request, session_id: FromPath[str], t: FromQuery[int | None] = None) -> Template:  # type: ignore[type-arg]
+    sign_in = require_sign_in(request)
+    dd = datadir(request)
+    row = dd.index.read(lambda cur: get_session(cur, session_id, int(time.time() * 1000)))
+    if row is None:
+        raise NotFoundException(f"no session {session_id!r}")
+    project = dd.projects.get(row.project_id)
+    start_ms = "" if t is None else str(max(0, t))
+    return _page("session.html", request, sign_in, session=row, project=project, start_ms=start_ms)
+
+
+# -- projects -----------------------------------------------------------------------
+
+
+@get("/projects")
+@blocking
+def projects_page(request: Request) -> Template:  # type: ignore[type-arg]
+    sign_in = require_sign_in(request)
+    return _page("projects.html", request, sign_in, projects=datadir(request).projects.all(), error=None)
+
+
+@post("/projects")
+@blocking
+def create_project(request: Request, data: URLEncodedBody[dict[str, str]]) -> Response[Any]:  # type: ignore[type-arg]
+    sign_in = require_sign_in(request)
+    check_csrf(request, sign_in, data.get(CSRF_FIELD))
+    if sign_in.user.role != "admin":
+        raise PermissionDeniedException("only admins create projects")
+    dd = datadir(request)
+    origins = [o for o in data.get("origins", "").split() if o]
+    try:
+        project = dd.projects.create(data.get("name", ""), origins)
+    except ProjectError as exc:
+        template = _page("projects.html", request, sign_in, projects=dd.projects.all(), error=str(exc))
+        template.status_code = 400
+        return template
+    return Redirect(f"/projects/{project.id}", status_code=303)
+
+
+@get("/projects/{project_id:str}")
+@blocking
+def project_page(request: Request, project_id: FromPath[str]) -> Template:  # type: ignore[type-arg]
+    sign_in = require_sign_in(request)
+    dd = datadir(request)
+    project = dd.projects.get(project_id)
+    if project is None:
+        raise NotFoundException(f"no project {project_id!r}")
+    snippet = f'<script src="{dd.settings.base_url}/sdk.js" data-key="{project.public_key}" async></script>'
+    return _page("project.html", request, sign_in, project=project, snippet=snippet)

@@ -1,0 +1,42 @@
+"""Every error leaves as `{"error": "…"}` with a fitting status; never a stack trace."""
+
+from __future__ import annotations
+
+import logging
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+
+from sessionstory.ingest import IngestError
+
+log = logging.getLogger(__name__)
+
+
+def _error(
+    request: Request, status: int, message: str, headers: dict[str, str] | None = None  # type: ignore[type-arg]
+) -> Response[dict[str, str]]:
+    headers = dict(headers or {})
+    if request.url.path.endswith("/api/v1/ingest"):
+        # Without CORS headers a browser hides the status and the SDK would retry a lost cause.
+        headers.update({"Access-Control-Allow-Origin": request.headers.get("origin") or "*", "Vary": "Origin"})
+    return Response({"error": message}, status_code=status, media_type=MediaType.JSON, headers=headers)
+
+
+def http_error(request: Request, exc: HTTPException) -> Response[dict[str, str]]:  # type: ignore[type-arg]
+    message = exc.detail
+    if isinstance(exc, ValidationException) and exc.extra:
+        message = f"{exc.detail}: {exc.extra}"
+    return _error(request, exc.status_code, str(message), exc.headers)
+
+
+def ingest_error(request: Request, exc: IngestError) -> Response[dict[str, str]]:  # type: ignore[type-arg]
+    headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
+    return _error(request, exc.status, exc.message, headers)
+
+
+def internal_error(request: Request, exc: Exception) -> Response[dict[str, str]]:  # type: ignore[type-arg]
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return _error(request, 500, "internal error; the server log has details")
+
+
+HANDLERS = {HTTPException: http_error, IngestError: ingest_error, Exception: internal_error}

@@ -1,0 +1,94 @@
+"""Signing in, CSRF, and the dashboard's pages, through the real app."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from litestar.testing import TestClient
+
+from tests.conftest import PASSWORD, batch, meta_event
+
+
+def _login_form(client: TestClient) -> str:  # type: ignore[type-arg]
+    page = client.get("/login")
+    assert page.status_code == 200
+    return re.search(r'name="_csrf" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+
+
+def sign_in(client: TestClient, email: str = "owner@example.com", password: str = PASSWORD) -> Any:  # type: ignore[type-arg]
+    token = _login_form(client)
+    return client.post("/login", data={"email": email, "password": password, "_csrf": token, "next": "/"},
+                       follow_redirects=False)
+
+
+def test_pages_need_sign_in(client: TestClient) -> None:  # type: ignore[type-arg]
+    r = client.get("/sessions/abc?t=5", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/login?next=/sessions/abc%3Ft%3D5"
+
+
+def test_sign_in_sets_a_fresh_httponly_cookie(client: TestClient, admin: Any) -> None:  # type: ignore[type-arg]
+    client.cookies.set("ss_session", "planted-by-attacker")
+    r = sign_in(client)
+    assert r.status_code == 303 and r.headers["location"] == "/"
+    cookie = next(h for h in r.headers.get_list("set-cookie") if h.startswith("ss_session="))
+    assert "HttpOnly" in cookie and "SameSite=lax" in cookie.replace("Lax", "lax")
+    assert "planted-by-attacker" not in cookie
+    assert client.get("/").status_code == 200
+
+
+def test_wrong_password_and_missing_csrf_are_refused(client: TestClient, admin: Any) -> None:  # type: ignore[type-arg]
+    assert sign_in(client, password="not the password").status_code == 401
+    _login_form(client)
+    r = client.post("/login", data={"email": admin.email, "password": PASSWORD, "_csrf": "forged"})
+    assert r.status_code == 403
+
+
+def test_next_cannot_leave_the_site(client: TestClient, admin: Any) -> None:  # type: ignore[type-arg]
+    token = _login_form(client)
+    r = client.post("/login", data={"email": admin.email, "password": PASSWORD, "_csrf": token,
+                                    "next": "//evil.example/x"}, follow_redirects=False)
+    assert r.headers["location"] == "/"
+
+
+def test_forms_need_the_csrf_token(client: TestClient, admin: Any) -> None:  # type: ignore[type-arg]
+    sign_in(client)
+    assert client.post("/projects", data={"name": "Sneaky"}).status_code == 403
+    page = client.get("/projects").text
+    csrf = re.search(r'name="_csrf" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    r = client.post("/projects", data={"name": "Blog", "_csrf": csrf}, follow_redirects=False)
+    assert r.status_code == 303
+    snippet_page = client.get(r.headers["location"]).text
+    assert "/sdk.js&#34; data-key=&#34;pk_" in snippet_page or "sdk.js" in snippet_page
+
+
+def test_session_list_and_player_page(client: TestClient, admin: Any, project: Any) -> None:  # type: ignore[type-arg]
+    hostile = "https://shop.example/<script>alert(1)</script>"
+    events = [meta_event(1_700_000_000_000, href=hostile)]
+    client.post("/api/v1/ingest", json=batch(project.public_key, "s-page", 0, events, user_id="<b>bob</b>"))
+    sign_in(client)
+    listing = client.get(f"/?project={project.id}").text
+    assert "/sessions/s-page" in listing
+    assert "<script>alert(1)</script>" not in listing and "&lt;script&gt;" in listing
+    assert "<b>bob</b>" not in listing
+    page = client.get("/sessions/s-page?t=1500").text
+    assert 'data-testid="player"' in page and 'data-start-ms="1500"' in page
+    assert "<script>alert(1)</script>" not in page
+
+
+def test_load_more_returns_rows_for_htmx(client: TestClient, admin: Any, project: Any) -> None:  # type: ignore[type-arg]
+    for i in range(55):
+        client.post("/api/v1/ingest", json=batch(project.public_key, f"many-{i:02d}", 0, [meta_event(1_700_000_000_000 + i)]))
+    sign_in(client)
+    first = client.get(f"/?project={project.id}").text
+    assert first.count('href="/sessions/many-') == 50
+    more = re.search(r'hx-get="(/\?project=[^"]+)"', first).group(1).replace("&amp;", "&")  # type: ignore[union-attr]
+    rows = client.get(more, headers={"HX-Request": "true"}).text
+    assert rows.count('href="/sessions/many-') == 5 and "<html" not in rows
+
+
+def test_sign_out_ends_the_session(client: TestClient, admin: Any) -> None:  # type: ignore[type-arg]
+    sign_in(client)
+    csrf = re.search(r'"X-CSRF-Token": "([^"]+)"', client.get("/").text).group(1)  # type: ignore[union-attr]
+    client.post("/logout", data={"_csrf": csrf})
+    assert client.get("/", follow_redirects=False).status_code == 303

@@ -1,0 +1,124 @@
+"""The ingest endpoint: the CONTRACT's answers for good and bad batches."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from typing import Any
+
+import pytest
+from litestar.testing import TestClient
+
+from sessionstory.config import Settings
+from sessionstory.datadir import DataDir
+from tests.conftest import batch, gzipped, meta_event, stored_bytes
+
+URL = "/api/v1/ingest"
+
+
+def _session_count(datadir: DataDir) -> int:
+    datadir.index.flush()
+    return datadir.index.read(lambda cur: cur.execute("SELECT count(*) FROM sessions").fetchone()[0])
+
+
+def test_a_batch_is_acknowledged_and_indexed(client: TestClient, project: Any, datadir: DataDir) -> None:  # type: ignore[type-arg]
+    r = client.post(URL, json=batch(project.public_key, "s-1"))
+    assert r.status_code == 200 and r.json() == {"ok": True}
+    assert _session_count(datadir) == 1
+
+
+def test_gzip_by_header_and_by_magic(client: TestClient, project: Any, datadir: DataDir) -> None:  # type: ignore[type-arg]
+    body = gzipped(batch(project.public_key, "s-gz"))
+    r = client.post(URL, content=body, headers={"Content-Type": "application/json", "Content-Encoding": "gzip"})
+    assert r.status_code == 200
+    # sendBeacon cannot set Content-Encoding: a gzip body sent as text/plain is recognised by its magic.
+    body = gzipped(batch(project.public_key, "s-gz", seq=1))
+    assert client.post(URL, content=body, headers={"Content-Type": "text/plain"}).status_code == 200
+    datadir.index.flush()
+    row = datadir.index.read(lambda cur: cur.execute("SELECT event_count FROM sessions WHERE id='s-gz'").fetchone())
+    assert row == (2,)
+
+
+def test_a_resent_batch_is_stored_once(client: TestClient, project: Any, datadir: DataDir) -> None:  # type: ignore[type-arg]
+    payload = batch(project.public_key, "s-dup", seq=3)
+    for _ in range(3):
+        assert client.post(URL, json=payload).json() == {"ok": True}
+    datadir.index.flush()
+    assert datadir.index.read(lambda cur: cur.execute("SELECT count(*) FROM records").fetchone()) == (1,)
+    batches = [r for _, r in datadir.log.scan() if getattr(r.meta, "session_id", None) == "s-dup"]
+    assert len(batches) == 1
+
+
+def test_typed_input_text_is_masked_even_from_other_clients(
+    client: TestClient, project: Any, settings: Settings, auth: dict[str, str]  # type: ignore[type-arg]
+) -> None:
+    events = [meta_event(1000), {"type": 3, "timestamp": 1001, "data": {"source": 5, "id": 7, "text": "s3cr3t-v4lue", "isChecked": False}}]
+    assert client.post(URL, json=batch(project.public_key, "s-input", events=events)).status_code == 200
+    replayed = client.get("/api/v1/sessions/s-input/events", headers=auth).json()
+    assert replayed[1]["data"]["text"] == "*" * len("s3cr3t-v4lue")
+    assert b"s3cr3t-v4lue" not in stored_bytes(settings)
+
+
+def test_cors_preflight_and_origin_rules(client: TestClient, datadir: DataDir) -> None:  # type: ignore[type-arg]
+    locked = datadir.projects.create("Locked", ["https://shop.example.com"])
+    pre = client.options(URL, headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"})
+    assert pre.status_code == 204 and "Content-Encoding" in pre.headers["access-control-allow-headers"]
+    ok = client.post(URL, json=batch(locked.public_key), headers={"Origin": "https://shop.example.com"})
+    assert ok.status_code == 200 and ok.headers["access-control-allow-origin"] == "https://shop.example.com"
+    bad = client.post(URL, json=batch(locked.public_key), headers={"Origin": "https://evil.example"})
+    assert bad.status_code == 403
+    assert bad.headers["access-control-allow-origin"] == "https://evil.example", "the SDK must be able to read a 403"
+
+
+def test_a_session_id_cannot_cross_projects(client: TestClient, project: Any, datadir: DataDir) -> None:  # type: ignore[type-arg]
+    other = datadir.projects.create("Other")
+    assert client.post(URL, json=batch(project.public_key, "shared-id")).status_code == 200
+    datadir.index.flush()
+    r = client.post(URL, json=batch(other.public_key, "shared-id", seq=1))
+    assert r.status_code == 409
+
+
+def _bomb() -> bytes:
+    # 60 MB of zeros inside a valid batch shape (the cap is 50 MB): ~60 KB on the wire.
+    return gzip.compress(b'{"key":"k","session_id":"s","visitor_id":"v","seq":0,"events":[{"type":4,"timestamp":1,"data":"' + b"0" * 60_000_000 + b'"}]}', 1)
+
+
+BAD_BODIES: list[tuple[str, Any, dict[str, str], int]] = [
+    ("malformed JSON", b'{"key": ', {}, 400),
+    ("not an object", b"[1, 2, 3]", {}, 400),
+    ("wrong type for seq", {"seq": "zero"}, {}, 400),
+    ("negative seq", {"seq": -1}, {}, 400),
+    ("events not a list", {"events": {"type": 4}}, {}, 400),
+    ("event without timestamp", {"events": [{"type": 4}]}, {}, 400),
+    ("empty events", {"events": []}, {}, 400),
+    ("script in session id", {"session_id": "<script>alert(1)</script>"}, {}, 400),
+    ("unknown key", {"key": "pk_nope"}, {}, 401),
+    ("nesting 10,000 deep", "deep", {}, 400),
+    ("too many events", {"events": [meta_event(i) for i in range(20_001)]}, {}, 413),
+    ("oversize body", "huge", {}, 413),
+    ("gzip bomb", "bomb", {"Content-Encoding": "gzip"}, 413),
+    ("broken gzip", b"\x1f\x8b\x08\x00garbage", {"Content-Encoding": "gzip"}, 400),
+    ("unknown encoding", b"{}", {"Content-Encoding": "br"}, 415),
+]
+
+
+@pytest.mark.parametrize("name,patch,headers,status", BAD_BODIES, ids=[b[0] for b in BAD_BODIES])
+def test_bad_input_gets_a_4xx_and_stores_nothing(
+    client: TestClient, project: Any, datadir: DataDir, name: str, patch: Any, headers: dict[str, str], status: int  # type: ignore[type-arg]
+) -> None:
+    if isinstance(patch, bytes):
+        body = patch
+    elif patch == "deep":
+        body = b'{"key":"%s","session_id":"s","visitor_id":"v","seq":0,"events":[{"type":4,"timestamp":1,"data":' % project.public_key.encode() + b"[" * 10_000 + b"]" * 10_000 + b"}]}"
+    elif patch == "huge":
+        body = json.dumps(batch(project.public_key, events=[meta_event(1, href="x" * (11 * 1024 * 1024))])).encode()
+    elif patch == "bomb":
+        body = _bomb()
+    else:
+        body = json.dumps({**batch(project.public_key), **patch}).encode()
+    before = datadir.log.disk_bytes()
+    r = client.post(URL, content=body, headers={"Content-Type": "application/json", **headers})
+    assert r.status_code == status, r.text
+    assert "error" in r.json()
+    assert datadir.log.disk_bytes() == before
+    assert _session_count(datadir) == 0
