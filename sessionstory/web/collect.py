@@ -23,7 +23,12 @@ _PREFLIGHT = {
 def _cors(request: Request) -> dict[str, str]:  # type: ignore[type-arg]
     # The SDK sends no cookies, so echoing the origin grants nothing; origin rules are
     # enforced on the POST itself, where the project (and so its origins) is known.
-    return {"Access-Control-Allow-Origin": request.headers.get("origin") or "*", "Vary": "Origin"}
+    return cors_headers(request.headers.get("origin"))
+
+
+def cors_headers(origin: str | None) -> dict[str, str]:
+    # Retry-After must be exposed, or a cross-origin SDK cannot read how long to back off.
+    return {"Access-Control-Allow-Origin": origin or "*", "Vary": "Origin", "Access-Control-Expose-Headers": "Retry-After"}
 
 
 @get("/sdk.js", sync_to_thread=False, include_in_schema=False)

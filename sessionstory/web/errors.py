@@ -8,6 +8,7 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
 from sessionstory.ingest import IngestError
+from sessionstory.web.collect import cors_headers
 
 log = logging.getLogger(__name__)
 
@@ -18,7 +19,7 @@ def _error(
     headers = dict(headers or {})
     if request.url.path.endswith("/api/v1/ingest"):
         # Without CORS headers a browser hides the status and the SDK would retry a lost cause.
-        headers.update({"Access-Control-Allow-Origin": request.headers.get("origin") or "*", "Vary": "Origin"})
+        headers.update(cors_headers(request.headers.get("origin")))
     return Response({"error": message}, status_code=status, media_type=MediaType.JSON, headers=headers)
 
 
