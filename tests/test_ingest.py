@@ -122,3 +122,29 @@ def test_bad_input_gets_a_4xx_and_stores_nothing(
     assert "error" in r.json()
     assert datadir.log.disk_bytes() == before
     assert _session_count(datadir) == 0
+
+
+def test_a_full_disk_answers_503_and_keeps_the_log_clean(
+    client: TestClient, project: Any, datadir: DataDir, monkeypatch: pytest.MonkeyPatch  # type: ignore[type-arg]
+) -> None:
+    import errno
+    import os
+
+    from sessionstory.store import segments
+
+    assert client.post(URL, json=batch(project.public_key, "s-disk", 0)).status_code == 200
+    before = datadir.log.disk_bytes()
+    real_write = os.write
+
+    def full_disk(fd: int, data: bytes) -> int:
+        real_write(fd, data[: len(data) // 2])  # a partial write, then the disk is full
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(segments.os, "write", full_disk)
+    r = client.post(URL, json=batch(project.public_key, "s-disk", 1))
+    assert r.status_code == 503 and r.headers["retry-after"] == "5"
+    assert "No space left" in r.json()["error"]
+    assert datadir.log.disk_bytes() == before, "the partial write is cut off"
+    monkeypatch.setattr(segments.os, "write", real_write)
+    assert client.post(URL, json=batch(project.public_key, "s-disk", 1)).status_code == 200
+    assert [r.meta.seq for _, r in datadir.log.scan() if getattr(r.meta, "session_id", "") == "s-disk"] == [0, 1]  # type: ignore[union-attr]
