@@ -62,6 +62,7 @@ def test_record_list_and_replay_the_shop(browser: Any, server: Server, sites: Si
     assert frame.get_attribute("sandbox") == "allow-same-origin"
     replay = frame.screenshot()
     save_pair("shop", live, replay)
+    dashboard.screenshot(path="test-results/shop-player-page.png")
     match = pixel_match(live, replay)
     assert match >= 0.99, f"replay matches the live page on only {match:.2%} of pixels"
 

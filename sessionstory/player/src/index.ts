@@ -1,0 +1,60 @@
+// Entry point of player.js: mounts a player on every [data-testid="player"] the dashboard rendered.
+import { LoadError, fetchEvents } from "./events";
+import { h } from "./dom";
+import { Player } from "./player";
+
+declare global {
+  interface Window {
+    __ssPlayer?: Player["replayer"];
+  }
+}
+
+const mounted = new WeakSet<HTMLElement>();
+
+/** Reads the optional start time; anything that is not a number means "from the start". */
+function startMs(root: HTMLElement): number {
+  const raw = (root.dataset.startMs ?? "").trim();
+  const ms = raw === "" ? 0 : Number(raw);
+  return Number.isFinite(ms) && ms > 0 ? ms : 0;
+}
+
+function showMessage(root: HTMLElement, text: string, role: "status" | "alert"): void {
+  root.replaceChildren(h("div", { class: "ss-message", role }, [text]));
+}
+
+async function mount(root: HTMLElement): Promise<void> {
+  const url = root.dataset.eventsUrl;
+  root.setAttribute("aria-busy", "true");
+  showMessage(root, "Loading session…", "status");
+  try {
+    if (!url) throw new LoadError("Could not load this session (no events URL).");
+    const player = new Player(root, await fetchEvents(url));
+    // For debugging and for tests: the live rrweb Replayer.
+    (root as HTMLElement & { replayer?: unknown }).replayer = player.replayer;
+    window.__ssPlayer = player.replayer;
+    await player.openAt(startMs(root));
+    root.dataset.ready = "true";
+    if (root.dataset.autoplay === "1") player.play();
+  } catch (error) {
+    if (!(error instanceof LoadError)) console.error("SessionStory player:", error);
+    showMessage(root, error instanceof LoadError ? error.message : "Could not replay this session.", "alert");
+    root.dataset.ready = "error";
+  } finally {
+    root.removeAttribute("aria-busy");
+  }
+}
+
+function mountAll(scope: ParentNode): void {
+  scope.querySelectorAll<HTMLElement>('[data-testid="player"]').forEach((root) => {
+    if (mounted.has(root)) return;
+    mounted.add(root);
+    void mount(root);
+  });
+}
+
+if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", () => mountAll(document));
+else mountAll(document);
+// The dashboard uses htmx: a player swapped into the page later is mounted too.
+document.addEventListener("htmx:load", (event) => {
+  if (event.target instanceof Element) mountAll(event.target.parentNode ?? event.target);
+});
