@@ -17,7 +17,7 @@ from litestar.response import Template
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
-from sessionstory import admin
+from sessionstory import admin, demo
 from sessionstory.config import Settings, prepare_data_dir
 from sessionstory.datadir import DataDir
 from sessionstory.web import api, collect, dashboard, errors
@@ -111,8 +111,9 @@ def bootstrap(dd: DataDir) -> None:
                 "(shown once; set SESSIONSTORY_ADMIN_EMAIL/_PASSWORD to choose your own)",
             )
     if not dd.projects.all():
-        dd.projects.create(DEMO_PROJECT)
-        _banner(f"Created the Demo project: browse {s.base_url}/demo to record a session into it")
+        seeded = demo.seed(dd, dd.projects.create(DEMO_PROJECT))
+        _banner(f"Created the Demo project with {seeded} recorded sessions;",
+                f"browse {s.base_url}/demo to record one of your own")
 
 
 def _banner(*lines: str) -> None:

@@ -92,3 +92,15 @@ def test_sign_out_ends_the_session(client: TestClient, admin: Any) -> None:  # t
     csrf = re.search(r'"X-CSRF-Token": "([^"]+)"', client.get("/").text).group(1)  # type: ignore[union-attr]
     client.post("/logout", data={"_csrf": csrf})
     assert client.get("/", follow_redirects=False).status_code == 303
+
+
+def test_a_fresh_install_has_demo_sessions_to_play(client: TestClient, admin: Any, auth: dict[str, str]) -> None:  # type: ignore[type-arg]
+    demo = next(p for p in client.get("/api/v1/projects", headers=auth).json() if p["name"] == "Demo")
+    sessions = client.get(f"/api/v1/sessions?project={demo['id']}", headers=auth).json()["items"]
+    assert len(sessions) == 3
+    events = client.get(f"/api/v1/sessions/{sessions[0]['id']}/events", headers=auth).json()
+    assert [e["type"] for e in events[:2]] == [4, 2], "each opens with Meta and a FullSnapshot"
+    assert events[0]["data"]["href"].endswith("/demo")
+    sign_in(client)
+    assert "/demo" in client.get(f"/?project={demo['id']}").text
+    assert client.get("/demo").status_code == 200
