@@ -18,6 +18,7 @@ import duckdb
 import msgspec
 
 from sessionstory.config import Limits
+from sessionstory.context import country
 from sessionstory.events import Event, EventType, IncrementalSource, event_decoder, incremental_decoder, input_decoder
 from sessionstory.facts import BatchFacts, batch_facts
 from sessionstory.index import Index
@@ -149,6 +150,7 @@ def prepare(
     origin: str | None,
     user_agent: str,
     limits: Limits,
+    client_ip: str | None = None,
 ) -> Prepared:
     """Every CPU step of ingest, run off the event loop."""
     env, events = parse_envelope(decode_body(body, content_encoding, limits), limits)
@@ -170,6 +172,7 @@ def prepare(
         window_id=env.window_id,
         user_id=env.user_id or "",
         user_agent=user_agent[:512],
+        country=country(client_ip),
     )
     body_json = b"[" + b",".join(clean) + b"]"
     return Prepared(project, Record(Kind.BATCH, meta, compress(body_json)), batch_facts(events))

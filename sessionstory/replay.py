@@ -6,7 +6,7 @@ import msgspec
 
 from sessionstory.events import stamped_decoder
 from sessionstory.index import Index
-from sessionstory.index.sessions import delete_session, record_locations
+from sessionstory.index.sessions import delete_session, record_locations, session_exists
 from sessionstory.store import SegmentLog
 from sessionstory.store.compression import decompress
 
@@ -28,10 +28,9 @@ def session_events(log: SegmentLog, index: Index, session_id: str) -> bytes:
 
 def erase_session(log: SegmentLog, index: Index, session_id: str) -> bool:
     """Remove the session from the index, then overwrite its records in the log."""
-    locations = index.read(lambda cur: record_locations(cur, session_id))
-    exists = index.read(lambda cur: cur.execute("SELECT 1 FROM sessions WHERE id = ?", [session_id]).fetchone())
-    if exists is None:
+    if not index.read(lambda cur: session_exists(cur, session_id)):
         return False
+    locations = index.read(lambda cur: record_locations(cur, session_id))
     index.write(lambda con: delete_session(con, session_id)).result()
     log.erase(locations)
     return True

@@ -1,34 +1,87 @@
-"""Turning durable log records into index rows: the only code that writes sessions."""
+"""Turning durable log records into index rows: the only code that writes sessions.
+
+For each flush: the sessions touched are loaded, every batch's facts are merged into
+its session in log order (signals.py judging what spans batches), then the fact rows
+and the merged session and visitor rows are written.
+"""
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterable
+from typing import Any
 
 import duckdb
 import msgspec
 
+from sessionstory.context import agent
 from sessionstory.events import event_decoder
 from sessionstory.facts import BatchFacts, batch_facts
+from sessionstory.signals import SessionState, Signal, advance, settle
 from sessionstory.store import BatchMeta, EntityChange, Location, Record
 from sessionstory.store.compression import decompress
 
-ACCOUNT_TABLES = {"projects": "id", "users": "id", "tokens": "id"}
+ACCOUNT_TABLES = {"projects": "id", "users": "id", "tokens": "id", "saved_filters": "id"}
+URLS_MAX = 4000
+SEARCH_MAX = 4000
+VITALS = ("lcp", "inp", "cls", "fcp", "ttfb")
+
+_state_encoder = msgspec.msgpack.Encoder()
+_state_decoder = msgspec.msgpack.Decoder(SessionState)
 
 
-class SessionDelta(msgspec.Struct):
-    """The merged effect of one flush's batches on one session row."""
+class SessionRow(msgspec.Struct):
+    """A sessions row as Python sees it while merging (column order = table order)."""
 
-    meta: BatchMeta
+    id: str
+    project_id: str
+    visitor_id: str
+    user_id: str | None
     started_ms: int
     ended_ms: int
+    active_ms: int = 0
     event_count: int = 0
     page_count: int = 0
     entry_url: str | None = None
     exit_url: str | None = None
+    referrer: str | None = None
+    clicks: int = 0
+    rage_clicks: int = 0
+    dead_clicks: int = 0
+    error_clicks: int = 0
+    thrashed_cursor: int = 0
+    quick_backs: int = 0
+    excessive_scrolls: int = 0
+    error_count: int = 0
+    console_errors: int = 0
+    console_warnings: int = 0
+    network_errors: int = 0
+    browser: str | None = None
+    os: str | None = None
+    device: str | None = None
+    country: str | None = None
+    user_agent: str | None = None
+    lcp: float | None = None
+    inp: float | None = None
+    cls: float | None = None
+    fcp: float | None = None
+    ttfb: float | None = None
+    event_names: list[str] = []
+    urls: str = ""
+    search_text: str = ""
     last_received_ms: int = 0
+    state: bytes | None = None
 
 
-def apply_records(con: duckdb.DuckDBPyConnection, committed: Iterable[tuple[Location, Record, object]]) -> None:
+COLUMNS = list(SessionRow.__struct_fields__)
+_SIGNAL_COLUMNS = {
+    "rage_click": "rage_clicks", "dead_click": "dead_clicks", "error_click": "error_clicks",
+    "thrashed_cursor": "thrashed_cursor", "quick_back": "quick_backs", "excessive_scroll": "excessive_scrolls",
+}
+
+
+def apply_records(con: duckdb.DuckDBPyConnection, committed: Iterable[tuple[Location, Record, object]]) -> set[str]:
+    """Index the records; returns the sessions left with clicks whose outcome is pending."""
     batches: list[tuple[Location, BatchMeta, BatchFacts]] = []
     for location, record, note in committed:
         if isinstance(record.meta, EntityChange):
@@ -36,8 +89,7 @@ def apply_records(con: duckdb.DuckDBPyConnection, committed: Iterable[tuple[Loca
         elif isinstance(record.meta, BatchMeta):
             facts = note if isinstance(note, BatchFacts) else facts_of(record)
             batches.append((location, record.meta, facts))
-    if batches:
-        _apply_batches(con, batches)
+    return _apply_batches(con, batches) if batches else set()
 
 
 def facts_of(record: Record) -> BatchFacts:
@@ -62,17 +114,68 @@ def _apply_entity(con: duckdb.DuckDBPyConnection, change: EntityChange) -> None:
     )
 
 
-def _apply_batches(con: duckdb.DuckDBPyConnection, batches: list[tuple[Location, BatchMeta, BatchFacts]]) -> None:
+class _Flush:
+    """Rows gathered from one flush's batches, written together at the end."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, session_ids: list[str]) -> None:
+        rows = con.execute(
+            f"SELECT {', '.join(COLUMNS)} FROM sessions WHERE id IN (SELECT unnest(?::VARCHAR[]))", [session_ids]
+        ).fetchall()
+        self.sessions: dict[str, SessionRow] = {r[0]: SessionRow(*r) for r in rows}
+        self.new_sessions: set[str] = set()
+        self.states: dict[str, SessionState] = {
+            sid: _state_decoder.decode(row.state) if row.state else SessionState()
+            for sid, row in self.sessions.items()
+        }
+        self.tables: dict[str, list[tuple[Any, ...]]] = {
+            t: [] for t in ("pages", "interactions", "scroll_depths", "errors", "console", "network", "vitals",
+                            "custom_events")
+        }
+        self.identified: dict[tuple[str, str], tuple[str, str]] = {}
+
+
+def _apply_batches(con: duckdb.DuckDBPyConnection, batches: list[tuple[Location, BatchMeta, BatchFacts]]) -> set[str]:
     fresh = _drop_known(con, batches)
+    if not fresh:
+        return set()
     con.executemany(
-        'INSERT INTO records (session_id, seq, segment, "offset", length) VALUES (?, ?, ?, ?, ?) '
-        "ON CONFLICT DO NOTHING",
+        'INSERT INTO records (session_id, seq, segment, "offset", length) VALUES (?, ?, ?, ?, ?)',
         [(m.session_id, m.seq, loc.segment, loc.offset, loc.length) for loc, m, _ in fresh],
     )
-    deltas: dict[str, SessionDelta] = {}
+    flush = _Flush(con, sorted({m.session_id for _, m, _ in fresh}))
     for _, meta, facts in fresh:
-        _merge(deltas, meta, facts)
-    con.executemany(_UPSERT_SESSION, [_session_row(d) for d in deltas.values()])
+        _merge(flush, meta, facts)
+    for table, rows in flush.tables.items():
+        if rows:
+            con.executemany(f"INSERT INTO {table} VALUES ({', '.join('?' for _ in rows[0])})", rows)
+    _write_sessions(con, flush)
+    _upsert_visitors(con, flush)
+    return {sid for sid, state in flush.states.items() if state.pending}
+
+
+def _write_sessions(con: duckdb.DuckDBPyConnection, flush: _Flush) -> None:
+    for sid, row in flush.sessions.items():
+        row.state = _state_encoder.encode(flush.states[sid])
+    con.executemany(
+        f"INSERT OR REPLACE INTO sessions ({', '.join(COLUMNS)}) VALUES ({', '.join('?' for _ in COLUMNS)})",
+        [tuple(getattr(row, c) for c in COLUMNS) for row in flush.sessions.values()],
+    )
+
+
+def settle_quiet(con: duckdb.DuckDBPyConnection, session_ids: list[str]) -> None:
+    """Sessions that went quiet: their pending clicks changed nothing, so they were dead."""
+    flush = _Flush(con, session_ids)
+    for sid, row in flush.sessions.items():
+        signals = settle(flush.states[sid])
+        for sig in signals:
+            c = sig.click
+            flush.tables["interactions"].append(
+                (row.project_id, sid, sig.at, sig.kind, sig.url, c.selector if c else None, c.text if c else None,
+                 c.x if c else None, c.y if c else None, c.vw if c else None, c.vh if c else None))
+            setattr(row, _SIGNAL_COLUMNS[sig.kind], getattr(row, _SIGNAL_COLUMNS[sig.kind]) + 1)
+    if flush.tables["interactions"]:
+        con.executemany(f"INSERT INTO interactions VALUES ({', '.join('?' * 11)})", flush.tables["interactions"])
+    _write_sessions(con, flush)
 
 
 def _drop_known(
@@ -81,7 +184,8 @@ def _drop_known(
     """Keep each (session, seq) once: the log may hold a batch twice after a failed write."""
     sessions = sorted({m.session_id for _, m, _ in batches})
     known = set(
-        con.execute("SELECT session_id, seq FROM records WHERE session_id IN (SELECT unnest(?::VARCHAR[]))", [sessions]).fetchall()
+        con.execute("SELECT session_id, seq FROM records WHERE session_id IN (SELECT unnest(?::VARCHAR[]))",
+                    [sessions]).fetchall()
     )
     fresh = []
     for item in batches:
@@ -92,48 +196,129 @@ def _drop_known(
     return fresh
 
 
-def _merge(deltas: dict[str, SessionDelta], meta: BatchMeta, facts: BatchFacts) -> None:
-    delta = deltas.get(meta.session_id)
-    if delta is None:
-        delta = deltas[meta.session_id] = SessionDelta(meta, facts.first_ms, facts.last_ms)
-    delta.started_ms = min(delta.started_ms, facts.first_ms)
-    delta.ended_ms = max(delta.ended_ms, facts.last_ms)
-    delta.event_count += facts.event_count
-    delta.page_count += len(facts.page_urls)
-    if facts.page_urls:
-        if delta.entry_url is None:
-            delta.entry_url = facts.page_urls[0][1]
-        delta.exit_url = facts.page_urls[-1][1]
-    delta.last_received_ms = max(delta.last_received_ms, meta.received_ms)
+def _merge(flush: _Flush, meta: BatchMeta, facts: BatchFacts) -> None:
+    sid = meta.session_id
+    row = flush.sessions.get(sid)
+    if row is None:
+        ua = agent(meta.user_agent)
+        row = flush.sessions[sid] = SessionRow(
+            id=sid, project_id=meta.project_id, visitor_id=meta.visitor_id, user_id=None,
+            started_ms=facts.first_ms, ended_ms=facts.last_ms, user_agent=meta.user_agent or None,
+            browser=ua.browser or None, os=ua.os or None, device=ua.device or None, event_names=[],
+        )
+        flush.new_sessions.add(sid)
+        flush.states[sid] = SessionState()
+    state = flush.states[sid]
+    timeline = _Timeline(state.url, facts)
+    outcome, state = advance(state, facts)
+    _add_rows(flush, meta, facts, outcome.signals, timeline)
+    _summarise(row, meta, facts, outcome.signals, outcome.active_ms)
+    for ident in facts.identifies:
+        flush.identified[(meta.project_id, meta.visitor_id)] = (ident.user_id, ident.traits)
+
+
+class _Timeline:
+    """Which page the visitor was on at a moment of this batch."""
+
+    def __init__(self, url_before: str, facts: BatchFacts) -> None:
+        self.times = [p.at for p in facts.pages]
+        self.urls = [p.url for p in facts.pages]
+        self.before = url_before
+
+    def url_at(self, at: int) -> str:
+        i = bisect_right(self.times, at)
+        return self.urls[i - 1] if i else self.before
+
+
+def _add_rows(flush: _Flush, meta: BatchMeta, facts: BatchFacts, signals: list[Signal], tl: _Timeline) -> None:
+    p, s, t = meta.project_id, meta.session_id, flush.tables
+    t["pages"] += [(p, s, pv.at, pv.url, pv.title, pv.referrer, pv.kind) for pv in facts.pages]
+    t["interactions"] += [(p, s, c.at, "click", tl.url_at(c.at), c.selector, c.text, c.x, c.y, c.vw, c.vh)
+                          for c in facts.clicks]
+    t["interactions"] += [(p, s, i.at, "input", tl.url_at(i.at), i.selector, i.name, None, None, None, None)
+                          for i in facts.inputs]
+    for sig in signals:
+        c = sig.click
+        t["interactions"].append((p, s, sig.at, sig.kind, sig.url or tl.url_at(sig.at), c.selector if c else None,
+                                  c.text if c else None, c.x if c else None, c.y if c else None,
+                                  c.vw if c else None, c.vh if c else None))
+    t["scroll_depths"] += [(p, s, d.at, tl.url_at(d.at), d.depth, d.height) for d in facts.scrolls]
+    t["errors"] += [(p, s, meta.visitor_id, e.at, tl.url_at(e.at), e.kind, e.message, e.stack, e.source,
+                     e.fingerprint) for e in facts.errors]
+    t["console"] += [(p, s, c.at, tl.url_at(c.at), c.level, c.message) for c in facts.console]
+    t["network"] += [(p, s, n.at, tl.url_at(n.at), n.method, n.url, n.status, n.duration, n.type, n.error)
+                     for n in facts.network]
+    t["vitals"] += [(p, s, v.at, tl.url_at(v.at), v.name, v.value, v.rating) for v in facts.vitals]
+    t["custom_events"] += [(p, s, c.at, tl.url_at(c.at), c.name, c.props) for c in facts.customs]
+
+
+def _summarise(row: SessionRow, meta: BatchMeta, facts: BatchFacts, signals: list[Signal], active_ms: int) -> None:
+    """Fold one batch into its session's summary row. Batches may arrive out of order."""
+    if facts.pages and (row.entry_url is None or facts.pages[0].at < row.started_ms):
+        row.entry_url, row.referrer = facts.pages[0].url, facts.pages[0].referrer or row.referrer
+    if facts.pages and facts.last_ms >= row.ended_ms:
+        row.exit_url = facts.pages[-1].url
+    row.started_ms = min(row.started_ms, facts.first_ms)
+    row.ended_ms = max(row.ended_ms, facts.last_ms)
+    row.active_ms += active_ms
+    row.event_count += facts.event_count
+    row.page_count += len(facts.pages)
+    row.clicks += len(facts.clicks)
+    for sig in signals:
+        setattr(row, _SIGNAL_COLUMNS[sig.kind], getattr(row, _SIGNAL_COLUMNS[sig.kind]) + 1)
+    row.error_count += len(facts.errors)
+    row.console_errors += sum(1 for c in facts.console if c.level == "error")
+    row.console_warnings += sum(1 for c in facts.console if c.level == "warn")
+    row.network_errors += sum(1 for n in facts.network if n.status == 0 or n.status >= 400)
+    for vital in facts.vitals:
+        name = vital.name.lower()
+        if name in VITALS:
+            current = getattr(row, name)
+            setattr(row, name, vital.value if current is None else max(current, vital.value))  # the worst page
+    row.event_names = sorted(set(row.event_names) | {c.name for c in facts.customs})
+    row.urls = _append_unique(row.urls, [pv.url for pv in facts.pages], URLS_MAX)
+    texts = [pv.title for pv in facts.pages] + [e.message for e in facts.errors] + [c.message for c in facts.console]
+    row.search_text = _append_unique(row.search_text, [t for t in texts if t], SEARCH_MAX)
     if meta.user_id:
-        delta.meta = meta  # the latest batch names the identified user
+        row.user_id = meta.user_id
+    for ident in facts.identifies:
+        row.user_id = ident.user_id
+    row.country = row.country or meta.country or None
+    row.last_received_ms = max(row.last_received_ms, meta.received_ms)
 
 
-def _session_row(d: SessionDelta) -> tuple[object, ...]:
-    m = d.meta
-    return (
-        m.session_id, m.project_id, m.visitor_id, m.user_id or None, d.started_ms, d.ended_ms,
-        d.event_count, d.page_count, d.entry_url, d.exit_url, m.user_agent or None, d.last_received_ms,
-    )
+def _append_unique(text: str, items: list[str], limit: int) -> str:
+    seen = set(text.split("\n")) if text else set()
+    for item in items:
+        line = item.replace("\n", " ")
+        if line in seen or len(text) + len(line) + 1 > limit:
+            continue
+        seen.add(line)
+        text = f"{text}\n{line}" if text else line
+    return text
 
 
-# Batches may arrive out of order: times widen, counts add, the entry page is the
-# earliest batch's and the exit page the latest's.
-_UPSERT_SESSION = """
-INSERT INTO sessions (id, project_id, visitor_id, user_id, started_ms, ended_ms, event_count,
-                      page_count, entry_url, exit_url, user_agent, last_received_ms)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (id) DO UPDATE SET
-    user_id = COALESCE(excluded.user_id, sessions.user_id),
-    entry_url = CASE WHEN sessions.entry_url IS NULL
-                       OR (excluded.entry_url IS NOT NULL AND excluded.started_ms < sessions.started_ms)
-                     THEN excluded.entry_url ELSE sessions.entry_url END,
-    exit_url = CASE WHEN excluded.exit_url IS NOT NULL AND excluded.ended_ms >= sessions.ended_ms
-                    THEN excluded.exit_url ELSE sessions.exit_url END,
-    started_ms = LEAST(sessions.started_ms, excluded.started_ms),
-    ended_ms = GREATEST(sessions.ended_ms, excluded.ended_ms),
-    event_count = sessions.event_count + excluded.event_count,
-    page_count = sessions.page_count + excluded.page_count,
-    user_agent = COALESCE(sessions.user_agent, excluded.user_agent),
-    last_received_ms = GREATEST(sessions.last_received_ms, excluded.last_received_ms)
-"""
+def _upsert_visitors(con: duckdb.DuckDBPyConnection, flush: _Flush) -> None:
+    keys = sorted({(r.project_id, r.visitor_id) for r in flush.sessions.values()})
+    existing = {
+        (r[0], r[1]): list(r)
+        for r in con.execute(
+            "SELECT project_id, visitor_id, user_id, traits, first_ms, last_ms, session_count, country, device, "
+            "browser, os FROM visitors WHERE (project_id || ' ' || visitor_id) IN (SELECT unnest(?::VARCHAR[]))",
+            [[f"{p} {v}" for p, v in keys]],
+        ).fetchall()
+    }
+    for row in flush.sessions.values():
+        key = (row.project_id, row.visitor_id)
+        v = existing.get(key) or [row.project_id, row.visitor_id, None, None, row.started_ms, row.ended_ms, 0,
+                                  None, None, None, None]
+        v[4], v[5] = min(v[4], row.started_ms), max(v[5], row.ended_ms)
+        if row.id in flush.new_sessions:
+            v[6] += 1
+        v[2] = row.user_id or v[2]
+        v[7], v[8], v[9], v[10] = row.country or v[7], row.device or v[8], row.browser or v[9], row.os or v[10]
+        if key in flush.identified:
+            v[2], v[3] = flush.identified[key]
+        existing[key] = v
+    con.executemany("INSERT OR REPLACE INTO visitors VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [tuple(v) for v in existing.values()])

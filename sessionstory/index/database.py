@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 import anyio.to_thread
 import duckdb
 
-from sessionstory.index.apply import apply_records
+from sessionstory.index.apply import apply_records, settle_quiet
 from sessionstory.index.schema import SCHEMA_VERSION, TABLES
 from sessionstory.store import Location, Record
 
@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 Job = Callable[[duckdb.DuckDBPyConnection], Any]
 _Committed = list[tuple[Location, Record, object]]
+QUIET_CHECK_S = 1.0  # how often the writer looks for sessions gone quiet
+QUIET_AFTER_S = 3.0  # a session silent this long has had every chance to show a click's effect
 
 
 class Index:
@@ -37,6 +39,10 @@ class Index:
         self.path = path
         self.rebuilt = False
         self._con = _connect(path)
+        if self._con is not None and _schema_version(self._con) not in (None, SCHEMA_VERSION):
+            # Derived data needs no migration: an index of another version is rebuilt from the log.
+            self._con.close()
+            self._con = None
         if self._con is None:
             self._set_aside()
             self._con = _connect(path)
@@ -51,6 +57,7 @@ class Index:
         self._waiters: list[tuple[tuple[int, int], Future[None]]] = []
         self._waiters_lock = threading.Lock()
         self._applied: tuple[int, int] = (0, -1)
+        self._pending: dict[str, float] = {}  # sessions with clicks awaiting an outcome -> when seen
 
     def _set_aside(self) -> None:
         stamp = time.strftime("%Y%m%dT%H%M%S")
@@ -58,7 +65,7 @@ class Index:
             damaged = Path(f"{self.path}{suffix}")
             if damaged.exists():
                 damaged.rename(f"{self.path}{suffix}.broken-{stamp}")
-        log.warning("index %s was damaged; set aside and rebuilding from the log", self.path)
+        log.warning("index %s was damaged or of another version; set aside, rebuilding from the log", self.path)
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -114,7 +121,11 @@ class Index:
 
     def _write_loop(self) -> None:
         while True:
-            items = [self._queue.get()]
+            try:
+                items = [self._queue.get(timeout=QUIET_CHECK_S)]
+            except queue.Empty:
+                self._settle_quiet()
+                continue
             while True:  # take everything queued: one transaction for many records
                 try:
                     items.append(self._queue.get_nowait())
@@ -153,9 +164,11 @@ class Index:
         last = committed[-1][0]
         try:
             self._con.execute("BEGIN")
-            apply_records(self._con, committed)
+            pending = apply_records(self._con, committed)
             self._set_meta("log_position", f"{last.segment}:{last.offset}:{last.length}")
             self._con.execute("COMMIT")
+            now = time.monotonic()
+            self._pending.update(dict.fromkeys(pending, now))
         except Exception:
             self._con.execute("ROLLBACK")
             # The records are safe in the log; the next start replays them from the checkpoint.
@@ -166,6 +179,31 @@ class Index:
             self._waiters = [(key, f) for key, f in self._waiters if key > self._applied]
         for future in ready:
             future.set_result(None)
+
+    def _settle_quiet(self) -> None:
+        """Judge the pending clicks of sessions that have sent nothing for a while."""
+        cutoff = time.monotonic() - QUIET_AFTER_S
+        quiet = [sid for sid, seen in self._pending.items() if seen < cutoff]
+        if not quiet:
+            return
+        for sid in quiet:
+            del self._pending[sid]
+        try:
+            self._con.execute("BEGIN")
+            settle_quiet(self._con, quiet)
+            self._con.execute("COMMIT")
+        except Exception:
+            self._con.execute("ROLLBACK")
+            log.exception("settling %d quiet sessions failed", len(quiet))
+
+    def settle_all(self) -> None:
+        """Judge every pending click now (tests, shutdown)."""
+        def job(con: duckdb.DuckDBPyConnection) -> None:
+            for sid in self._pending:
+                self._pending[sid] = 0.0
+            self._settle_quiet()
+
+        self.write(job).result()
 
     # -- reading ---------------------------------------------------------------------
 
@@ -192,6 +230,14 @@ class Index:
         self._con.execute(
             "INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [key, value]
         )
+
+
+def _schema_version(con: duckdb.DuckDBPyConnection) -> int | None:
+    try:
+        row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    except duckdb.CatalogException:
+        return None  # a new, empty file
+    return int(row[0]) if row else None
 
 
 def _connect(path: Path) -> duckdb.DuckDBPyConnection | None:

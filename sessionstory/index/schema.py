@@ -1,6 +1,7 @@
-"""Tables of the index. Everything here can be rebuilt from the segment log."""
+"""Tables of the index. Everything here can be rebuilt from the segment log, so a schema
+change needs no migration: an index of another version is set aside and rebuilt."""
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 TABLES = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -28,6 +29,13 @@ CREATE TABLE IF NOT EXISTS tokens (
     token_hash VARCHAR NOT NULL UNIQUE,
     created_ms BIGINT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS saved_filters (
+    id VARCHAR PRIMARY KEY,
+    project_id VARCHAR NOT NULL,
+    name VARCHAR NOT NULL,
+    query VARCHAR NOT NULL,
+    created_ms BIGINT NOT NULL
+);
 -- Dashboard sign-ins. Not in the log: a rebuilt index only signs people out.
 CREATE TABLE IF NOT EXISTS web_sessions (
     id_hash VARCHAR PRIMARY KEY,
@@ -35,6 +43,7 @@ CREATE TABLE IF NOT EXISTS web_sessions (
     csrf_token VARCHAR NOT NULL,
     expires_ms BIGINT NOT NULL
 );
+-- One row of summary facts per session, kept current as batches arrive.
 CREATE TABLE IF NOT EXISTS sessions (
     id VARCHAR PRIMARY KEY,
     project_id VARCHAR NOT NULL,
@@ -42,12 +51,34 @@ CREATE TABLE IF NOT EXISTS sessions (
     user_id VARCHAR,
     started_ms BIGINT NOT NULL,
     ended_ms BIGINT NOT NULL,
+    active_ms BIGINT NOT NULL,
     event_count BIGINT NOT NULL,
     page_count INTEGER NOT NULL,
     entry_url VARCHAR,
     exit_url VARCHAR,
+    referrer VARCHAR,
+    clicks INTEGER NOT NULL,
+    rage_clicks INTEGER NOT NULL,
+    dead_clicks INTEGER NOT NULL,
+    error_clicks INTEGER NOT NULL,
+    thrashed_cursor INTEGER NOT NULL,
+    quick_backs INTEGER NOT NULL,
+    excessive_scrolls INTEGER NOT NULL,
+    error_count INTEGER NOT NULL,
+    console_errors INTEGER NOT NULL,
+    console_warnings INTEGER NOT NULL,
+    network_errors INTEGER NOT NULL,
+    browser VARCHAR,
+    os VARCHAR,
+    device VARCHAR,
+    country VARCHAR,
     user_agent VARCHAR,
-    last_received_ms BIGINT NOT NULL
+    lcp DOUBLE, inp DOUBLE, cls DOUBLE, fcp DOUBLE, ttfb DOUBLE,
+    event_names VARCHAR[] NOT NULL,
+    urls VARCHAR NOT NULL,          -- every page URL, newline-separated (the `url` filter)
+    search_text VARCHAR NOT NULL,   -- titles, errors, console messages (the `q` filter)
+    last_received_ms BIGINT NOT NULL,
+    state BLOB                      -- signals.SessionState, msgpack
 );
 -- Where each batch of a session lives in the log: replay reads these, in seq order.
 CREATE TABLE IF NOT EXISTS records (
@@ -57,5 +88,56 @@ CREATE TABLE IF NOT EXISTS records (
     "offset" BIGINT NOT NULL,
     length INTEGER NOT NULL,
     PRIMARY KEY (session_id, seq)
+);
+CREATE TABLE IF NOT EXISTS pages (
+    project_id VARCHAR NOT NULL, session_id VARCHAR NOT NULL, at_ms BIGINT NOT NULL,
+    url VARCHAR NOT NULL, title VARCHAR, referrer VARCHAR, kind VARCHAR
+);
+-- Clicks, inputs and frustration signals, with coordinates: heatmaps come from here.
+CREATE TABLE IF NOT EXISTS interactions (
+    project_id VARCHAR NOT NULL, session_id VARCHAR NOT NULL, at_ms BIGINT NOT NULL,
+    kind VARCHAR NOT NULL, url VARCHAR, selector VARCHAR, text VARCHAR,
+    x INTEGER, y INTEGER, vw INTEGER, vh INTEGER
+);
+CREATE TABLE IF NOT EXISTS scroll_depths (
+    project_id VARCHAR NOT NULL, session_id VARCHAR NOT NULL, at_ms BIGINT NOT NULL,
+    url VARCHAR, depth INTEGER NOT NULL, height INTEGER
+);
+CREATE TABLE IF NOT EXISTS errors (
+    project_id VARCHAR NOT NULL, session_id VARCHAR NOT NULL, visitor_id VARCHAR NOT NULL,
+    at_ms BIGINT NOT NULL, url VARCHAR, kind VARCHAR, message VARCHAR NOT NULL, stack VARCHAR,
+    source VARCHAR, fingerprint VARCHAR NOT NULL
+);
+CREATE TABLE IF NOT EXISTS console (
+    project_id VARCHAR NOT NULL, session_id VARCHAR NOT NULL, at_ms BIGINT NOT NULL,
+    url VARCHAR, level VARCHAR NOT NULL, message VARCHAR NOT NULL
+);
+CREATE TABLE IF NOT EXISTS network (
+    project_id VARCHAR NOT NULL, session_id VARCHAR NOT NULL, at_ms BIGINT NOT NULL,
+    page_url VARCHAR, method VARCHAR, url VARCHAR NOT NULL, status INTEGER, duration_ms INTEGER,
+    type VARCHAR, error VARCHAR
+);
+CREATE TABLE IF NOT EXISTS vitals (
+    project_id VARCHAR NOT NULL, session_id VARCHAR NOT NULL, at_ms BIGINT NOT NULL,
+    url VARCHAR, name VARCHAR NOT NULL, value DOUBLE NOT NULL, rating VARCHAR
+);
+CREATE TABLE IF NOT EXISTS custom_events (
+    project_id VARCHAR NOT NULL, session_id VARCHAR NOT NULL, at_ms BIGINT NOT NULL,
+    url VARCHAR, name VARCHAR NOT NULL, props VARCHAR
+);
+-- One row per visitor of a project; `identify` names them and adds traits.
+CREATE TABLE IF NOT EXISTS visitors (
+    project_id VARCHAR NOT NULL,
+    visitor_id VARCHAR NOT NULL,
+    user_id VARCHAR,
+    traits VARCHAR,
+    first_ms BIGINT NOT NULL,
+    last_ms BIGINT NOT NULL,
+    session_count INTEGER NOT NULL,
+    country VARCHAR,
+    device VARCHAR,
+    browser VARCHAR,
+    os VARCHAR,
+    PRIMARY KEY (project_id, visitor_id)
 );
 """

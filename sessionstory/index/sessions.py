@@ -1,20 +1,23 @@
-"""Queries over recorded sessions: the list, one session, its records, deletion."""
+"""Queries over recorded sessions: the filtered list, one session, its records, deletion."""
 
 from __future__ import annotations
 
 import base64
 import binascii
+import json
 from datetime import UTC, datetime
+from typing import Any
 
 import duckdb
 import msgspec
 
+from sessionstory.index.filters import LIVE_WINDOW_MS, SORT_KEYS, SessionFilter, where_clauses
 from sessionstory.store import Location
 
-LIVE_WINDOW_MS = 60_000  # a session that sent a batch within this window counts as live
 
+class SessionItem(msgspec.Struct):
+    """A session in a list: its scalar facts (CONTRACT.md)."""
 
-class SessionRow(msgspec.Struct):
     id: str
     project_id: str
     visitor_id: str
@@ -22,22 +25,68 @@ class SessionRow(msgspec.Struct):
     started_at: str
     ended_at: str
     duration_ms: int
+    active_ms: int
     event_count: int
     page_count: int
     entry_url: str | None
     exit_url: str | None
+    referrer: str | None
+    clicks: int
+    rage_clicks: int
+    dead_clicks: int
+    error_clicks: int
+    thrashed_cursor: int
+    quick_backs: int
+    excessive_scrolls: int
+    error_count: int
+    console_errors: int
+    network_errors: int
+    browser: str | None
+    os: str | None
+    device: str | None
+    country: str | None
     user_agent: str | None
     live: bool
 
 
+class PageVisit(msgspec.Struct):
+    url: str
+    title: str | None
+    at: str
+
+
+class ErrorItem(msgspec.Struct):
+    message: str
+    stack: str | None
+    at: str
+
+
+class Vitals(msgspec.Struct):
+    lcp: float | None
+    inp: float | None
+    cls: float | None
+    fcp: float | None
+    ttfb: float | None
+
+
+class SessionDetail(SessionItem):
+    pages: list[PageVisit] = []
+    errors: list[ErrorItem] = []
+    vitals: Vitals | None = None
+    event_names: list[str] = []
+
+
 class Page(msgspec.Struct):
-    items: list[SessionRow]
+    items: list[SessionItem]
     next_cursor: str | None
+    total: int
 
 
-_COLUMNS = (
-    "id, project_id, visitor_id, user_id, started_ms, ended_ms, event_count, page_count, "
-    "entry_url, exit_url, user_agent, last_received_ms"
+_ITEM_COLUMNS = (
+    "id, project_id, visitor_id, user_id, started_ms, ended_ms, active_ms, event_count, page_count, entry_url, "
+    "exit_url, referrer, clicks, rage_clicks, dead_clicks, error_clicks, thrashed_cursor, quick_backs, "
+    "excessive_scrolls, error_count, console_errors, network_errors, browser, os, device, country, user_agent, "
+    "last_received_ms"
 )
 
 
@@ -45,53 +94,80 @@ def iso(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _row(r: tuple, now_ms: int) -> SessionRow:  # type: ignore[type-arg]
-    return SessionRow(
-        id=r[0], project_id=r[1], visitor_id=r[2], user_id=r[3], started_at=iso(r[4]), ended_at=iso(r[5]),
-        duration_ms=r[5] - r[4], event_count=r[6], page_count=r[7], entry_url=r[8], exit_url=r[9],
-        user_agent=r[10], live=now_ms - r[11] < LIVE_WINDOW_MS,
-    )
+def _item(r: tuple[Any, ...], now_ms: int) -> dict[str, Any]:
+    (sid, project, visitor, user, started, ended, *counts, last) = r
+    names = SessionItem.__struct_fields__
+    values = [sid, project, visitor, user, iso(started), iso(ended), ended - started, *counts,
+              now_ms - last < LIVE_WINDOW_MS]
+    return dict(zip(names, values))
 
 
 class CursorError(ValueError):
     pass
 
 
-def encode_cursor(started_ms: int, session_id: str) -> str:
-    return base64.urlsafe_b64encode(f"{started_ms}:{session_id}".encode()).decode().rstrip("=")
+def encode_cursor(sort: str, value: Any, session_id: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps([sort, value, session_id]).encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> tuple[int, str]:
+def decode_cursor(cursor: str, sort: str) -> tuple[Any, str]:
     try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        started, session_id = text.split(":", 1)
-        return int(started), session_id
-    except (ValueError, binascii.Error, UnicodeDecodeError):
+        got_sort, value, session_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (ValueError, binascii.Error, TypeError, UnicodeDecodeError):
         raise CursorError("invalid cursor") from None
+    if got_sort != sort or not isinstance(session_id, str) or not isinstance(value, int | float):
+        raise CursorError("the cursor belongs to another sort order; start from the first page")
+    return value, session_id
 
 
 def list_sessions(
-    cur: duckdb.DuckDBPyConnection, project_ids: list[str], limit: int, cursor: str | None, now_ms: int
+    cur: duckdb.DuckDBPyConnection, project_ids: list[str], f: SessionFilter, limit: int, cursor: str | None,
+    now_ms: int,
 ) -> Page:
-    """Newest first, keyset-paginated on (started_ms, id) so page N costs what page 1 does."""
-    where, params = ["project_id IN (SELECT unnest(?::VARCHAR[]))"], [project_ids]
+    """Keyset-paginated on (sort key, id), so page N costs what page 1 does."""
+    where, params = where_clauses(f, now_ms)
+    where.insert(0, "project_id IN (SELECT unnest(?::VARCHAR[]))")
+    params.insert(0, project_ids)
+    total = cur.execute(f"SELECT count(*) FROM sessions WHERE {' AND '.join(where)}", params).fetchone()[0]
+    key, direction = SORT_KEYS[f.sort]
     if cursor:
-        started, session_id = decode_cursor(cursor)
-        where.append("(started_ms, id) < (?, ?)")
-        params += [started, session_id]
+        value, session_id = decode_cursor(cursor, f.sort)
+        where.append(f"({key}, id) {'<' if direction == 'DESC' else '>'} (?, ?)")
+        params += [value, session_id]
     rows = cur.execute(
-        f"SELECT {_COLUMNS} FROM sessions WHERE {' AND '.join(where)} "
-        "ORDER BY started_ms DESC, id DESC LIMIT ?",
+        f"SELECT {_ITEM_COLUMNS}, {key} AS sort_key FROM sessions WHERE {' AND '.join(where)} "
+        f"ORDER BY {key} {direction}, id {direction} LIMIT ?",
         [*params, limit + 1],
     ).fetchall()
-    items = [_row(r, now_ms) for r in rows[:limit]]
-    next_cursor = encode_cursor(rows[limit - 1][4], rows[limit - 1][0]) if len(rows) > limit else None
-    return Page(items=items, next_cursor=next_cursor)
+    items = [SessionItem(**_item(r[:-1], now_ms)) for r in rows[:limit]]
+    next_cursor = encode_cursor(f.sort, rows[limit - 1][-1], rows[limit - 1][0]) if len(rows) > limit else None
+    return Page(items=items, next_cursor=next_cursor, total=total)
 
 
-def get_session(cur: duckdb.DuckDBPyConnection, session_id: str, now_ms: int) -> SessionRow | None:
-    row = cur.execute(f"SELECT {_COLUMNS} FROM sessions WHERE id = ?", [session_id]).fetchone()
-    return None if row is None else _row(row, now_ms)
+def get_session(cur: duckdb.DuckDBPyConnection, session_id: str, now_ms: int) -> SessionDetail | None:
+    row = cur.execute(
+        f"SELECT {_ITEM_COLUMNS}, lcp, inp, cls, fcp, ttfb, event_names FROM sessions WHERE id = ?", [session_id]
+    ).fetchone()
+    if row is None:
+        return None
+    pages = cur.execute(
+        "SELECT url, title, at_ms FROM pages WHERE session_id = ? ORDER BY at_ms", [session_id]
+    ).fetchall()
+    errors = cur.execute(
+        "SELECT message, stack, at_ms FROM errors WHERE session_id = ? ORDER BY at_ms", [session_id]
+    ).fetchall()
+    lcp, inp, cls, fcp, ttfb, names = row[-6:]
+    return SessionDetail(
+        **_item(row[:-6], now_ms),
+        pages=[PageVisit(url=u, title=t, at=iso(a)) for u, t, a in pages],
+        errors=[ErrorItem(message=m, stack=s, at=iso(a)) for m, s, a in errors],
+        vitals=Vitals(lcp=lcp, inp=inp, cls=cls, fcp=fcp, ttfb=ttfb),
+        event_names=list(names or []),
+    )
+
+
+def session_exists(cur: duckdb.DuckDBPyConnection, session_id: str) -> bool:
+    return cur.execute("SELECT 1 FROM sessions WHERE id = ?", [session_id]).fetchone() is not None
 
 
 def record_locations(cur: duckdb.DuckDBPyConnection, session_id: str) -> list[Location]:
@@ -101,8 +177,13 @@ def record_locations(cur: duckdb.DuckDBPyConnection, session_id: str) -> list[Lo
     return [Location(*r) for r in rows]
 
 
+FACT_TABLES = ("records", "pages", "interactions", "scroll_depths", "errors", "console", "network", "vitals",
+               "custom_events")
+
+
 def delete_session(con: duckdb.DuckDBPyConnection, session_id: str) -> None:
     con.execute("BEGIN")
-    con.execute("DELETE FROM records WHERE session_id = ?", [session_id])
+    for table in FACT_TABLES:
+        con.execute(f"DELETE FROM {table} WHERE session_id = ?", [session_id])
     con.execute("DELETE FROM sessions WHERE id = ?", [session_id])
     con.execute("COMMIT")

@@ -48,6 +48,7 @@ class BatchMeta(msgspec.Struct, frozen=True, array_like=True, omit_defaults=True
     window_id: str = ""
     user_id: str = ""
     user_agent: str = ""
+    country: str = ""  # from the client's IP address, which itself is not kept
 
 
 class EntityChange(msgspec.Struct, frozen=True):

@@ -8,7 +8,8 @@ from litestar import Request, Response, delete, get
 from litestar.exceptions import NotFoundException, ValidationException
 from litestar.params import FromPath, FromQuery
 
-from sessionstory.index.sessions import CursorError, Page, SessionRow, get_session, list_sessions
+from sessionstory.index.filters import FilterError, parse_filters
+from sessionstory.index.sessions import CursorError, Page, SessionDetail, get_session, list_sessions, session_exists
 from sessionstory.projects import Project
 from sessionstory.replay import erase_session, session_events
 from sessionstory.web.threads import blocking
@@ -55,15 +56,17 @@ def sessions(
         raise NotFoundException(f"no project {project!r}")
     else:
         project_ids = [project]
+    now = _now_ms()
     try:
-        return dd.index.read(lambda cur: list_sessions(cur, project_ids, limit, cursor, _now_ms()))
-    except CursorError as exc:
+        filters = parse_filters(dict(request.query_params), now)
+        return dd.index.read(lambda cur: list_sessions(cur, project_ids, filters, limit, cursor, now))
+    except (CursorError, FilterError) as exc:
         raise ValidationException(str(exc)) from None
 
 
 @get("/api/v1/sessions/{session_id:str}")
 @blocking
-def session(request: Request, session_id: FromPath[str]) -> SessionRow:  # type: ignore[type-arg]
+def session(request: Request, session_id: FromPath[str]) -> SessionDetail:  # type: ignore[type-arg]
     api_user(request)
     row = datadir(request).index.read(lambda cur: get_session(cur, session_id, _now_ms()))
     if row is None:
@@ -76,7 +79,7 @@ def session(request: Request, session_id: FromPath[str]) -> SessionRow:  # type:
 def events(request: Request, session_id: FromPath[str]) -> Response[bytes]:  # type: ignore[type-arg]
     api_user(request)
     dd = datadir(request)
-    if dd.index.read(lambda cur: get_session(cur, session_id, _now_ms())) is None:
+    if not dd.index.read(lambda cur: session_exists(cur, session_id)):
         raise NotFoundException(f"no session {session_id!r}")
     return Response(session_events(dd.log, dd.index, session_id), media_type="application/json")
 

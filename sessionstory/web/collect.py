@@ -61,6 +61,7 @@ async def ingest(request: Request) -> Response[dict[str, bool]]:  # type: ignore
             request.headers.get("origin"),
             request.headers.get("user-agent", ""),
             dd.settings.limits,
+            client_ip=request.client.host if request.client else None,
         )
     )
     await dd.ingestor.append(prepared)

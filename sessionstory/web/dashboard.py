@@ -14,6 +14,7 @@ from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from sessionstory.auth import SignIn
+from sessionstory.index.filters import FilterError, SessionFilter, filter_query, parse_filters
 from sessionstory.index.sessions import CursorError, get_session, list_sessions
 from sessionstory.projects import ProjectError
 from sessionstory.web.threads import blocking
@@ -133,16 +134,21 @@ def session_list(request: Request, project: FromQuery[str | None] = None, cursor
     current = dd.projects.get(project) if project else (projects[0] if projects else None)
     if project and current is None:
         raise NotFoundException(f"no project {project!r}")
-    page = None
+    page, error = None, None
+    now = int(time.time() * 1000)
+    params = dict(request.query_params)
+    try:
+        filters = parse_filters(params, now)
+    except FilterError as exc:
+        filters, error = SessionFilter(), str(exc)
     if current is not None:
         try:
-            page = dd.index.read(
-                lambda cur: list_sessions(cur, [current.id], PAGE_SIZE, cursor, int(time.time() * 1000))
-            )
+            page = dd.index.read(lambda cur: list_sessions(cur, [current.id], filters, PAGE_SIZE, cursor, now))
         except CursorError:
             raise NotFoundException("that page of sessions does not exist") from None
     name = "_session_rows.html" if request.headers.get("hx-request") and cursor else "sessions.html"
-    return _page(name, request, sign_in, projects=projects, project=current, page=page)
+    return _page(name, request, sign_in, projects=projects, project=current, page=page, params=params,
+                 filter_query=filter_query({**params, "project": current.id if current else ""}), error=error)
 
 
 @get("/sessions/{session_id:str}")

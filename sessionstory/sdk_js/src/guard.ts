@@ -2,13 +2,15 @@
 // code, and it must not flood their console either.
 
 const warned: Record<string, true> = {};
+/** Taken before the SDK wraps console: its own warnings are not the page's to record. */
+const warn = console.warn;
 
 /** console.warn a given message only the first time. */
 export function warnOnce(message: string): void {
   if (warned[message]) return;
   warned[message] = true;
   try {
-    console.warn("SessionStory: " + message);
+    warn.call(console, "SessionStory: " + message);
   } catch (_) {
     // A page may have replaced console with something broken.
   }

@@ -5,6 +5,7 @@
 import type { eventWithTime } from "@rrweb/types";
 import { type Api, installApi } from "./api";
 import { addEvent, discard, seal, setKey } from "./batch";
+import { installCapture, pageLoaded } from "./capture";
 import { readConfig } from "./config";
 import { guard, warnOnce } from "./guard";
 import {
@@ -55,12 +56,19 @@ function onEvent(event: eventWithTime): void {
   addEvent(json);
 }
 
+/** Where captured page facts go: only recorded while recording. */
+function captured(tag: string, payload: object): boolean {
+  if (recording) addCustom(tag, payload);
+  return recording;
+}
+
 function sync(): void {
   const should = shouldRecord();
   if (should === recording) return;
   recording = should;
   if (should) {
     startRecording(onEvent);
+    pageLoaded();
   } else {
     stopRecording();
     seal();
@@ -142,6 +150,9 @@ function boot(): void {
   setEndpoint(config.ingestUrl);
   setKey(config.key);
   consented = !config.consentRequired;
+  // Before the leave handlers: what reports as the page is hidden (web vitals)
+  // must be buffered before they seal the last batch.
+  installCapture(captured, config.ingestUrl);
   restorePending();
   addEventListener("pagehide", guard(leave));
   document.addEventListener(

@@ -1,0 +1,41 @@
+// Page values turned into strings of bounded size.
+
+/** Values visited per stringify: what the host logs can be arbitrarily big or deep. */
+const MAX_NODES = 200;
+
+/** Cuts to at most `max` characters, marking the cut with "…". */
+export const clip = (s: string, max: number): string =>
+  // A lone half of a surrogate pair would not be valid UTF-8 on the server.
+  s.length > max ? s.slice(0, max - 1).replace(/[\ud800-\udbff]$/, "") + "…" : s;
+
+/** Any value as a log line: strings as is, errors as "Name: message", objects as JSON. */
+export function describe(value: unknown): string {
+  if (typeof value === "string") return value;
+  try {
+    if (value && typeof value === "object" && !(value instanceof Error)) {
+      const json = toJson(value);
+      if (json) return json;
+    }
+    return String(value);
+  } catch (_) {
+    return "[unprintable]"; // a throwing getter, toJSON or toString; Object.create(null)
+  }
+}
+
+function toJson(value: object): string | undefined {
+  const seen = new WeakSet();
+  let budget = MAX_NODES;
+  return JSON.stringify(value, (_key, v) =>
+    --budget < 0
+      ? undefined
+      : typeof v === "bigint" // which JSON.stringify throws on
+        ? String(v)
+        : !v || typeof v !== "object"
+          ? v
+          : v.nodeType // DOM nodes: their framework internals (React fibers...) would be walked
+            ? "<" + v.nodeName.toLowerCase() + ">"
+            : seen.has(v)
+              ? "[Circular]"
+              : (seen.add(v), v),
+  );
+}
