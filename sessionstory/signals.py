@@ -74,32 +74,38 @@ def advance(state: SessionState, facts: BatchFacts) -> tuple[Outcome, SessionSta
 
 
 def settle(state: SessionState) -> list[Signal]:
-    """The session went quiet: nothing followed the pending clicks, so they were dead."""
-    signals = [Signal("dead_click", c.at, c, state.url) for c in state.pending if c.next_activity is None]
+    """The session went quiet: nothing followed the pending clicks that showed no effect yet."""
+    signals = [Signal("dead_click", c.at, c, state.url) for c in state.pending if not _effect_seen(c)]
     state.pending = []
     return signals
 
 
+def _effect_seen(click: Click) -> bool:
+    return click.next_activity is not None and click.next_activity - click.at <= DEAD_CLICK_MS
+
+
+def _error_seen(click: Click) -> bool:
+    return click.next_error is not None and click.next_error - click.at <= ERROR_CLICK_MS
+
+
 def _judge_click(state: SessionState, click: Click, batch_end: int) -> list[Signal]:
     out = []
-    if click.next_error is not None and click.next_error - click.at <= ERROR_CLICK_MS:
+    if _error_seen(click):
         out.append(Signal("error_click", click.at, click, state.url))
-    if click.next_activity is not None and click.next_activity - click.at <= DEAD_CLICK_MS:
-        return out
-    if batch_end - click.at < max(DEAD_CLICK_MS, ERROR_CLICK_MS):
-        state.pending.append(click)  # the next batch may still show what the click did
-        return out
-    out.append(Signal("dead_click", click.at, click, state.url))
+    if batch_end - click.at < max(DEAD_CLICK_MS, ERROR_CLICK_MS) and not (_effect_seen(click) and _error_seen(click)):
+        state.pending.append(click)  # the batch ended too soon: the next one may show an effect or an error
+    elif not _effect_seen(click):
+        out.append(Signal("dead_click", click.at, click, state.url))
     return out
 
 
 def _settle_pending(state: SessionState, facts: BatchFacts) -> list[Signal]:
     out = []
     for click in state.pending:
-        if click.next_error is None and facts.first_error is not None and facts.first_error - click.at <= ERROR_CLICK_MS:
+        if not _error_seen(click) and facts.first_error is not None and facts.first_error - click.at <= ERROR_CLICK_MS:
             out.append(Signal("error_click", click.at, click, state.url))
-        alive = facts.first_change is not None and facts.first_change - click.at <= DEAD_CLICK_MS
-        if not alive:
+        later_effect = facts.first_change is not None and facts.first_change - click.at <= DEAD_CLICK_MS
+        if not _effect_seen(click) and not later_effect:
             out.append(Signal("dead_click", click.at, click, state.url))
     state.pending = []
     return out

@@ -11,7 +11,8 @@ from urllib.parse import urlencode
 
 import msgspec
 
-LIVE_WINDOW_MS = 60_000  # a session that sent a batch within this window is live
+LIVE_WINDOW_MS = 60_000  # a session that sent a batch within this window is live ...
+CLOCK_SKEW_MS = 300_000  # ... if its own clock says so too, give or take this much
 DEVICES = ("desktop", "mobile", "tablet", "bot")
 SORTS = ("newest", "oldest", "longest", "errors", "frustration")
 FRUSTRATION = "(rage_clicks + dead_clicks + error_clicks + thrashed_cursor + quick_backs + excessive_scrolls)"
@@ -170,7 +171,8 @@ def where_clauses(f: SessionFilter, now_ms: int) -> tuple[list[str], list[object
         add("(urls ILIKE ? ESCAPE '\\' OR search_text ILIKE ? ESCAPE '\\' OR user_id ILIKE ? ESCAPE '\\')",
             pattern, pattern, pattern)
     if f.live is not None:
-        add(f"last_received_ms {'>=' if f.live else '<'} ?", now_ms - LIVE_WINDOW_MS)
+        live = "(last_received_ms >= ? AND ended_ms >= ?)"
+        add(live if f.live else f"NOT {live}", now_ms - LIVE_WINDOW_MS, now_ms - LIVE_WINDOW_MS - CLOCK_SKEW_MS)
     return w, a
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import duckdb
 import msgspec
 
-from sessionstory.index.filters import LIVE_WINDOW_MS, SORT_KEYS, SessionFilter, where_clauses
+from sessionstory.index.filters import CLOCK_SKEW_MS, LIVE_WINDOW_MS, SORT_KEYS, SessionFilter, where_clauses
 from sessionstory.store import Location
 
 
@@ -97,8 +97,8 @@ def iso(ms: int) -> str:
 def _item(r: tuple[Any, ...], now_ms: int) -> dict[str, Any]:
     (sid, project, visitor, user, started, ended, *counts, last) = r
     names = SessionItem.__struct_fields__
-    values = [sid, project, visitor, user, iso(started), iso(ended), ended - started, *counts,
-              now_ms - last < LIVE_WINDOW_MS]
+    live = now_ms - last < LIVE_WINDOW_MS and now_ms - ended < LIVE_WINDOW_MS + CLOCK_SKEW_MS
+    values = [sid, project, visitor, user, iso(started), iso(ended), ended - started, *counts, live]
     return dict(zip(names, values))
 
 
