@@ -20,7 +20,8 @@ from litestar.template.config import TemplateConfig
 from sessionstory import admin, demo
 from sessionstory.config import Settings, prepare_data_dir
 from sessionstory.datadir import DataDir
-from sessionstory.web import api, collect, dashboard, errors
+from sessionstory.index.sessions import iso
+from sessionstory.web import analytics, api, collect, dashboard, errors, pages, visitors
 from sessionstory.web.security import datadir
 
 log = logging.getLogger("sessionstory")
@@ -53,12 +54,14 @@ def create_app(settings: Settings, dd: DataDir | None = None) -> Litestar:
             collect.sdk_script, collect.ingest_preflight, collect.ingest,
             dashboard.login_page, dashboard.login, dashboard.logout, dashboard.session_list,
             dashboard.session_page, dashboard.projects_page, dashboard.create_project, dashboard.project_page,
+            analytics.overview_page, analytics.errors_page, analytics.heatmaps_page, analytics.heatmap_data,
+            analytics.funnels_page, visitors.visitors_page, visitors.visitor_page,
             demo_page,
             create_static_files_router(path="/static", directories=[WEB / "static"], include_in_schema=False),
         ],
         lifespan=[lifespan],
         template_config=TemplateConfig(engine=JinjaTemplateEngine.from_environment(_templates())),
-        exception_handlers={dashboard.SignInRequired: dashboard.to_login, **errors.HANDLERS},  # type: ignore[dict-item]
+        exception_handlers={pages.SignInRequired: pages.to_login, **errors.HANDLERS},  # type: ignore[dict-item]
         request_max_body_size=settings.limits.max_body_bytes,
         openapi_config=None,
         debug=False,
@@ -73,6 +76,7 @@ def _templates() -> jinja2.Environment:
     )
     env.filters["duration"] = format_duration
     env.filters["when"] = format_when
+    env.filters["when_ms"] = lambda ms: format_when(iso(ms))
     return env
 
 

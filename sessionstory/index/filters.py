@@ -11,6 +11,8 @@ from urllib.parse import urlencode
 
 import msgspec
 
+from sessionstory.index.funnels import MAX_STEPS, reached_sql
+
 LIVE_WINDOW_MS = 60_000  # a session that sent a batch within this window is live ...
 CLOCK_SKEW_MS = 300_000  # ... if its own clock says so too, give or take this much
 DEVICES = ("desktop", "mobile", "tablet", "bot")
@@ -29,7 +31,7 @@ _RELATIVE = re.compile(r"^(\d+)\s*(m|h|d|w)$")
 _UNIT_MS = {"m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 7 * 86_400_000}
 FILTER_NAMES = (
     "from", "to", "url", "min_duration_ms", "max_duration_ms", "has_errors", "rage_clicks", "dead_clicks",
-    "browser", "os", "device", "country", "user", "event", "q", "live", "sort",
+    "browser", "os", "device", "country", "user", "event", "q", "live", "sort", "funnel", "reached", "dropped",
 )
 
 
@@ -55,6 +57,9 @@ class SessionFilter(msgspec.Struct, omit_defaults=True):
     q: str | None = None
     live: bool | None = None
     sort: str = "newest"
+    funnel: list[str] = []  # URL patterns, in order (`funnel=/cart|/checkout|/thanks`) ...
+    reached: int | None = None  # ... sessions that reached this step (1-based) ...
+    dropped: int | None = None  # ... or reached it and went no further
 
 
 def parse_filters(params: Mapping[str, str], now_ms: int) -> SessionFilter:
@@ -87,7 +92,19 @@ def parse_filters(params: Mapping[str, str], now_ms: int) -> SessionFilter:
         q=_text(p, "q"),
         live=_flag(p, "live"),
         sort=sort,
+        **_funnel(p),
     )
+
+
+def _funnel(p: dict[str, str]) -> dict[str, object]:
+    steps = [s.strip() for s in p.get("funnel", "").split("|") if s.strip()]
+    if len(steps) > MAX_STEPS:
+        raise FilterError(f"a funnel has at most {MAX_STEPS} steps")
+    reached, dropped = _whole(p, "reached"), _whole(p, "dropped")
+    for name, step in (("reached", reached), ("dropped", dropped)):
+        if step is not None and not (steps and 1 <= step <= len(steps)):
+            raise FilterError(f"{name} must be a step of the funnel, 1 to {len(steps)}")
+    return {"funnel": steps, "reached": reached, "dropped": dropped}
 
 
 def _time(text: str | None, now_ms: int, name: str) -> int | None:
@@ -170,6 +187,10 @@ def where_clauses(f: SessionFilter, now_ms: int) -> tuple[list[str], list[object
         pattern = _like(f.q)
         add("(urls ILIKE ? ESCAPE '\\' OR search_text ILIKE ? ESCAPE '\\' OR user_id ILIKE ? ESCAPE '\\')",
             pattern, pattern, pattern)
+    if f.funnel and (f.reached or f.dropped):
+        sql, steps = reached_sql(f.funnel, scoped=False)
+        condition = "step >= ?" if f.reached else "step = ?"
+        add(f"id IN (SELECT session_id FROM ({sql}) WHERE {condition})", *steps, f.reached or f.dropped)
     if f.live is not None:
         live = "(last_received_ms >= ? AND ended_ms >= ?)"
         add(live if f.live else f"NOT {live}", now_ms - LIVE_WINDOW_MS, now_ms - LIVE_WINDOW_MS - CLOCK_SKEW_MS)

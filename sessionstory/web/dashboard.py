@@ -5,7 +5,6 @@ from __future__ import annotations
 import secrets
 import time
 from typing import Any
-from urllib.parse import quote
 
 from litestar import Request, Response, get, post
 from litestar.datastructures import Cookie
@@ -13,10 +12,10 @@ from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
-from sessionstory.auth import SignIn
 from sessionstory.index.filters import FilterError, SessionFilter, filter_query, parse_filters
 from sessionstory.index.sessions import CursorError, get_session, list_sessions
 from sessionstory.projects import ProjectError
+from sessionstory.web.pages import chosen_project, render, require_sign_in
 from sessionstory.web.threads import blocking
 from sessionstory.web.security import (
     CSRF_FIELD,
@@ -29,31 +28,6 @@ from sessionstory.web.security import (
 )
 
 PAGE_SIZE = 50
-
-
-class SignInRequired(Exception):
-    """Raised by a page that needs a signed-in user; answered with a redirect to /login."""
-
-
-def require_sign_in(request: Request) -> SignIn:  # type: ignore[type-arg]
-    sign_in = signed_in(request)
-    if sign_in is None:
-        raise SignInRequired
-    return sign_in
-
-
-def to_login(request: Request, exc: SignInRequired) -> Response[Any]:  # type: ignore[type-arg]
-    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    if request.headers.get("hx-request"):
-        return Response(None, status_code=204, headers={"HX-Redirect": f"/login?next={quote(target)}"})
-    return Redirect(f"/login?next={quote(target)}", status_code=303)
-
-
-def _page(name: str, request: Request, sign_in: SignIn | None, **context: Any) -> Template:  # type: ignore[type-arg]
-    return Template(
-        template_name=name,
-        context={"sign_in": sign_in, "csrf_field": CSRF_FIELD, "path": request.url.path, **context},
-    )
 
 
 def _safe_next(target: str | None) -> str:
@@ -69,7 +43,7 @@ def _safe_next(target: str | None) -> str:
 @get("/login", sync_to_thread=False)
 def login_page(request: Request, next: FromQuery[str | None] = None) -> Template:  # type: ignore[type-arg]
     token = secrets.token_urlsafe(24)
-    template = _page("login.html", request, None, login_token=token, next=_safe_next(next), error=None)
+    template = render("login.html", request, None, login_token=token, next=_safe_next(next), error=None)
     template.cookies = [_login_cookie(request, token)]
     return template
 
@@ -105,7 +79,7 @@ def login(request: Request, data: URLEncodedBody[dict[str, str]]) -> Response[An
 
 def _login_again(request: Request, target: str, error: str, status: int) -> Template:  # type: ignore[type-arg]
     token = secrets.token_urlsafe(24)
-    template = _page("login.html", request, None, login_token=token, next=target, error=error)
+    template = render("login.html", request, None, login_token=token, next=target, error=error)
     template.status_code = status
     template.cookies = [_login_cookie(request, token)]
     return template
@@ -130,10 +104,7 @@ def logout(request: Request, data: URLEncodedBody[dict[str, str]]) -> Response[A
 def session_list(request: Request, project: FromQuery[str | None] = None, cursor: FromQuery[str | None] = None) -> Template:  # type: ignore[type-arg]
     sign_in = require_sign_in(request)
     dd = datadir(request)
-    projects = dd.projects.all()
-    current = dd.projects.get(project) if project else (projects[0] if projects else None)
-    if project and current is None:
-        raise NotFoundException(f"no project {project!r}")
+    projects, current = chosen_project(request, project)
     page, error = None, None
     now = int(time.time() * 1000)
     params = dict(request.query_params)
@@ -147,7 +118,7 @@ def session_list(request: Request, project: FromQuery[str | None] = None, cursor
         except CursorError:
             raise NotFoundException("that page of sessions does not exist") from None
     name = "_session_rows.html" if request.headers.get("hx-request") and cursor else "sessions.html"
-    return _page(name, request, sign_in, projects=projects, project=current, page=page, params=params,
+    return render(name, request, sign_in, projects=projects, project=current, page=page, params=params,
                  filter_query=filter_query({**params, "project": current.id if current else ""}), error=error)
 
 
@@ -161,7 +132,7 @@ def session_page(request: Request, session_id: FromPath[str], t: FromQuery[int |
         raise NotFoundException(f"no session {session_id!r}")
     project = dd.projects.get(row.project_id)
     start_ms = "" if t is None else str(max(0, t))
-    return _page("session.html", request, sign_in, session=row, project=project, start_ms=start_ms)
+    return render("session.html", request, sign_in, session=row, project=project, start_ms=start_ms)
 
 
 # -- projects -----------------------------------------------------------------------
@@ -171,7 +142,7 @@ def session_page(request: Request, session_id: FromPath[str], t: FromQuery[int |
 @blocking
 def projects_page(request: Request) -> Template:  # type: ignore[type-arg]
     sign_in = require_sign_in(request)
-    return _page("projects.html", request, sign_in, projects=datadir(request).projects.all(), error=None)
+    return render("projects.html", request, sign_in, projects=datadir(request).projects.all(), error=None)
 
 
 @post("/projects")
@@ -186,7 +157,7 @@ def create_project(request: Request, data: URLEncodedBody[dict[str, str]]) -> Re
     try:
         project = dd.projects.create(data.get("name", ""), origins)
     except ProjectError as exc:
-        template = _page("projects.html", request, sign_in, projects=dd.projects.all(), error=str(exc))
+        template = render("projects.html", request, sign_in, projects=dd.projects.all(), error=str(exc))
         template.status_code = 400
         return template
     return Redirect(f"/projects/{project.id}", status_code=303)
@@ -201,4 +172,4 @@ def project_page(request: Request, project_id: FromPath[str]) -> Template:  # ty
     if project is None:
         raise NotFoundException(f"no project {project_id!r}")
     snippet = f'<script src="{dd.settings.base_url}/sdk.js" data-key="{project.public_key}" async></script>'
-    return _page("project.html", request, sign_in, project=project, snippet=snippet)
+    return render("project.html", request, sign_in, project=project, snippet=snippet)

@@ -1,0 +1,100 @@
+"""Clicks and scroll depth on one page, and a recording of that page to draw them over."""
+
+from __future__ import annotations
+
+import duckdb
+import msgspec
+
+CLICK_BIN_PX = 8  # clicks are binned to this grid (x in viewport-width units scaled to 1280 px)
+X_SCALE = 1280
+
+
+class ClickSpot(msgspec.Struct):
+    x: float  # pageX / viewport width: 0..1, so stretched layouts line up
+    y: int  # pageY, CSS pixels from the top of the document
+    count: int
+    rage: int
+    dead: int
+
+
+class ScrollBand(msgspec.Struct):
+    depth: int  # 10, 20, ... 100 (% of the page height)
+    sessions: int  # sessions whose deepest scroll on this page reached it
+
+
+class Snapshot(msgspec.Struct):
+    session_id: str
+    at_ms: int  # offset from the session's first event at which the page is fully shown
+    width: int
+    height: int
+
+
+class Heatmap(msgspec.Struct):
+    url: str
+    clicks: list[ClickSpot]
+    scroll: list[ScrollBand]
+    snapshot: Snapshot | None
+    total_clicks: int
+    sessions: int
+
+
+def heatmap(cur: duckdb.DuckDBPyConnection, project_id: str, url: str, from_ms: int, to_ms: int) -> Heatmap:
+    span = [project_id, url, from_ms, to_ms]
+    where = "project_id = ? AND url = ? AND at_ms >= ? AND at_ms < ?"
+    clicks = cur.execute(
+        f"""SELECT round(x::DOUBLE / vw * {X_SCALE} / {CLICK_BIN_PX}) AS bx, round(y / {CLICK_BIN_PX}) AS b_y,
+                   count(*) FILTER (WHERE kind = 'click'), count(*) FILTER (WHERE kind = 'rage_click'),
+                   count(*) FILTER (WHERE kind = 'dead_click')
+            FROM interactions WHERE {where} AND kind IN ('click', 'rage_click', 'dead_click') AND vw > 0
+            GROUP BY bx, b_y""",
+        span,
+    ).fetchall()
+    depths = cur.execute(
+        f"""WITH deepest AS (SELECT session_id, max(depth) AS d FROM scroll_depths WHERE {where} GROUP BY session_id)
+            SELECT band, count(*) FILTER (WHERE d >= band)
+            FROM deepest, range(10, 101, 10) AS t(band) GROUP BY band ORDER BY band""",
+        span,
+    ).fetchall()
+    sessions = cur.execute(
+        f"SELECT count(DISTINCT session_id) FROM pages WHERE {where}", span
+    ).fetchone()[0]
+    spots = [
+        ClickSpot(x=round(bx * CLICK_BIN_PX / X_SCALE, 4), y=int(by * CLICK_BIN_PX), count=n + r + d, rage=r, dead=d)
+        for bx, by, n, r, d in clicks
+    ]
+    return Heatmap(
+        url=url,
+        clicks=spots,
+        scroll=[ScrollBand(depth=int(b), sessions=n) for b, n in depths],
+        snapshot=_snapshot(cur, span),
+        total_clicks=sum(s.count - s.rage - s.dead for s in spots),
+        sessions=sessions,
+    )
+
+
+def _snapshot(cur: duckdb.DuckDBPyConnection, span: list[object]) -> Snapshot | None:
+    """The latest view of the page, a moment after it loaded (styles and fonts in place)."""
+    row = cur.execute(
+        """SELECT p.session_id, p.at_ms - s.started_ms + 1000, p.at_ms
+           FROM pages p JOIN sessions s ON s.id = p.session_id
+           WHERE p.project_id = ? AND p.url = ? AND p.at_ms >= ? AND p.at_ms < ?
+           ORDER BY p.at_ms DESC LIMIT 1""",
+        span,
+    ).fetchone()
+    if row is None:
+        return None
+    size = cur.execute(
+        """SELECT vw, vh FROM interactions WHERE session_id = ? AND vw > 0 ORDER BY abs(at_ms - ?) LIMIT 1""",
+        [row[0], row[2]],
+    ).fetchone()
+    width, height = size if size else (1280, 800)
+    return Snapshot(session_id=row[0], at_ms=int(row[1]), width=width, height=height)
+
+
+def page_urls(cur: duckdb.DuckDBPyConnection, project_id: str, from_ms: int, to_ms: int, limit: int = 50) -> list[tuple[str, int]]:
+    """The most visited pages, to choose a heatmap from."""
+    return cur.execute(
+        """SELECT url, count(*) AS n FROM pages WHERE project_id = ? AND at_ms >= ? AND at_ms < ?
+           GROUP BY url ORDER BY n DESC, url LIMIT ?""",
+        [project_id, from_ms, to_ms, limit],
+    ).fetchall()

@@ -1,0 +1,109 @@
+"""The pages that tell a team where to look: overview, errors, funnels, heatmaps, visitors."""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+from litestar.testing import TestClient
+
+from sessionstory.datadir import DataDir
+from tests.conftest import batch
+from tests.events import click, custom, error, meta, mutation, page, snapshot
+from tests.test_dashboard import sign_in
+
+HOUR = 3_600_000
+
+
+def _send(client: TestClient, key: str, sid: str, visitor: str, events: list[dict[str, Any]], seq: int = 0) -> None:  # type: ignore[type-arg]
+    payload = {**batch(key, sid, seq, events), "visitor_id": visitor}
+    assert client.post("/api/v1/ingest", json=payload).status_code == 200
+
+
+def _journey(at: int, *urls: str) -> list[dict[str, Any]]:
+    events = [meta(at, urls[0]), snapshot(at)]
+    for i, url in enumerate(urls):
+        events.append(page(at + i * 5000, url, title=url.rsplit("/", 1)[-1].title()))
+    return events
+
+
+def test_visitor_story_across_days(client: TestClient, admin: Any, project: Any, datadir: DataDir) -> None:  # type: ignore[type-arg]
+    now = int(time.time() * 1000)
+    starts = [now - 30 * HOUR, now - 26 * HOUR, now - 2 * HOUR]
+    _send(client, project.public_key, "ann-1", "ann", _journey(starts[0], "https://shop.example/", "https://shop.example/tea"))
+    _send(client, project.public_key, "ann-2", "ann", [*_journey(starts[1], "https://shop.example/cart"),
+                                                        error(starts[1] + 100, "TypeError: cart is empty")])
+    identify = custom(starts[2] + 10, "identify", user_id="ann@example.com", traits={"plan": "pro", "seats": 3})
+    _send(client, project.public_key, "ann-3", "ann", [*_journey(starts[2], "https://shop.example/checkout"), identify])
+    datadir.index.flush()
+    sign_in(client)
+    listing = client.get(f"/visitors?project={project.id}&identified=true").text
+    assert "ann@example.com" in listing and "plan=pro" in listing
+    story = client.get(f"/visitors/ann?project={project.id}").text
+    links = re.findall(r'href="/sessions/(ann-\d)"', story)
+    assert links == ["ann-1", "ann-2", "ann-3"], "oldest first, each linked to its replay"
+    assert "TypeError: cart is empty" in story and "https://shop.example/tea" in story
+    assert "seats" in story and "pro" in story
+    assert client.get(f"/visitors/nobody?project={project.id}").status_code == 404
+
+
+def test_overview_and_errors(client: TestClient, admin: Any, project: Any, datadir: DataDir) -> None:  # type: ignore[type-arg]
+    now = int(time.time() * 1000)
+    for i in range(4):
+        events = _journey(now - (i + 1) * HOUR, "https://shop.example/", "https://shop.example/pay")
+        if i < 2:
+            events.append(error(now - (i + 1) * HOUR + 6000, f"Payment failed for order {1000 + i}"))
+        events.append(custom(now - (i + 1) * HOUR + 7000, "vitals", name="LCP", value=1800.0 + i * 100, rating="good"))
+        _send(client, project.public_key, f"o-{i}", f"v-{i}", events)
+    datadir.index.flush()
+    sign_in(client)
+    page_ = client.get(f"/overview?project={project.id}&range=7d").text
+    assert ">4<" in page_.replace(" ", "") or "<strong>4</strong>" in page_
+    assert "50.0 %" in page_, "two of four sessions had an error"
+    assert "https://shop.example/pay" in page_
+    errors = client.get(f"/errors?project={project.id}").text
+    assert errors.count('class="card error-group"') == 1, "messages differing only in numbers are one group"
+    assert "2 times in 2 sessions" in errors
+    watch = re.search(r'href="/sessions/(o-\d)\?t=(\d+)"', errors)
+    assert watch and int(watch.group(2)) >= 0
+
+
+def test_funnel_and_its_links(client: TestClient, admin: Any, project: Any, datadir: DataDir, auth: dict[str, str]) -> None:  # type: ignore[type-arg]
+    now = int(time.time() * 1000)
+    paths = {
+        "f-1": ["/products", "/cart", "/checkout", "/thanks"],
+        "f-2": ["/products", "/cart", "/checkout"],
+        "f-3": ["/products", "/cart"],
+        "f-4": ["/cart", "/products"],  # out of order: reaches step 1 only
+    }
+    for sid, steps in paths.items():
+        _send(client, project.public_key, sid, sid, _journey(now - HOUR, *[f"https://shop.example{s}" for s in steps]))
+    datadir.index.flush()
+    sign_in(client)
+    text = client.get(f"/funnels?project={project.id}&steps=/products%0A/cart%0A/checkout%0A/thanks").text
+    counts = [int(n) for n in re.findall(r"reached=\d\">(\d+) session", text)]
+    assert counts == [4, 3, 2, 1]
+    q = {"project": project.id, "funnel": "/products|/cart|/checkout|/thanks"}
+    reached = client.get("/api/v1/sessions", params={**q, "reached": 3}, headers=auth).json()["items"]
+    assert sorted(s["id"] for s in reached) == ["f-1", "f-2"]
+    dropped = client.get("/api/v1/sessions", params={**q, "dropped": 2}, headers=auth).json()["items"]
+    assert [s["id"] for s in dropped] == ["f-3"]
+
+
+def test_heatmap_data(client: TestClient, admin: Any, project: Any, datadir: DataDir, auth: dict[str, str]) -> None:  # type: ignore[type-arg]
+    now = int(time.time() * 1000)
+    url = "https://shop.example/pricing"
+    for i in range(3):
+        events = [*_journey(now - HOUR + i, url), click(now - HOUR + i + 100, x=640, y=300), mutation(now - HOUR + i + 200),
+                  custom(now - HOUR + i + 300, "scroll", depth=40 + i * 30, height=3000)]
+        _send(client, project.public_key, f"h-{i}", f"hv-{i}", events)
+    datadir.index.flush()
+    data = client.get("/api/v1/heatmap", params={"project": project.id, "url": url}, headers=auth).json()
+    assert data["total_clicks"] == 3 and data["sessions"] == 3
+    assert data["clicks"] == [{"x": 0.5, "y": 304, "count": 3, "rage": 0, "dead": 0}]
+    depth = {band["depth"]: band["sessions"] for band in data["scroll"]}
+    assert depth[40] == 3 and depth[70] == 2 and depth[100] == 1
+    assert data["snapshot"]["session_id"].startswith("h-")
+    sign_in(client)
+    assert 'data-testid="heatmap"' in client.get(f"/heatmaps?project={project.id}&url={url}").text
