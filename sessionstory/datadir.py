@@ -15,6 +15,7 @@ from sessionstory.config import Settings
 from sessionstory.index import Index
 from sessionstory.ingest import Ingestor
 from sessionstory.projects import Projects
+from sessionstory.saved_filters import SavedFilters
 from sessionstory.store import Location, Record, SegmentLog
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,7 @@ class DataDir:
         self.projects = Projects(self.log, self.index)
         self.accounts = Accounts(self.log, self.index)
         self.ingestor = Ingestor(self.log, self.index)
+        self.saved_filters = SavedFilters(self.log, self.index)
 
     def start(self) -> None:
         """Start the background threads a server needs (group commit, index writer)."""

@@ -104,3 +104,20 @@ def test_a_fresh_install_has_demo_sessions_to_play(client: TestClient, admin: An
     sign_in(client)
     assert "/demo" in client.get(f"/?project={demo['id']}").text
     assert client.get("/demo").status_code == 200
+
+
+def test_saved_filters(client: TestClient, admin: Any, project: Any) -> None:  # type: ignore[type-arg]
+    sign_in(client)
+    page = client.get(f"/?project={project.id}&has_errors=true&device=mobile").text
+    csrf = re.search(r'name="_csrf" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    query = re.search(r'name="query" value="([^"]+)"', page).group(1).replace("&amp;", "&")  # type: ignore[union-attr]
+    r = client.post("/saved-filters", data={"_csrf": csrf, "project": project.id, "name": "Broken on phones",
+                                            "query": query}, follow_redirects=False)
+    assert r.status_code == 303 and "has_errors=true" in r.headers["location"]
+    listing = client.get(f"/?project={project.id}").text
+    assert "Broken on phones" in listing
+    assert client.post("/saved-filters", data={"_csrf": csrf, "project": project.id, "name": "x",
+                                               "query": "device=toaster"}).status_code == 400
+    fid = re.search(r'/saved-filters/([0-9a-f]+)/delete', listing).group(1)  # type: ignore[union-attr]
+    client.post(f"/saved-filters/{fid}/delete", data={"_csrf": csrf, "project": project.id})
+    assert "Broken on phones" not in client.get(f"/?project={project.id}").text

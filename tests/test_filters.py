@@ -164,6 +164,6 @@ def test_session_detail_has_every_contract_field(client: TestClient, auth: dict[
                   "device", "country", "vitals", "live"):
         assert field in s, field
     assert s["errors"][0]["message"] == "TypeError: basket is null" and "app.js" in s["errors"][0]["stack"]
-    assert s["pages"] == [{"url": "https://shop.example/cart", "title": "Cart", "at": s["started_at"]}]
+    assert s["pages"] == [{"url": "https://shop.example/cart", "title": "Cart", "at": s["started_at"], "offset_ms": 0}]
     assert s["network_errors"] == 1 and s["browser"] == "Firefox" and s["os"] == "Windows"
     assert set(s["vitals"]) == {"lcp", "inp", "cls", "fcp", "ttfb"}

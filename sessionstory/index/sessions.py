@@ -53,12 +53,14 @@ class PageVisit(msgspec.Struct):
     url: str
     title: str | None
     at: str
+    offset_ms: int  # from the session's first event: `?t=` for the player
 
 
 class ErrorItem(msgspec.Struct):
     message: str
     stack: str | None
     at: str
+    offset_ms: int
 
 
 class Vitals(msgspec.Struct):
@@ -157,10 +159,11 @@ def get_session(cur: duckdb.DuckDBPyConnection, session_id: str, now_ms: int) ->
         "SELECT message, stack, at_ms FROM errors WHERE session_id = ? ORDER BY at_ms", [session_id]
     ).fetchall()
     lcp, inp, cls, fcp, ttfb, names = row[-6:]
+    start = row[4]
     return SessionDetail(
         **_item(row[:-6], now_ms),
-        pages=[PageVisit(url=u, title=t, at=iso(a)) for u, t, a in pages],
-        errors=[ErrorItem(message=m, stack=s, at=iso(a)) for m, s, a in errors],
+        pages=[PageVisit(url=u, title=t, at=iso(a), offset_ms=a - start) for u, t, a in pages],
+        errors=[ErrorItem(message=m, stack=s, at=iso(a), offset_ms=a - start) for m, s, a in errors],
         vitals=Vitals(lcp=lcp, inp=inp, cls=cls, fcp=fcp, ttfb=ttfb),
         event_names=list(names or []),
     )

@@ -8,7 +8,7 @@ from typing import Any
 
 from litestar import Request, Response, get, post
 from litestar.datastructures import Cookie
-from litestar.exceptions import NotFoundException, PermissionDeniedException
+from litestar.exceptions import NotFoundException, PermissionDeniedException, ValidationException
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
@@ -118,8 +118,34 @@ def session_list(request: Request, project: FromQuery[str | None] = None, cursor
         except CursorError:
             raise NotFoundException("that page of sessions does not exist") from None
     name = "_session_rows.html" if request.headers.get("hx-request") and cursor else "sessions.html"
+    saved = dd.saved_filters.for_project(current.id) if current else []
     return render(name, request, sign_in, projects=projects, project=current, page=page, params=params,
-                 filter_query=filter_query({**params, "project": current.id if current else ""}), error=error)
+                  filter_query=filter_query({**params, "project": current.id if current else ""}), error=error,
+                  saved=saved)
+
+
+@post("/saved-filters")
+@blocking
+def save_filter(request: Request, data: URLEncodedBody[dict[str, str]]) -> Response[Any]:  # type: ignore[type-arg]
+    sign_in = require_sign_in(request)
+    check_csrf(request, sign_in, data.get(CSRF_FIELD))
+    _, current = chosen_project(request, data.get("project"))
+    if current is None:
+        raise NotFoundException("no project")
+    try:
+        saved = datadir(request).saved_filters.create(current.id, data.get("name", ""), data.get("query", ""))
+    except FilterError as exc:
+        raise ValidationException(str(exc)) from None
+    return Redirect(f"/?{saved.query}", status_code=303)
+
+
+@post("/saved-filters/{filter_id:str}/delete")
+@blocking
+def delete_filter(request: Request, filter_id: FromPath[str], data: URLEncodedBody[dict[str, str]]) -> Response[Any]:  # type: ignore[type-arg]
+    sign_in = require_sign_in(request)
+    check_csrf(request, sign_in, data.get(CSRF_FIELD))
+    datadir(request).saved_filters.delete(filter_id)
+    return Redirect(f"/?project={data.get('project', '')}", status_code=303)
 
 
 @get("/sessions/{session_id:str}")
