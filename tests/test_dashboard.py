@@ -121,3 +121,11 @@ def test_saved_filters(client: TestClient, admin: Any, project: Any) -> None:  #
     fid = re.search(r'/saved-filters/([0-9a-f]+)/delete', listing).group(1)  # type: ignore[union-attr]
     client.post(f"/saved-filters/{fid}/delete", data={"_csrf": csrf, "project": project.id})
     assert "Broken on phones" not in client.get(f"/?project={project.id}").text
+
+
+def test_a_browser_gets_an_error_page_and_a_script_gets_json(client: TestClient, admin: Any) -> None:  # type: ignore[type-arg]
+    sign_in(client)
+    page = client.get("/sessions/nope", headers={"Accept": "text/html"})
+    assert page.status_code == 404 and "<h1>Not found</h1>" in page.text
+    assert client.get("/sessions/nope", headers={"Accept": "application/json"}).json() == {"error": "no session 'nope'"}
+    assert client.get("/api/v1/sessions/nope", headers={"Accept": "text/html"}).json()["error"]

@@ -21,6 +21,12 @@ from sessionstory.ingest import prepare
 from sessionstory.projects import Project
 
 HOUR_MS = 3600 * 1000
+# The recordings were made in headless Chromium; show them as the browsers visitors use.
+DEMO_AGENTS = [
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0",
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
+]
 
 
 def recordings() -> list[list[dict[str, Any]]]:
@@ -44,7 +50,7 @@ def seed(dd: DataDir, project: Project) -> int:
             "seq": 0,
             "events": events,
         }).encode()
-        prepared = prepare(dd.projects, body, "", None, "SessionStory demo recording", dd.settings.limits)
+        prepared = prepare(dd.projects, body, "", None, DEMO_AGENTS[n % len(DEMO_AGENTS)], dd.settings.limits)
         # Received when it ended, hours ago: a demo session must not show as live.
         meta = msgspec.structs.replace(prepared.record.meta, received_ms=events[-1]["timestamp"])
         dd.log.append_now(msgspec.structs.replace(prepared.record, meta=meta), prepared.facts)

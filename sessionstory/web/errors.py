@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.response import Template
 
 from sessionstory.ingest import IngestError
 from sessionstory.web.collect import cors_headers
@@ -23,11 +25,22 @@ def _error(
     return Response({"error": message}, status_code=status, media_type=MediaType.JSON, headers=headers)
 
 
-def http_error(request: Request, exc: HTTPException) -> Response[dict[str, str]]:  # type: ignore[type-arg]
+def http_error(request: Request, exc: HTTPException) -> Response[Any]:  # type: ignore[type-arg]
     message = exc.detail
     if isinstance(exc, ValidationException) and exc.extra:
         message = f"{exc.detail}: {exc.extra}"
+    if _wants_page(request):
+        return Template(template_name="error.html", status_code=exc.status_code,
+                        context={"status": exc.status_code, "message": str(message), "sign_in": None, "path": ""})
     return _error(request, exc.status_code, str(message), exc.headers)
+
+
+def _wants_page(request: Request) -> bool:  # type: ignore[type-arg]
+    """A person's browser on a dashboard page gets a page; scripts and the API get JSON."""
+    path = request.url.path
+    if path.startswith("/api/") or path == "/healthz" or request.headers.get("hx-request"):
+        return False
+    return "text/html" in request.headers.get("accept", "")
 
 
 def ingest_error(request: Request, exc: IngestError) -> Response[dict[str, str]]:  # type: ignore[type-arg]
