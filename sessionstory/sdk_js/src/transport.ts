@@ -127,6 +127,8 @@ async function post(b: Batch, leaving: boolean): Promise<number | null> {
   try {
     // Compressing is async (off the main thread); at pagehide there is no time for it.
     if (!leaving && b.gz === undefined) b.gz = await gzip(b.body);
+    // Beaconed while compressing (the page was being left): don't send it twice.
+    if (queue.indexOf(b) < 0) return null;
     const headers: Record<string, string> = leaving
       ? // A "simple" request skips the CORS preflight; the server sniffs gzip bytes.
         { "Content-Type": "text/plain;charset=UTF-8" }

@@ -12,9 +12,11 @@ const MASKED = ".ss-mask,[data-ss-mask],.ss-block,[data-ss-block]";
 /** Visible label; never a field's value, nor text the page masks or blocks. */
 function label(el: Element): string {
   if (el.closest(MASKED) || el.querySelector(MASKED)) return "";
+  const all = el.textContent || "";
   const text = /^(INPUT|TEXTAREA|SELECT)$/.test(el.tagName)
     ? el.getAttribute("placeholder") || el.getAttribute("aria-label") || el.getAttribute("name")
-    : (el as HTMLElement).innerText;
+    : // innerText lays the subtree out: for a big container, raw text will do.
+      all.length > 2000 ? all : (el as HTMLElement).innerText;
   return clip((text || "").replace(/\s+/g, " ").trim(), 100);
 }
 

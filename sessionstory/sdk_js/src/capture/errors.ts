@@ -7,11 +7,10 @@ import { scrubUrl } from "./url";
 
 export function installErrors(emit: Emit): void {
   const report = (kind: string, message: string, error?: unknown, source = "", line = 0, col = 0) => {
-    const stack = error && (error as Error).stack;
     emit("error", {
       kind,
       message: clip(message, 1000),
-      stack: typeof stack === "string" ? clip(stack, 4000) : "",
+      stack: clip(String((error && (error as Error).stack) || ""), 4000),
       source: clip(source, 2048),
       line,
       col,

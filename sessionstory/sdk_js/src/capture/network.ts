@@ -40,8 +40,9 @@ export function installNetwork(emit: Emit, ingestUrl: string): void {
       );
     }
   };
-  wrapFetch(guard(begin));
-  wrapXhr(guard(begin));
+  const guarded = guard(begin);
+  wrapFetch(guarded);
+  wrapXhr(guarded);
 }
 
 function wrapFetch(begin: Begin): void {
@@ -71,25 +72,36 @@ function wrapXhr(begin: Begin): void {
   const proto = XMLHttpRequest.prototype;
   const { open, send } = proto as unknown as Record<string, (...args: unknown[]) => unknown>;
   const opened = new WeakMap<XMLHttpRequest, unknown[]>();
-  /** The latest send of each XHR, and how it failed (an event type: error, abort, timeout). */
-  const calls = new WeakMap<XMLHttpRequest, [Done | undefined, string?]>();
-  const onEnd = guard(function (this: XMLHttpRequest, e: Event) {
-    const call = calls.get(this)!;
-    if (e.type !== "loadend") call[1] = e.type;
-    else if (call[0]) call[0](this.status, this.getResponseHeader("content-length"), call[1]);
+  /** Each XHR's unsettled send, and how it failed (an event type: error, abort, timeout). */
+  const calls = new WeakMap<XMLHttpRequest, [Done, string?]>();
+  const settle = (xhr: XMLHttpRequest) => {
+    const call = calls.get(xhr);
+    // Only while DONE: status and headers are those of the request that ended.
+    if (call && xhr.readyState === 4) {
+      calls.delete(xhr);
+      call[0](xhr.status, xhr.getResponseHeader("content-length"), call[1]);
+    }
+  };
+  const onEvent = guard(function (this: XMLHttpRequest, e: Event) {
+    const call = calls.get(this);
+    if (e.type === "loadend") settle(this);
+    else if (call) call[1] = e.type;
   });
-  const watch = guard((xhr: XMLHttpRequest, body: unknown) => {
-    const [method, url] = opened.get(xhr) || [];
-    // A reused XHR keeps its listeners: add them the first time only.
-    if (!calls.has(xhr)) for (const type of ["error", "abort", "timeout", "loadend"]) xhr.addEventListener(type, onEnd);
-    calls.set(xhr, [begin("xhr", method, url, body)]);
+  const track = guard((xhr: XMLHttpRequest, args: unknown[]) => {
+    // Reopened from a listener that ran before ours: settle before open() resets it.
+    settle(xhr);
+    // Listening from the first open() (and once) puts us ahead of most page listeners.
+    if (!opened.has(xhr)) for (const type of ["error", "abort", "timeout", "loadend"]) xhr.addEventListener(type, onEvent);
+    opened.set(xhr, args);
   });
   proto.open = function (this: XMLHttpRequest, ...args: unknown[]) {
-    opened.set(this, args);
+    track(this, args);
     return open.apply(this, args);
   };
   proto.send = function (this: XMLHttpRequest, ...args: unknown[]) {
-    watch(this, args[0]);
+    const [method, url] = opened.get(this) || [];
+    const done = begin("xhr", method, url, args[0]);
+    if (done) calls.set(this, [done]);
     return send.apply(this, args);
   };
 }

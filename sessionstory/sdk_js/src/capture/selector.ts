@@ -6,11 +6,11 @@ import { clip } from "./text";
 const MAX_CHARS = 300;
 
 /**
- * Ids and classes made by frameworks and CSS-in-JS (ember123, :r1:, css-1a2b3c)
- * change between builds or renders: useless for grouping.
+ * Ids and classes made by frameworks and CSS-in-JS (ember1234, :r1:, css-1x9k3z,
+ * Button_root__a1b2c) change between builds or renders: useless for grouping.
  */
 const stable = (word: string): boolean =>
-  /^[a-z][\w-]*$/i.test(word) && !/\d{3}|(?=[\da-f]{6})[a-f]*\d/i.test(word);
+  /^[a-z][\w-]*$/i.test(word) && !/\d{3}|(^|[-_])(?=[a-z]*\d)(?=\d*[a-z])[a-z\d]{5,}($|[-_])/i.test(word);
 
 /** Climbs from the element until a stable id or naming attribute, at most 5 ancestors. */
 export function selector(el: Element | null): string {
