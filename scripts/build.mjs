@@ -10,10 +10,27 @@ const common = {
   bundle: true,
   minify: true,
   sourcemap: false,
-  target: ["es2019"],
+  target: ["es2020"],
   legalComments: "none",
   logLevel: "warning",
 };
+
+/** A stylesheet bundled and minified, as text: the dashboard bundles carry their own CSS (see web/js/styles.ts). */
+async function cssText(entry) {
+  const result = await esbuild.build({ ...common, entryPoints: [entry], write: false, outfile: "inline.css" });
+  return result.outputFiles[0].text;
+}
+
+/** A dashboard bundle: an IIFE with its stylesheet inlined as __SS_CSS__. */
+async function dashboardBundle(name) {
+  await esbuild.build({
+    ...common,
+    entryPoints: [`sessionstory/web/js/${name}.ts`],
+    outfile: `${dist}/${name}.js`,
+    format: "iife",
+    define: { __SS_CSS__: JSON.stringify(await cssText(`sessionstory/web/js/${name}.css`)) },
+  });
+}
 
 await Promise.all([
   // The recorder: one IIFE that a customer's page loads with a <script> tag.
@@ -35,6 +52,11 @@ await Promise.all([
     entryPoints: ["sessionstory/player/src/player.css"],
     outfile: `${dist}/player.css`,
   }),
+  // The dashboard's daily charts (uPlot) and the click heatmap (rrweb's Replayer + simpleheat).
+  dashboardBundle("charts"),
+  dashboardBundle("heatmap"),
 ]);
 
 copyFileSync("node_modules/htmx.org/dist/htmx.min.js", `${dist}/htmx.min.js`);
+// charts.js already carries uPlot's rules; this copy is for a page that wants to link them itself.
+copyFileSync("node_modules/uplot/dist/uPlot.min.css", `${dist}/uplot.css`);

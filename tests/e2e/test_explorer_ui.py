@@ -54,3 +54,24 @@ def test_filters_from_the_url_and_the_form(server: Server, dashboard: Any) -> No
     dashboard.click("tr.more button")
     dashboard.wait_for_function("document.querySelectorAll('#rows tr:not(.more)').length === 60")
     assert dashboard.locator("tr.more").count() == 0
+
+
+def test_overview_chart_and_heatmap_render(server: Server, dashboard: Any, sites: Any, browser: Any,
+                                           project: dict[str, str]) -> None:
+    context = browser.new_context(viewport={"width": 1024, "height": 700})
+    page = context.new_page()
+    page.goto(f"{sites.url}/shop/index.html")
+    page.wait_for_function("window.sessionstory && typeof window.sessionstory.sessionId() === 'string'")
+    for name in ("sencha", "assam", "oolong"):
+        page.click(f"button[data-name={name}]")
+    page.evaluate("window.sessionstory.flush()")
+    context.close()
+
+    dashboard.goto(f"{server.url}/overview?project={project['id']}")
+    dashboard.wait_for_selector(".ss-chart[data-ready=true]", timeout=15_000)
+    assert dashboard.locator(".ss-chart canvas").count() >= 1
+
+    dashboard.goto(f"{server.url}/heatmaps?project={project['id']}&url={sites.url}/shop/index.html")
+    heat = dashboard.wait_for_selector('[data-testid="heatmap"][data-ready="true"]', timeout=30_000)
+    assert int(heat.get_attribute("data-clicks-shown") or 0) >= 3
+    assert dashboard.locator('[data-testid="heatmap"] iframe').get_attribute("sandbox") == "allow-same-origin"
