@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMPS := .build-stamps
 DIST := sessionstory/web/static/dist
-JS_SOURCES := $(shell find sessionstory/sdk_js/src sessionstory/player/src -type f 2>/dev/null) scripts/build.mjs
+JS_SOURCES := $(shell find sessionstory/sdk_js/src sessionstory/player/src sessionstory/web/js -type f 2>/dev/null) scripts/build.mjs
 
 .PHONY: run test build bench clean chromium
 
