@@ -93,3 +93,17 @@ def test_delete_removes_events_and_rows(
     assert all(r.meta.session_id != "s-del" for _, r in datadir.log.scan() if r.body)  # type: ignore[union-attr]
     datadir.index.flush()
     assert b"s-del" not in b"".join(p.read_bytes() for p in settings.segments_dir.iterdir())
+
+
+def test_moments_of_a_session(client: TestClient, project: Any, auth: dict[str, str], datadir: DataDir) -> None:  # type: ignore[type-arg]
+    from tests.events import click, mutation, page, snapshot
+
+    events = [meta_event(T0), snapshot(T0), page(T0, "https://shop.example/"),
+              *[click(T0 + 100 + i * 100, x=10, y=10) for i in range(3)], mutation(T0 + 5000)]
+    client.post("/api/v1/ingest", json=batch(project.public_key, "s-moments", 0, events))
+    datadir.index.flush()
+    moments = client.get("/api/v1/sessions/s-moments/moments", headers=auth).json()
+    kinds = [m["kind"] for m in moments]
+    assert kinds.count("click") == 3 and kinds.count("rage_click") == 1 and kinds.count("dead_click") == 3
+    assert {m["offset_ms"] for m in moments if m["kind"] == "rage_click"} == {100}
+    assert client.get("/api/v1/sessions/nope/moments", headers=auth).status_code == 404

@@ -169,6 +169,27 @@ def get_session(cur: duckdb.DuckDBPyConnection, session_id: str, now_ms: int) ->
     )
 
 
+class Moment(msgspec.Struct):
+    """Something that happened in a session, for the player's timeline and panels."""
+
+    kind: str  # rage_click | dead_click | error_click | thrashed_cursor | quick_back | excessive_scroll | click | input
+    offset_ms: int
+    url: str | None
+    selector: str | None
+    text: str | None
+
+
+def session_moments(cur: duckdb.DuckDBPyConnection, session_id: str) -> list[Moment] | None:
+    start = cur.execute("SELECT started_ms FROM sessions WHERE id = ?", [session_id]).fetchone()
+    if start is None:
+        return None
+    rows = cur.execute(
+        "SELECT kind, at_ms - ?, url, selector, text FROM interactions WHERE session_id = ? ORDER BY at_ms",
+        [start[0], session_id],
+    ).fetchall()
+    return [Moment(*r) for r in rows]
+
+
 def session_exists(cur: duckdb.DuckDBPyConnection, session_id: str) -> bool:
     return cur.execute("SELECT 1 FROM sessions WHERE id = ?", [session_id]).fetchone() is not None
 

@@ -9,7 +9,16 @@ from litestar.exceptions import NotFoundException, ValidationException
 from litestar.params import FromPath, FromQuery
 
 from sessionstory.index.filters import FilterError, parse_filters
-from sessionstory.index.sessions import CursorError, Page, SessionDetail, get_session, list_sessions, session_exists
+from sessionstory.index.sessions import (
+    CursorError,
+    Moment,
+    Page,
+    SessionDetail,
+    get_session,
+    list_sessions,
+    session_exists,
+    session_moments,
+)
 from sessionstory.projects import Project
 from sessionstory.replay import erase_session, session_events
 from sessionstory.web.threads import blocking
@@ -82,6 +91,17 @@ def events(request: Request, session_id: FromPath[str]) -> Response[bytes]:  # t
     if not dd.index.read(lambda cur: session_exists(cur, session_id)):
         raise NotFoundException(f"no session {session_id!r}")
     return Response(session_events(dd.log, dd.index, session_id), media_type="application/json")
+
+
+@get("/api/v1/sessions/{session_id:str}/moments")
+@blocking
+def moments(request: Request, session_id: FromPath[str]) -> list[Moment]:  # type: ignore[type-arg]
+    """Clicks, inputs and frustration signals, as offsets from the session's start."""
+    api_user(request)
+    found = datadir(request).index.read(lambda cur: session_moments(cur, session_id))
+    if found is None:
+        raise NotFoundException(f"no session {session_id!r}")
+    return found
 
 
 @delete("/api/v1/sessions/{session_id:str}", status_code=204)
