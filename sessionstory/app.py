@@ -50,7 +50,7 @@ def create_app(settings: Settings, dd: DataDir | None = None) -> Litestar:
 
     return Litestar(
         route_handlers=[
-            api.healthz, api.projects, api.sessions, api.session, api.events, api.moments, api.remove_session,
+            api.healthz, api.projects, api.sessions, api.session, api.events, api.export, api.moments, api.remove_session,
             collect.sdk_script, collect.ingest_preflight, collect.ingest,
             dashboard.login_page, dashboard.login, dashboard.logout, dashboard.session_list, dashboard.save_filter, dashboard.delete_filter,
             dashboard.session_page, dashboard.projects_page, dashboard.create_project, dashboard.project_page,

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
+from pathlib import Path
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
@@ -54,6 +56,20 @@ def build_parser() -> Parser:
     token_create.add_argument("--name", default="")
 
     sub.add_parser("reindex", parents=[common], help="rebuild the DuckDB index from the stored events")
+
+    imp = sub.add_parser("import", parents=[common], help="import a session: our export, or a plain rrweb event array")
+    imp.add_argument("file", help="a JSON file (- for standard input)")
+    imp.add_argument("--project", required=True, help="the project id to import into")
+
+    exp = sub.add_parser("export", parents=[common], help="export a session as rrweb JSON, or the index as Parquet")
+    exp.add_argument("session_id", nargs="?", help="the session to export (printed to stdout, or --output)")
+    exp.add_argument("--output", "-o", help="write the session's JSON to this file")
+    exp.add_argument("--parquet", metavar="DIR", help="write every index table as a Parquet file into DIR")
+
+    backup = sub.add_parser("backup", parents=[common], help="copy the stored events to DIR (safe while serving)")
+    backup.add_argument("directory")
+    restore = sub.add_parser("restore", parents=[common], help="restore a backup into an empty data directory")
+    restore.add_argument("directory")
     return parser
 
 
@@ -63,8 +79,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings(args.data_dir, getattr(args, "host", None), getattr(args, "port", None))
         if args.command == "serve":
             return serve(settings)
+        if args.command == "restore":
+            return restore(settings, Path(args.directory))
         name, kwargs = _command_call(args)
-        print(run_command(settings, name, kwargs))
+        output = run_command(settings, name, kwargs)
+        if getattr(args, "output", None):
+            Path(args.output).write_text(output)
+        else:
+            print(output)
         return 0
     except (UsageError, ConfigError, commands.CommandError) as exc:
         print(f"sessionstory: {exc}", file=sys.stderr)
@@ -84,7 +106,26 @@ def _command_call(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
         return key, {"name": args.name, "origins": args.origin}
     if key == "token_create":
         return key, {"email": args.email, "name": args.name}
+    if key == "import":
+        return key, {"text": _read_input(args.file), "project": args.project}
+    if key == "export":
+        if bool(args.session_id) == bool(args.parquet):
+            raise UsageError("give a session id, or --parquet DIR (see `sessionstory export --help`)")
+        if args.parquet:
+            return "export_parquet", {"directory": os.path.abspath(args.parquet)}
+        return "export_session", {"session_id": args.session_id}
+    if key == "backup":
+        return key, {"directory": os.path.abspath(args.directory)}
     return key, {}
+
+
+def _read_input(path: str) -> str:
+    try:
+        return sys.stdin.read() if path == "-" else Path(path).read_text()
+    except OSError as exc:
+        raise commands.CommandError(f"cannot read {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise commands.CommandError(f"{path} is not a UTF-8 text file") from None
 
 
 def run_command(settings: Settings, name: str, kwargs: dict[str, Any]) -> str:
@@ -103,6 +144,24 @@ def run_command(settings: Settings, name: str, kwargs: dict[str, Any]) -> str:
         return commands.run(dd, name, {**kwargs, **({"progress": progress} if progress else {})})
     finally:
         dd.close()
+
+
+def restore(settings: Settings, backup_dir: Path) -> int:
+    """Offline only: a running server must not have its data directory replaced under it."""
+    if settings.admin_socket.exists() and admin.call(settings.admin_socket, "ping", {}) is not None:
+        raise commands.CommandError("a server is running on this data directory; stop it, or restore into another")
+    from sessionstory import portability
+    from sessionstory.datadir import DataDir
+
+    try:
+        portability.restore(backup_dir, settings.data_dir)
+    except portability.PortabilityError as exc:
+        raise commands.CommandError(str(exc)) from None
+    dd = DataDir(prepare_data_dir(settings), progress=_progress)
+    sessions = dd.index.read(lambda cur: cur.execute("SELECT count(*) FROM sessions").fetchone()[0])
+    dd.close()
+    print(f"restored {backup_dir} into {settings.data_dir}: {sessions} sessions")
+    return 0
 
 
 def _progress(count: int) -> None:

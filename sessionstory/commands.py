@@ -7,12 +7,15 @@ them for the CLI (over the admin socket) when it does: one implementation either
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import msgspec
 
+from sessionstory import portability
 from sessionstory.auth import AuthError
 from sessionstory.datadir import DataDir
+from sessionstory.index.sessions import session_exists
 from sessionstory.projects import ProjectError
 
 
@@ -49,11 +52,43 @@ def reindex(dd: DataDir, progress: Callable[[int], None] | None = None) -> str:
     return f"reindexed {count} records: {sessions} sessions, {len(dd.projects.all())} projects"
 
 
+def import_file(dd: DataDir, text: str, project: str) -> str:
+    try:
+        session_id = portability.import_session(dd, text, project)
+    except portability.PortabilityError as exc:
+        raise CommandError(str(exc)) from None
+    return msgspec.json.encode({"session_id": session_id, "project_id": project}).decode()
+
+
+def export_session(dd: DataDir, session_id: str) -> str:
+    if not dd.index.read(lambda cur: session_exists(cur, session_id)):
+        raise CommandError(f"no session {session_id!r}")
+    return portability.export_session(dd, session_id).decode()
+
+
+def export_parquet(dd: DataDir, directory: str) -> str:
+    files = portability.export_parquet(dd, Path(directory))
+    return f"wrote {len(files)} Parquet files to {directory}"
+
+
+def backup(dd: DataDir, directory: str) -> str:
+    try:
+        manifest = portability.backup(dd, Path(directory))
+    except portability.PortabilityError as exc:
+        raise CommandError(str(exc)) from None
+    return f"backed up {len(manifest['segments'])} segments ({manifest['bytes']:,} bytes) to {directory}"
+
+
 COMMANDS: dict[str, Callable[..., str]] = {
     "user_create": user_create,
     "project_create": project_create,
     "token_create": token_create,
     "reindex": reindex,
+    "import": import_file,
+    "export_session": export_session,
+    "export_parquet": export_parquet,
+    "backup": backup,
+    "ping": lambda dd: "pong",
 }
 
 

@@ -19,6 +19,7 @@ from sessionstory.index.sessions import (
     session_exists,
     session_moments,
 )
+from sessionstory.portability import export_session
 from sessionstory.projects import Project
 from sessionstory.replay import erase_session, session_events
 from sessionstory.web.threads import blocking
@@ -91,6 +92,22 @@ def events(request: Request, session_id: FromPath[str]) -> Response[bytes]:  # t
     if not dd.index.read(lambda cur: session_exists(cur, session_id)):
         raise NotFoundException(f"no session {session_id!r}")
     return Response(session_events(dd.log, dd.index, session_id), media_type="application/json")
+
+
+@get("/api/v1/sessions/{session_id:str}/export")
+@blocking
+def export(request: Request, session_id: FromPath[str]) -> Response[bytes]:  # type: ignore[type-arg]
+    """The session as a file: `sessionstory import` takes it back, any rrweb player plays its events."""
+    api_user(request)
+    dd = datadir(request)
+    if not dd.index.read(lambda cur: session_exists(cur, session_id)):
+        raise NotFoundException(f"no session {session_id!r}")
+    return Response(export_session(dd, session_id), media_type="application/json",
+                    headers={"Content-Disposition": f'attachment; filename="session-{_filename(session_id)}.json"'})
+
+
+def _filename(session_id: str) -> str:
+    return "".join(c for c in session_id if c.isalnum() or c in "-_.")[:80] or "export"
 
 
 @get("/api/v1/sessions/{session_id:str}/moments")
