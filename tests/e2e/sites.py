@@ -34,7 +34,8 @@ class _Handler(SimpleHTTPRequestHandler):
         path = Path(self.translate_path(self.path))
         if path.suffix != ".html" or not path.is_file():
             return super().send_head()
-        body = _inject(path.read_bytes(), self.snippet)
+        # `?bare` serves the page as it is, for recordings made without our SDK.
+        body = path.read_bytes() if "bare" in self.path.split("?", 1)[-1] else _inject(path.read_bytes(), self.snippet)
         self.send_response(200)
         self.send_header("Content-Type", "text/html; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
