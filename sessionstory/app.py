@@ -26,7 +26,6 @@ from sessionstory.web.security import datadir
 
 log = logging.getLogger("sessionstory")
 WEB = Path(__file__).parent / "web"
-DEMO_PROJECT = "Demo"
 
 
 def create_app(settings: Settings, dd: DataDir | None = None) -> Litestar:
@@ -52,7 +51,8 @@ def create_app(settings: Settings, dd: DataDir | None = None) -> Litestar:
         route_handlers=[
             api.healthz, api.projects, api.sessions, api.session, api.events, api.export, api.moments, api.remove_session,
             collect.sdk_script, collect.ingest_preflight, collect.ingest,
-            dashboard.login_page, dashboard.login, dashboard.logout, dashboard.session_list, dashboard.save_filter, dashboard.delete_filter,
+            dashboard.login_page, dashboard.login, dashboard.logout, dashboard.session_list,
+            dashboard.onboarding_status, dashboard.save_filter, dashboard.delete_filter,
             dashboard.session_page, dashboard.projects_page, dashboard.create_project, dashboard.project_page,
             analytics.overview_page, analytics.errors_page, analytics.heatmaps_page, analytics.heatmap_data,
             analytics.funnels_page, visitors.visitors_page, visitors.visitor_page,
@@ -94,10 +94,10 @@ def format_when(iso: str) -> str:
 @get("/demo", sync_to_thread=False, include_in_schema=False)
 def demo_page(request: Request) -> Template:  # type: ignore[type-arg]
     """A page carrying the Demo project's snippet, so a newcomer can record a session at once."""
-    demo = next((p for p in datadir(request).projects.all() if p.name == DEMO_PROJECT), None)
-    if demo is None:
+    project = next((p for p in datadir(request).projects.all() if p.name == demo.PROJECT_NAME), None)
+    if project is None:
         raise NotFoundException("there is no Demo project")
-    return Template(template_name="demo.html", context={"public_key": demo.public_key})
+    return Template(template_name="demo.html", context={"public_key": project.public_key})
 
 
 def bootstrap(dd: DataDir) -> None:
@@ -115,7 +115,7 @@ def bootstrap(dd: DataDir) -> None:
                 "(shown once; set SESSIONSTORY_ADMIN_EMAIL/_PASSWORD to choose your own)",
             )
     if not dd.projects.all():
-        seeded = demo.seed(dd, dd.projects.create(DEMO_PROJECT))
+        seeded = demo.seed(dd, dd.projects.create(demo.PROJECT_NAME))
         _banner(f"Created the Demo project with {seeded} recorded sessions;",
                 f"browse {s.base_url}/demo to record one of your own")
 

@@ -91,7 +91,9 @@ def test_sign_out_ends_the_session(client: TestClient, admin: Any) -> None:  # t
     sign_in(client)
     csrf = re.search(r'"X-CSRF-Token": "([^"]+)"', client.get("/").text).group(1)  # type: ignore[union-attr]
     client.post("/logout", data={"_csrf": csrf})
-    assert client.get("/", follow_redirects=False).status_code == 303
+    front = client.get("/", follow_redirects=False)
+    assert front.status_code == 200 and 'href="/login"' in front.text and "Sessions</h1>" not in front.text
+    assert client.get("/overview", follow_redirects=False).status_code == 303
 
 
 def test_a_fresh_install_has_demo_sessions_to_play(client: TestClient, admin: Any, auth: dict[str, str]) -> None:  # type: ignore[type-arg]
@@ -129,3 +131,20 @@ def test_a_browser_gets_an_error_page_and_a_script_gets_json(client: TestClient,
     assert page.status_code == 404 and "<h1>Not found</h1>" in page.text
     assert client.get("/sessions/nope", headers={"Accept": "application/json"}).json() == {"error": "no session 'nope'"}
     assert client.get("/api/v1/sessions/nope", headers={"Accept": "text/html"}).json()["error"]
+
+
+def test_onboarding_until_the_first_session_of_an_own_site(client: TestClient, admin: Any, datadir: Any) -> None:  # type: ignore[type-arg]
+    sign_in(client)
+    home = client.get("/").text
+    assert 'data-testid="onboarding"' in home and 'action="/projects"' in home, "only the Demo project: name a site"
+    csrf = re.search(r'name="_csrf" value="([^"]+)"', home).group(1)  # type: ignore[union-attr]
+    r = client.post("/projects", data={"_csrf": csrf, "name": "My shop", "then": "/"}, follow_redirects=False)
+    assert r.headers["location"] == "/"
+    home = client.get("/").text
+    shop = next(p for p in datadir.projects.all() if p.name == "My shop")
+    assert shop.public_key in home and "Waiting for your first session" in home
+    assert "Waiting" in client.get(f"/onboarding/status?project={shop.id}").text
+    client.post("/api/v1/ingest", json=batch(shop.public_key, "first-one", 0, [meta_event(1_700_000_000_000)]))
+    datadir.index.flush()
+    assert 'href="/sessions/first-one"' in client.get(f"/onboarding/status?project={shop.id}").text
+    assert 'data-testid="onboarding"' not in client.get("/").text

@@ -20,6 +20,7 @@ from sessionstory.datadir import DataDir
 from sessionstory.ingest import prepare
 from sessionstory.projects import Project
 
+PROJECT_NAME = "Demo"
 HOUR_MS = 3600 * 1000
 # The recordings were made in headless Chromium; show them as the browsers visitors use.
 DEMO_AGENTS = [

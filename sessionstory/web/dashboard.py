@@ -14,7 +14,8 @@ from litestar.response import Redirect, Template
 
 from sessionstory.index.filters import FilterError, SessionFilter, filter_query, parse_filters
 from sessionstory.index.sessions import CursorError, get_session, list_sessions
-from sessionstory.projects import ProjectError
+from sessionstory.demo import PROJECT_NAME as DEMO_PROJECT
+from sessionstory.projects import Project, ProjectError
 from sessionstory.web.pages import chosen_project, render, require_sign_in
 from sessionstory.web.threads import blocking
 from sessionstory.web.security import (
@@ -102,7 +103,9 @@ def logout(request: Request, data: URLEncodedBody[dict[str, str]]) -> Response[A
 @get("/")
 @blocking
 def session_list(request: Request, project: FromQuery[str | None] = None, cursor: FromQuery[str | None] = None) -> Template:  # type: ignore[type-arg]
-    sign_in = require_sign_in(request)
+    sign_in = signed_in(request)
+    if sign_in is None:
+        return render("front.html", request, None)
     dd = datadir(request)
     projects, current = chosen_project(request, project)
     page, error = None, None
@@ -121,7 +124,34 @@ def session_list(request: Request, project: FromQuery[str | None] = None, cursor
     saved = dd.saved_filters.for_project(current.id) if current else []
     return render(name, request, sign_in, projects=projects, project=current, page=page, params=params,
                   filter_query=filter_query({**params, "project": current.id if current else ""}), error=error,
-                  saved=saved)
+                  saved=saved, onboarding=_onboarding(request, projects))
+
+
+def _onboarding(request: Request, projects: list[Project]) -> dict[str, Any] | None:  # type: ignore[type-arg]
+    """Until a site of the team's own has sent a session, the list opens with how to get there."""
+    own = [p for p in projects if p.name != DEMO_PROJECT]
+    counts = datadir(request).index.read(lambda cur: dict(cur.execute(
+        "SELECT project_id, count(*) FROM sessions GROUP BY project_id").fetchall()))
+    if any(counts.get(p.id) for p in own):
+        return None
+    target = own[-1] if own else None
+    return {"project": target, "snippet": _snippet(request, target) if target else None}
+
+
+def _snippet(request: Request, project: Project) -> str:  # type: ignore[type-arg]
+    return f'<script src="{datadir(request).settings.base_url}/sdk.js" data-key="{project.public_key}" async></script>'
+
+
+@get("/onboarding/status")
+@blocking
+def onboarding_status(request: Request, project: FromQuery[str]) -> Template:  # type: ignore[type-arg]
+    """Polled by the welcome card: turns green once the project's first session is in."""
+    sign_in = require_sign_in(request)
+    _, current = chosen_project(request, project)
+    assert current is not None
+    first = datadir(request).index.read(lambda cur: cur.execute(
+        "SELECT id FROM sessions WHERE project_id = ? ORDER BY started_ms LIMIT 1", [current.id]).fetchone())
+    return render("_onboarding_status.html", request, sign_in, project=current, first=first[0] if first else None)
 
 
 @post("/saved-filters")
@@ -186,7 +216,8 @@ def create_project(request: Request, data: URLEncodedBody[dict[str, str]]) -> Re
         template = render("projects.html", request, sign_in, projects=dd.projects.all(), error=str(exc))
         template.status_code = 400
         return template
-    return Redirect(f"/projects/{project.id}", status_code=303)
+    then = _safe_next(data.get("then")) if data.get("then") else f"/projects/{project.id}"
+    return Redirect(then, status_code=303)
 
 
 @get("/projects/{project_id:str}")
@@ -197,5 +228,4 @@ def project_page(request: Request, project_id: FromPath[str]) -> Template:  # ty
     project = dd.projects.get(project_id)
     if project is None:
         raise NotFoundException(f"no project {project_id!r}")
-    snippet = f'<script src="{dd.settings.base_url}/sdk.js" data-key="{project.public_key}" async></script>'
-    return render("project.html", request, sign_in, project=project, snippet=snippet)
+    return render("project.html", request, sign_in, project=project, snippet=_snippet(request, project))
