@@ -49,7 +49,7 @@ def create_app(settings: Settings, dd: DataDir | None = None) -> Litestar:
 
     return Litestar(
         route_handlers=[
-            api.healthz, api.projects, api.sessions, api.session, api.events, api.export, api.moments, api.remove_session,
+            api.healthz, api.projects, api.sessions, api.session, api.events, api.export, api.moments, api.search, api.remove_session,
             collect.sdk_script, collect.ingest_preflight, collect.ingest,
             dashboard.login_page, dashboard.login, dashboard.logout, dashboard.session_list,
             dashboard.onboarding_status, dashboard.save_filter, dashboard.delete_filter,

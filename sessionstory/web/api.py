@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+import msgspec
+
 from litestar import Request, Response, delete, get
 from litestar.exceptions import NotFoundException, ValidationException
 from litestar.params import FromPath, FromQuery
@@ -14,11 +16,13 @@ from sessionstory.index.sessions import (
     Moment,
     Page,
     SessionDetail,
+    SessionItem,
     get_session,
     list_sessions,
     session_exists,
     session_moments,
 )
+from sessionstory.insights.search import fit_to_project, known_values, parse_question
 from sessionstory.portability import export_session
 from sessionstory.projects import Project
 from sessionstory.replay import erase_session, session_events
@@ -92,6 +96,37 @@ def events(request: Request, session_id: FromPath[str]) -> Response[bytes]:  # t
     if not dd.index.read(lambda cur: session_exists(cur, session_id)):
         raise NotFoundException(f"no session {session_id!r}")
     return Response(session_events(dd.log, dd.index, session_id), media_type="application/json")
+
+
+class SearchResult(msgspec.Struct):
+    filter: dict[str, str]
+    items: list[SessionItem]
+    next_cursor: str | None
+    total: int
+
+
+@get("/api/v1/search")
+@blocking
+def search(request: Request, project: FromQuery[str], q: FromQuery[str],  # type: ignore[type-arg]
+           limit: FromQuery[int] = 50) -> SearchResult:
+    """A question in plain language, turned into the session filters and run."""
+    api_user(request)
+    dd = datadir(request)
+    if dd.projects.get(project) is None:
+        raise NotFoundException(f"no project {project!r}")
+    if not q.strip() or len(q) > 500:
+        raise ValidationException("q must be a question of 1 to 500 characters")
+    if not 1 <= limit <= MAX_LIMIT:
+        raise ValidationException(f"limit must be between 1 and {MAX_LIMIT}")
+    now = _now_ms()
+    known = dd.index.read(lambda cur: known_values(cur, project))
+    spec = fit_to_project(parse_question(q, known["event"]), known)
+    try:
+        filters = parse_filters(spec, now)
+    except FilterError as exc:  # the parser only writes valid values; this guards the guard
+        raise ValidationException(str(exc)) from None
+    page = dd.index.read(lambda cur: list_sessions(cur, [project], filters, limit, None, now))
+    return SearchResult(filter=spec, items=page.items, next_cursor=page.next_cursor, total=page.total)
 
 
 @get("/api/v1/sessions/{session_id:str}/export")
