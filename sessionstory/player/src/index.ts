@@ -2,6 +2,7 @@
 import { LoadError, fetchEvents } from "./events";
 import { h } from "./dom";
 import { Player } from "./player";
+import { fetchMoments } from "./story";
 
 declare global {
   interface Window {
@@ -26,12 +27,26 @@ async function mount(root: HTMLElement): Promise<void> {
   const url = root.dataset.eventsUrl;
   root.setAttribute("aria-busy", "true");
   showMessage(root, "Loading session…", "status");
+  // Clicks and frustration signals come from their own URL, fetched alongside the events; they only add
+  // to the timeline and the panels, so the replay never waits for them and never fails because of them.
+  const momentsUrl = root.dataset.momentsUrl;
+  const moments = momentsUrl ? fetchMoments(momentsUrl) : null;
+  moments?.catch(() => undefined); // handled below, once the player exists
   try {
     if (!url) throw new LoadError("Could not load this session (no events URL).");
     const player = new Player(root, await fetchEvents(url));
     // For debugging and for tests: the live rrweb Replayer.
     (root as HTMLElement & { replayer?: unknown }).replayer = player.replayer;
     window.__ssPlayer = player.replayer;
+    if (moments) {
+      moments.then(
+        (list) => player.setMoments(list),
+        (error: unknown) => {
+          console.warn("SessionStory player: could not load the session's moments:", error);
+          player.setMoments(null, true);
+        },
+      );
+    } else player.setMoments(null);
     await player.openAt(startMs(root));
     root.dataset.ready = "true";
     if (root.dataset.autoplay === "1") player.play();

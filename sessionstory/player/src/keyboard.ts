@@ -1,10 +1,15 @@
-// Keyboard shortcuts, as in video players: space plays/pauses, left/right arrows seek 5 s.
+// Keyboard shortcuts, as in video players: space plays/pauses, left/right arrows seek 5 s,
+// 1–5 pick a speed (SPEEDS in order), f toggles full screen, ? shows the list.
 
 const SEEK_STEP_MS = 5000;
 
 export interface KeyActions {
   togglePlay(): void;
   seekBy(deltaMs: number): void;
+  /** 0-based index into SPEEDS. */
+  pickSpeed(index: number): void;
+  toggleFullscreen(): void;
+  toggleHelp(): void;
 }
 
 /** Where keys belong to the focused element (typing, choosing, toggling): never take them. */
@@ -20,19 +25,29 @@ function isOurs(root: HTMLElement, target: Element): boolean {
 }
 
 /** Starts listening; returns a function that stops. */
-export function bindKeys(root: HTMLElement, seekBar: HTMLInputElement, actions: KeyActions): () => void {
+export function bindKeys(root: HTMLElement, seekBar: HTMLInputElement, actions: KeyActions, speeds: number): () => void {
   const onKey = (event: KeyboardEvent): void => {
     const target = event.target instanceof Element ? event.target : document.body;
     if (event.defaultPrevented || event.altKey || event.ctrlKey || event.metaKey) return;
     if (!root.isConnected || !isOurs(root, target)) return;
     // Our own seek bar is a range input, but arrows on it should still mean "seek 5 s", not "seek 1 ms".
     if (target !== seekBar && isFormField(target)) return;
-    if (event.key === " " && !target.matches("button, a[href], summary")) {
+    const digit = /^[1-9]$/.test(event.key) ? Number(event.key) : 0;
+    if (event.key === " " && !target.matches("button, a[href], summary, [role=tab]")) {
       event.preventDefault(); // also keeps the page from scrolling
       actions.togglePlay();
     } else if (event.key === "ArrowLeft" || event.key === "ArrowRight") {
       event.preventDefault();
       actions.seekBy(event.key === "ArrowLeft" ? -SEEK_STEP_MS : SEEK_STEP_MS);
+    } else if (digit >= 1 && digit <= speeds) {
+      event.preventDefault();
+      actions.pickSpeed(digit - 1);
+    } else if (event.key === "f" || event.key === "F") {
+      event.preventDefault();
+      actions.toggleFullscreen();
+    } else if (event.key === "?") {
+      event.preventDefault();
+      actions.toggleHelp();
     }
   };
   document.addEventListener("keydown", onKey);

@@ -5,7 +5,7 @@ export interface Size {
   height: number;
 }
 
-/** The stage may use at most this share of the window's height, so the controls stay on screen. */
+/** The stage may use at most this share of the window's height, so the controls stay on screen (except in full screen). */
 const MAX_HEIGHT_SHARE = 0.75;
 
 /** The largest scale <= 1 at which `recorded` fits inside `room`. */
@@ -57,10 +57,12 @@ export class StageScaler {
   private room(): Size {
     const style = getComputedStyle(this.viewport);
     const padding = parseFloat(style.paddingLeft) + parseFloat(style.paddingRight);
-    return {
-      width: Math.floor(this.viewport.clientWidth - padding),
-      height: Math.floor(window.innerHeight * MAX_HEIGHT_SHARE),
-    };
+    // In full screen the layout gives the viewport all the height left over (see player.css): fill it.
+    const full = document.fullscreenElement?.contains(this.viewport) ?? false;
+    const height = full
+      ? this.viewport.clientHeight - parseFloat(style.paddingTop) - parseFloat(style.paddingBottom)
+      : window.innerHeight * MAX_HEIGHT_SHARE;
+    return { width: Math.floor(this.viewport.clientWidth - padding), height: Math.floor(height) };
   }
 
   private apply(recorded: Size, scale: number, roomWidth: number): void {

@@ -1,29 +1,38 @@
 // The seek bar: a native range input (keyboard and screen-reader friendly) over a drawn track
-// that shows progress, idle stretches and page loads.
+// that shows progress and idle stretches, with a lane of markers above it (errors, clicks, pages…).
 import { idleGaps } from "./activity";
 import { h } from "./dom";
-import type { PageLoad } from "./events";
+import { MARKER_RANK, type Marker } from "./markers";
 import { formatTime } from "./time";
 
 export interface TimelineData {
   total: number;
   activity: number[];
-  pageLoads: PageLoad[];
 }
+
+/** Marks within this many pixels of the pointer count as under it (they are 6–10 px wide). */
+const NEAR_PX = 6;
+/** At most this many lines in a tooltip; the rest are counted. */
+const TIP_LINES = 5;
+/** The track and the lane are inset by half the thumb, so 0% and 100% sit under the thumb's centre. */
+const INSET_PX = 7;
 
 export class Timeline {
   readonly element: HTMLElement;
   readonly input: HTMLInputElement;
   private readonly fill: HTMLElement;
+  private readonly lane: HTMLElement;
+  private readonly tip: HTMLElement;
+  private markers: Marker[] = [];
+  private buttons: HTMLButtonElement[] = [];
   private scrubbing = false;
 
-  constructor(private readonly data: TimelineData, onSeek: (ms: number) => void) {
+  constructor(
+    private readonly data: TimelineData,
+    private readonly onSeek: (ms: number) => void,
+  ) {
     this.fill = h("div", { class: "ss-track-fill" });
-    const track = h("div", { class: "ss-track", "aria-hidden": "true" }, [
-      ...this.idleSegments(),
-      this.fill,
-      ...this.pageLoadMarks(),
-    ]);
+    const track = h("div", { class: "ss-track", "aria-hidden": "true" }, [...this.idleSegments(), this.fill]);
     this.input = h("input", {
       class: "ss-seek",
       type: "range",
@@ -33,8 +42,19 @@ export class Timeline {
       value: "0",
       "aria-label": "Seek",
     });
-    this.element = h("div", { class: "ss-timeline" }, [track, this.input]);
-    this.listen(onSeek);
+    this.lane = h("div", {
+      class: "ss-marks",
+      role: "toolbar",
+      "aria-label": "Events on the timeline (arrow keys move, Enter jumps there)",
+    });
+    this.tip = h("div", { class: "ss-tip", role: "tooltip", hidden: "" });
+    this.element = h("div", { class: "ss-scrubber" }, [
+      this.lane,
+      h("div", { class: "ss-timeline" }, [track, this.input]),
+      this.tip,
+    ]);
+    this.listen();
+    this.listenLane();
   }
 
   /** Shows `ms` as the current time, except while the user is dragging the thumb (their position wins). */
@@ -43,11 +63,33 @@ export class Timeline {
     this.showProgress(this.scrubbing ? Number(this.input.value) : ms);
   }
 
-  private listen(onSeek: (ms: number) => void): void {
+  /** Replaces the marks (they come in two steps: the events' own at once, the server's moments later). */
+  setMarkers(markers: Marker[]): void {
+    const focused = this.buttons.indexOf(document.activeElement as HTMLButtonElement);
+    this.markers = markers;
+    this.buttons = markers.map((m, i) => {
+      const button = h("button", {
+        type: "button",
+        class: `ss-mark ss-mark-${m.kind}`,
+        tabindex: i === 0 ? "0" : "-1",
+        "aria-label": `${formatTime(m.time)} ${m.label}`,
+      });
+      button.style.left = `${this.percent(m.time)}%`;
+      button.addEventListener("click", () => this.onSeek(m.time));
+      button.addEventListener("focus", () => this.showTip([m], m.time));
+      button.addEventListener("blur", () => this.hideTip());
+      return button;
+    });
+    this.lane.replaceChildren(...this.buttons);
+    this.lane.hidden = markers.length === 0;
+    if (focused >= 0 && this.buttons.length) this.buttons[Math.min(focused, this.buttons.length - 1)].focus();
+  }
+
+  private listen(): void {
     this.input.addEventListener("input", () => {
       const ms = Number(this.input.value);
       this.showProgress(ms);
-      onSeek(ms);
+      this.onSeek(ms);
     });
     this.input.addEventListener("pointerdown", () => {
       this.scrubbing = true;
@@ -58,6 +100,91 @@ export class Timeline {
     // The pointer may be released anywhere on the page, not only over the bar.
     window.addEventListener("pointerup", stop);
     window.addEventListener("pointercancel", stop);
+    // Hovering the bar shows the time under the pointer, as video players do.
+    this.input.addEventListener("pointermove", (event) => {
+      const ms = this.timeAt(event.clientX, this.input);
+      this.showTip([], ms);
+    });
+    this.input.addEventListener("pointerleave", () => this.hideTip());
+  }
+
+  private listenLane(): void {
+    this.lane.addEventListener("pointermove", (event) => {
+      const near = this.near(event.clientX);
+      if (near.length) this.showTip(near, near[0].time);
+      else this.showTip([], this.timeAt(event.clientX, this.lane));
+    });
+    this.lane.addEventListener("pointerleave", () => this.hideTip());
+    // The marks ignore the pointer (they are small and overlap): the lane finds the one meant.
+    this.lane.addEventListener("click", (event) => {
+      if (event.detail === 0) return; // a keyboard "click" on a focused mark: the mark handled it
+      const near = this.near(event.clientX);
+      this.onSeek(near.length ? near[0].time : this.timeAt(event.clientX, this.lane));
+    });
+    this.lane.addEventListener("keydown", (event) => {
+      const index = this.buttons.indexOf(event.target as HTMLButtonElement);
+      if (index < 0) return;
+      let next = -1;
+      if (event.key === "ArrowRight" || event.key === "ArrowDown") next = Math.min(this.buttons.length - 1, index + 1);
+      else if (event.key === "ArrowLeft" || event.key === "ArrowUp") next = Math.max(0, index - 1);
+      else if (event.key === "Home") next = 0;
+      else if (event.key === "End") next = this.buttons.length - 1;
+      if (next < 0) return;
+      event.preventDefault(); // the player's own arrow keys (seek 5 s) must not fire too
+      this.buttons[index].tabIndex = -1;
+      this.buttons[next].tabIndex = 0;
+      this.buttons[next].focus();
+    });
+  }
+
+  /** The marks within NEAR_PX of clientX, most telling (then nearest) first. */
+  private near(clientX: number): Marker[] {
+    const box = this.lane.getBoundingClientRect();
+    const width = box.width - 2 * INSET_PX;
+    if (width <= 0 || this.data.total <= 0) return [];
+    const x = clientX - box.left - INSET_PX;
+    const dt = (NEAR_PX / width) * this.data.total;
+    const at = (x / width) * this.data.total;
+    const found = this.markers.filter((m) => Math.abs(m.time - at) <= dt);
+    return found.sort((a, b) => MARKER_RANK[a.kind] - MARKER_RANK[b.kind] || Math.abs(a.time - at) - Math.abs(b.time - at));
+  }
+
+  private timeAt(clientX: number, el: HTMLElement): number {
+    const box = el.getBoundingClientRect();
+    const width = box.width - 2 * INSET_PX;
+    if (width <= 0) return 0;
+    const share = Math.min(1, Math.max(0, (clientX - box.left - INSET_PX) / width));
+    return share * this.data.total;
+  }
+
+  /** A tooltip over `ms`: the marks' labels, or just the time. Text only: labels are visitor data. */
+  private showTip(marks: Marker[], ms: number): void {
+    const lines: Node[] = [];
+    for (const m of marks.slice(0, TIP_LINES)) {
+      lines.push(
+        h("div", { class: "ss-tip-line" }, [
+          h("span", { class: `ss-tip-dot ss-mark-${m.kind}`, "aria-hidden": "true" }),
+          h("span", { class: "ss-tip-time" }, [formatTime(m.time)]),
+          h("span", { class: "ss-tip-text" }, [m.label]),
+        ]),
+      );
+    }
+    if (marks.length > TIP_LINES) lines.push(h("div", { class: "ss-tip-more" }, [`and ${marks.length - TIP_LINES} more`]));
+    if (!lines.length) lines.push(h("span", { class: "ss-tip-time" }, [formatTime(ms)]));
+    this.tip.replaceChildren(...lines);
+    this.tip.classList.toggle("ss-tip-plain", marks.length === 0);
+    this.tip.hidden = false;
+    // Centred over the time, kept inside the player.
+    const width = this.element.clientWidth;
+    const x = INSET_PX + (this.percent(ms) / 100) * (width - 2 * INSET_PX);
+    const tipWidth = this.tip.offsetWidth;
+    this.tip.style.left = `${Math.round(Math.min(Math.max(0, x - tipWidth / 2), Math.max(0, width - tipWidth)))}px`;
+  }
+
+  private hideTip(): void {
+    const focused = this.buttons.indexOf(document.activeElement as HTMLButtonElement);
+    if (focused >= 0) this.showTip([this.markers[focused]], this.markers[focused].time);
+    else this.tip.hidden = true;
   }
 
   private showProgress(ms: number): void {
@@ -78,15 +205,6 @@ export class Timeline {
       seg.style.left = `${left}%`;
       seg.style.width = `${this.percent(gap.end) - left}%`;
       return seg;
-    });
-  }
-
-  /** A tick for every page load after the first, so navigations are easy to find. */
-  private pageLoadMarks(): HTMLElement[] {
-    return this.data.pageLoads.slice(1).map((load) => {
-      const mark = h("div", { class: "ss-track-mark" });
-      mark.style.left = `${this.percent(load.time)}%`;
-      return mark;
     });
   }
 }
