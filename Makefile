@@ -4,9 +4,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMPS := .build-stamps
 DIST := sessionstory/web/static/dist
+# llama.cpp compiles from source: a portable x86-64 build (AVX2, no AVX-512/AMX), because a
+# native build uses instructions this kind of virtual machine advertises but faults on.
+export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=OFF
 JS_SOURCES := $(shell find sessionstory/sdk_js/src sessionstory/player/src sessionstory/web/js -type f 2>/dev/null) scripts/build.mjs
 
-.PHONY: run test build bench clean chromium
+.PHONY: run test build bench clean chromium docker-test
 
 run: build
 	$(VENV)/bin/sessionstory serve
@@ -42,3 +45,7 @@ chromium:
 
 clean:
 	rm -rf $(VENV) node_modules $(DIST) $(STAMPS)
+
+# Builds the Docker image with podman and drives it (scripts/docker-test.sh).
+docker-test:
+	bash scripts/docker-test.sh

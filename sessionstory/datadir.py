@@ -14,6 +14,7 @@ from sessionstory.auth import Accounts
 from sessionstory.config import Settings
 from sessionstory.index import Index
 from sessionstory.ingest import Ingestor
+from sessionstory.insights.llm import LocalModel
 from sessionstory.projects import Projects
 from sessionstory.saved_filters import SavedFilters
 from sessionstory.store import Location, Record, SegmentLog
@@ -35,6 +36,7 @@ class DataDir:
         self.accounts = Accounts(self.log, self.index)
         self.ingestor = Ingestor(self.log, self.index)
         self.saved_filters = SavedFilters(self.log, self.index)
+        self.model = LocalModel(settings.data_dir, settings.llm_model)  # loaded on first use
 
     def start(self) -> None:
         """Start the background threads a server needs (group commit, index writer)."""
@@ -42,6 +44,7 @@ class DataDir:
         self.log.start()
 
     def close(self) -> None:
+        self.model.close()
         self.log.close()
         self.index.close()
 

@@ -20,7 +20,7 @@ from sessionstory.index.sessions import FACT_TABLES
 from sessionstory.ingest import IngestError, prepare
 from sessionstory.replay import session_events
 
-EXPORT_TABLES = ("projects", "sessions", *[t for t in FACT_TABLES if t != "records"], "visitors")
+EXPORT_TABLES = ("projects", "sessions", *[t for t in FACT_TABLES if t not in ("records", "insights")], "visitors")
 BATCH_EVENTS = 2000  # imported sessions are stored in batches of this many events, like the SDK's
 
 

@@ -1,7 +1,7 @@
 """Tables of the index. Everything here can be rebuilt from the segment log, so a schema
 change needs no migration: an index of another version is set aside and rebuilt."""
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 TABLES = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -124,6 +124,14 @@ CREATE TABLE IF NOT EXISTS vitals (
 CREATE TABLE IF NOT EXISTS custom_events (
     project_id VARCHAR NOT NULL, session_id VARCHAR NOT NULL, at_ms BIGINT NOT NULL,
     url VARCHAR, name VARCHAR NOT NULL, props VARCHAR
+);
+-- The local model's summary of a session, for the model (by digest) and event count it saw.
+CREATE TABLE IF NOT EXISTS insights (
+    session_id VARCHAR PRIMARY KEY,
+    model_sha VARCHAR NOT NULL,
+    event_count BIGINT NOT NULL,
+    body VARCHAR NOT NULL,
+    created_ms BIGINT NOT NULL
 );
 -- One row per visitor of a project; `identify` names them and adds traits.
 CREATE TABLE IF NOT EXISTS visitors (

@@ -202,7 +202,7 @@ def record_locations(cur: duckdb.DuckDBPyConnection, session_id: str) -> list[Lo
 
 
 FACT_TABLES = ("records", "pages", "interactions", "scroll_depths", "errors", "console", "network", "vitals",
-               "custom_events")
+               "custom_events", "insights")
 
 
 def delete_session(con: duckdb.DuckDBPyConnection, session_id: str) -> None:

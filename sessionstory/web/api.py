@@ -7,7 +7,7 @@ import time
 import msgspec
 
 from litestar import Request, Response, delete, get
-from litestar.exceptions import NotFoundException, ValidationException
+from litestar.exceptions import NotFoundException, ServiceUnavailableException, ValidationException
 from litestar.params import FromPath, FromQuery
 
 from sessionstory.index.filters import FilterError, parse_filters
@@ -22,7 +22,9 @@ from sessionstory.index.sessions import (
     session_exists,
     session_moments,
 )
+from sessionstory.insights.llm import ModelUnavailable
 from sessionstory.insights.search import fit_to_project, known_values, parse_question
+from sessionstory.insights.summary import Insight, session_insight
 from sessionstory.portability import export_session
 from sessionstory.projects import Project
 from sessionstory.replay import erase_session, session_events
@@ -127,6 +129,21 @@ def search(request: Request, project: FromQuery[str], q: FromQuery[str],  # type
         raise ValidationException(str(exc)) from None
     page = dd.index.read(lambda cur: list_sessions(cur, [project], filters, limit, None, now))
     return SearchResult(filter=spec, items=page.items, next_cursor=page.next_cursor, total=page.total)
+
+
+@get("/api/v1/sessions/{session_id:str}/insight")
+@blocking
+def insight(request: Request, session_id: FromPath[str]) -> Insight:  # type: ignore[type-arg]
+    """The local model's summary of the session and its signals; made once, then cached."""
+    api_user(request)
+    dd = datadir(request)
+    try:
+        made = session_insight(dd.index, dd.model, session_id)
+    except ModelUnavailable as exc:
+        raise ServiceUnavailableException(f"insights are unavailable: {exc}") from None
+    if made is None:
+        raise NotFoundException(f"no session {session_id!r}")
+    return made
 
 
 @get("/api/v1/sessions/{session_id:str}/export")

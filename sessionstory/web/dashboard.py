@@ -15,6 +15,8 @@ from litestar.response import Redirect, Template
 from sessionstory.index.filters import FilterError, SessionFilter, filter_query, parse_filters
 from sessionstory.index.sessions import CursorError, get_session, list_sessions
 from sessionstory.demo import PROJECT_NAME as DEMO_PROJECT
+from sessionstory.insights.llm import ModelUnavailable
+from sessionstory.insights.summary import session_insight
 from sessionstory.projects import Project, ProjectError
 from sessionstory.web.pages import chosen_project, render, require_sign_in
 from sessionstory.web.threads import blocking
@@ -189,6 +191,21 @@ def session_page(request: Request, session_id: FromPath[str], t: FromQuery[int |
     project = dd.projects.get(row.project_id)
     start_ms = "" if t is None else str(max(0, t))
     return render("session.html", request, sign_in, session=row, project=project, start_ms=start_ms)
+
+
+@get("/sessions/{session_id:str}/insight")
+@blocking
+def session_insight_card(request: Request, session_id: FromPath[str]) -> Template:  # type: ignore[type-arg]
+    """Loaded by htmx once the session page is up: the model may take a few seconds."""
+    sign_in = require_sign_in(request)
+    dd = datadir(request)
+    try:
+        made, problem = session_insight(dd.index, dd.model, session_id), None
+    except ModelUnavailable as exc:
+        made, problem = None, str(exc)
+    if made is None and problem is None:
+        raise NotFoundException(f"no session {session_id!r}")
+    return render("_insight.html", request, sign_in, insight=made, problem=problem)
 
 
 # -- projects -----------------------------------------------------------------------
