@@ -78,3 +78,23 @@ meta_decoder = msgspec.json.Decoder(MetaData)
 incremental_decoder = msgspec.json.Decoder(IncrementalData)
 input_decoder = msgspec.json.Decoder(InputData)
 stamped_decoder = msgspec.json.Decoder(Stamped)
+
+
+_SOURCE_PREFIX = b'{"source":'
+
+
+def incremental_source(data: bytes | msgspec.Raw) -> int:
+    """The `source` of an IncrementalSnapshot's data, read without parsing the rest.
+
+    rrweb writes `source` first, so the common case is a prefix check; anything else is
+    decoded properly. Mutations, the bulk of a session's bytes, are never parsed.
+    """
+    head = memoryview(data)[:16].tobytes()  # msgspec.Raw is a buffer, not bytes: peek, don't copy
+    if head.startswith(_SOURCE_PREFIX):
+        digits = head[len(_SOURCE_PREFIX) :].split(b",", 1)[0].split(b"}", 1)[0]
+        if digits.isdigit():
+            return int(digits)
+    try:
+        return incremental_decoder.decode(data).source
+    except msgspec.DecodeError:
+        return -1

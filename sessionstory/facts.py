@@ -14,7 +14,7 @@ from typing import Any
 
 import msgspec
 
-from sessionstory.events import Event, EventType, IncrementalSource
+from sessionstory.events import Event, EventType, IncrementalSource, incremental_source
 
 # Bounds on what one batch may contribute, whatever a client sends.
 MAX_TEXT = 1000
@@ -164,9 +164,13 @@ def batch_facts(events: list[Event]) -> BatchFacts:
     changes: list[int] = []
     raw_clicks: list[Click] = []
     metas: list[PageView] = []
-    doc_id = 1
     for event in events:
         at = int(event.timestamp)
+        if event.type == EventType.INCREMENTAL_SNAPSHOT and incremental_source(event.data) in _SKIPPED:
+            changes.append(at)  # a DOM change: its time is all we need, so it is never parsed
+            continue
+        if event.type not in _READ:
+            continue
         try:
             data = _data_decoder.decode(event.data)
         except msgspec.DecodeError:
@@ -174,10 +178,8 @@ def batch_facts(events: list[Event]) -> BatchFacts:
         if event.type == EventType.META:
             metas.append(PageView(at=at, url=_cut(data.href, MAX_URL)))
             facts.viewport = (data.width, data.height)
-        elif event.type == EventType.FULL_SNAPSHOT:
-            doc_id = _snapshot_root_id(event.data) or doc_id
         elif event.type == EventType.INCREMENTAL_SNAPSHOT:
-            _incremental(facts, data, at, doc_id, changes, raw_clicks)
+            _incremental(facts, data, at, changes, raw_clicks)
         elif event.type == EventType.CUSTOM and isinstance(data.payload, dict):
             _custom(facts, str(data.tag), data.payload, at, changes)
     if not facts.pages:
@@ -188,26 +190,17 @@ def batch_facts(events: list[Event]) -> BatchFacts:
     return facts
 
 
-def _snapshot_root_id(raw: bytes) -> int | None:
-    try:
-        return int(msgspec.json.decode(raw, type=_Snapshot).node.id)
-    except (msgspec.DecodeError, AttributeError):
-        return None
+# Events read beyond their type; full snapshots are skipped whole (their size is the bulk of
+# a session, and rrweb numbers the document 1 in every snapshot, which is all we need).
+_READ = (EventType.META, EventType.INCREMENTAL_SNAPSHOT, EventType.CUSTOM)
+_SKIPPED = (IncrementalSource.MUTATION, IncrementalSource.STYLE_SHEET_RULE, IncrementalSource.STYLE_DECLARATION,
+            IncrementalSource.ADOPTED_STYLE_SHEET, IncrementalSource.FONT)
+DOCUMENT_ID = 1
 
 
-class _Node(msgspec.Struct, frozen=True):
-    id: int = 1
-
-
-class _Snapshot(msgspec.Struct):
-    node: _Node = _Node()
-
-
-def _incremental(facts: BatchFacts, data: _Data, at: int, doc_id: int, changes: list[int], clicks: list[Click]) -> None:
+def _incremental(facts: BatchFacts, data: _Data, at: int, changes: list[int], clicks: list[Click]) -> None:
     source = data.source
-    if source == IncrementalSource.MUTATION:
-        changes.append(at)
-    elif source in (IncrementalSource.MOUSE_MOVE, IncrementalSource.TOUCH_MOVE):
+    if source in (IncrementalSource.MOUSE_MOVE, IncrementalSource.TOUCH_MOVE):
         for p in data.positions:
             t = at + int(p.get("timeOffset", 0) or 0)
             facts.moves.append(Point(t, int(p.get("x", 0) or 0), int(p.get("y", 0) or 0)))
@@ -219,7 +212,7 @@ def _incremental(facts: BatchFacts, data: _Data, at: int, doc_id: int, changes: 
     elif source == IncrementalSource.SCROLL:
         facts.activity.append(at)
         changes.append(at)
-        if data.id == doc_id:
+        if data.id == DOCUMENT_ID:
             facts.doc_scrolls.append(Point(at, int(data.x), int(data.y)))
     elif source == IncrementalSource.INPUT:
         facts.activity.append(at)

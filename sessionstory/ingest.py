@@ -19,7 +19,7 @@ import msgspec
 
 from sessionstory.config import Limits
 from sessionstory.context import country
-from sessionstory.events import Event, EventType, IncrementalSource, event_decoder, incremental_decoder, input_decoder
+from sessionstory.events import Event, EventType, IncrementalSource, event_decoder, incremental_source, input_decoder
 from sessionstory.facts import BatchFacts, batch_facts
 from sessionstory.index import Index
 from sessionstory.projects import Project, Projects, origin_allowed
@@ -131,8 +131,7 @@ def scrub_inputs(raws: list[msgspec.Raw], events: list[Event]) -> list[bytes]:
     out: list[bytes] = []
     for raw, event in zip(raws, events):
         if event.type == EventType.INCREMENTAL_SNAPSHOT:
-            source = incremental_decoder.decode(event.data).source
-            if source == IncrementalSource.INPUT:
+            if incremental_source(event.data) == IncrementalSource.INPUT:
                 data = input_decoder.decode(event.data)
                 if data.text.strip("*"):
                     masked = msgspec.structs.replace(data, text="*" * len(data.text))

@@ -46,6 +46,7 @@ class SessionState(msgspec.Struct):
     in_rage: bool = False
     pending: list[Click] = []  # clicks whose outcome the batch ended too soon to see
     moves: list[Point] = []  # mouse positions of the last THRASH_WINDOW_MS
+    thrash_checked: int = 0
     thrash_until: int = 0
     scrolls: list[Point] = []  # document scroll offsets of the last SCROLL_WINDOW_MS
     scroll_until: int = 0
@@ -158,10 +159,18 @@ def _reversals(points: list[Point], axis: str, min_swing: float) -> int:
     return count
 
 
+THRASH_CHECK_MS = 200  # how often the window is judged: per point would be quadratic
+
+
 def _thrash(state: SessionState, moves: list[Point]) -> list[Signal]:
     out = []
-    for point in moves:
-        state.moves = [m for m in state.moves if point.at - m.at <= THRASH_WINDOW_MS] + [point]
+    for i, point in enumerate(moves):
+        state.moves.append(point)
+        last = i == len(moves) - 1
+        if point.at - state.moves[0].at <= THRASH_WINDOW_MS and not last and point.at - state.thrash_checked < THRASH_CHECK_MS:
+            continue
+        state.moves = [m for m in state.moves if point.at - m.at <= THRASH_WINDOW_MS]
+        state.thrash_checked = point.at
         if point.at > state.thrash_until and _reversals(state.moves, "x", THRASH_MIN_SWING_PX) >= THRASH_REVERSALS:
             out.append(Signal("thrashed_cursor", state.moves[0].at, None, state.url))
             state.thrash_until = point.at + THRASH_WINDOW_MS

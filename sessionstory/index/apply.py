@@ -138,16 +138,13 @@ def _apply_batches(con: duckdb.DuckDBPyConnection, batches: list[tuple[Location,
     fresh = _drop_known(con, batches)
     if not fresh:
         return set()
-    con.executemany(
-        'INSERT INTO records (session_id, seq, segment, "offset", length) VALUES (?, ?, ?, ?, ?)',
-        [(m.session_id, m.seq, loc.segment, loc.offset, loc.length) for loc, m, _ in fresh],
-    )
+    insert_rows(con, 'INSERT INTO records (session_id, seq, segment, "offset", length)',
+                [(m.session_id, m.seq, loc.segment, loc.offset, loc.length) for loc, m, _ in fresh])
     flush = _Flush(con, sorted({m.session_id for _, m, _ in fresh}))
     for _, meta, facts in fresh:
         _merge(flush, meta, facts)
     for table, rows in flush.tables.items():
-        if rows:
-            con.executemany(f"INSERT INTO {table} VALUES ({', '.join('?' for _ in rows[0])})", rows)
+        insert_rows(con, f"INSERT INTO {table}", rows)
     _write_sessions(con, flush)
     _upsert_visitors(con, flush)
     return {sid for sid, state in flush.states.items() if state.pending}
@@ -156,10 +153,8 @@ def _apply_batches(con: duckdb.DuckDBPyConnection, batches: list[tuple[Location,
 def _write_sessions(con: duckdb.DuckDBPyConnection, flush: _Flush) -> None:
     for sid, row in flush.sessions.items():
         row.state = _state_encoder.encode(flush.states[sid])
-    con.executemany(
-        f"INSERT OR REPLACE INTO sessions ({', '.join(COLUMNS)}) VALUES ({', '.join('?' for _ in COLUMNS)})",
-        [tuple(getattr(row, c) for c in COLUMNS) for row in flush.sessions.values()],
-    )
+    insert_rows(con, f"INSERT OR REPLACE INTO sessions ({', '.join(COLUMNS)})",
+                [tuple(getattr(row, c) for c in COLUMNS) for row in flush.sessions.values()])
 
 
 def settle_quiet(con: duckdb.DuckDBPyConnection, session_ids: list[str]) -> None:
@@ -173,9 +168,23 @@ def settle_quiet(con: duckdb.DuckDBPyConnection, session_ids: list[str]) -> None
                 (row.project_id, sid, sig.at, sig.kind, sig.url, c.selector if c else None, c.text if c else None,
                  c.x if c else None, c.y if c else None, c.vw if c else None, c.vh if c else None))
             setattr(row, _SIGNAL_COLUMNS[sig.kind], getattr(row, _SIGNAL_COLUMNS[sig.kind]) + 1)
-    if flush.tables["interactions"]:
-        con.executemany(f"INSERT INTO interactions VALUES ({', '.join('?' * 11)})", flush.tables["interactions"])
+    insert_rows(con, "INSERT INTO interactions", flush.tables["interactions"])
     _write_sessions(con, flush)
+
+
+ROWS_PER_STATEMENT = 500
+
+
+def insert_rows(con: duckdb.DuckDBPyConnection, sql: str, rows: list[tuple[Any, ...]]) -> None:
+    """`sql` (an `INSERT ... INTO table [(columns)]`) with many rows per statement: DuckDB's
+    executemany binds row by row, about 3 ms each; one multi-row VALUES is ten times cheaper."""
+    if not rows:
+        return
+    width = len(rows[0])
+    one = "(" + ", ".join("?" * width) + ")"
+    for start in range(0, len(rows), ROWS_PER_STATEMENT):
+        chunk = rows[start : start + ROWS_PER_STATEMENT]
+        con.execute(f"{sql} VALUES {', '.join([one] * len(chunk))}", [v for row in chunk for v in row])
 
 
 def _drop_known(
@@ -320,5 +329,4 @@ def _upsert_visitors(con: duckdb.DuckDBPyConnection, flush: _Flush) -> None:
         if key in flush.identified:
             v[2], v[3] = flush.identified[key]
         existing[key] = v
-    con.executemany("INSERT OR REPLACE INTO visitors VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [tuple(v) for v in existing.values()])
+    insert_rows(con, "INSERT OR REPLACE INTO visitors", [tuple(v) for v in existing.values()])

@@ -8,8 +8,10 @@ cursors of their own, one per thread.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
+import sys
 import queue
 import threading
 import time
@@ -34,8 +36,17 @@ QUIET_CHECK_S = 1.0  # how often the writer looks for sessions gone quiet
 QUIET_AFTER_S = 3.0  # a session silent this long has had every chance to show a click's effect
 
 
+def _remember_pandas_is_missing() -> None:
+    """DuckDB's Python client tries `import pandas` for every parameter it binds; without
+    pandas installed each failed import searches sys.path again (~1 ms). Recording the
+    absence once makes those imports fail at once: ingest got ~10x cheaper in CPU."""
+    if "pandas" not in sys.modules and importlib.util.find_spec("pandas") is None:
+        sys.modules["pandas"] = None  # type: ignore[assignment]
+
+
 class Index:
     def __init__(self, path: Path) -> None:
+        _remember_pandas_is_missing()
         self.path = path
         self.rebuilt = False
         self._con = _connect(path)
