@@ -52,7 +52,7 @@ def create_app(settings: Settings, dd: DataDir | None = None) -> Litestar:
             api.healthz, api.projects, api.sessions, api.session, api.events, api.export, api.moments, api.search, api.insight, api.remove_session,
             collect.sdk_script, collect.ingest_preflight, collect.ingest,
             dashboard.login_page, dashboard.login, dashboard.logout, dashboard.session_list,
-            dashboard.onboarding_status, dashboard.save_filter, dashboard.delete_filter,
+            dashboard.onboarding_status, dashboard.ask, dashboard.save_filter, dashboard.delete_filter,
             dashboard.session_page, dashboard.session_insight_card, dashboard.projects_page, dashboard.create_project, dashboard.project_page,
             analytics.overview_page, analytics.errors_page, analytics.heatmaps_page, analytics.heatmap_data,
             analytics.funnels_page, visitors.visitors_page, visitors.visitor_page,

@@ -72,3 +72,16 @@ def test_search_endpoint(client: TestClient, project: Any, datadir: DataDir, aut
                          headers=auth)
     assert hostile.status_code == 200
     assert client.get("/api/v1/sessions", params={"project": project.id}, headers=auth).json()["total"] == 3
+
+
+def test_the_search_box_turns_a_question_into_the_lists_filters(client: TestClient, admin: Any, project: Any) -> None:  # type: ignore[type-arg]
+    from tests.test_dashboard import sign_in
+
+    sign_in(client)
+    r = client.get("/ask", params={"project": project.id, "q": "mobile sessions with errors today"},
+                   follow_redirects=False)
+    assert r.status_code == 303
+    location = r.headers["location"]
+    assert "device=mobile" in location and "has_errors=true" in location and "from=24h" in location
+    page = client.get(location).text
+    assert '<option value="mobile" selected>' in page, "the filters show in the form, ready to adjust"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 import time
 from typing import Any
+from urllib.parse import quote
 
 from litestar import Request, Response, get, post
 from litestar.datastructures import Cookie
@@ -16,6 +17,7 @@ from sessionstory.index.filters import FilterError, SessionFilter, filter_query,
 from sessionstory.index.sessions import CursorError, get_session, list_sessions
 from sessionstory.demo import PROJECT_NAME as DEMO_PROJECT
 from sessionstory.insights.llm import ModelUnavailable
+from sessionstory.insights.search import fit_to_project, known_values, parse_question
 from sessionstory.insights.summary import session_insight
 from sessionstory.projects import Project, ProjectError
 from sessionstory.web.pages import chosen_project, render, require_sign_in
@@ -126,7 +128,7 @@ def session_list(request: Request, project: FromQuery[str | None] = None, cursor
     saved = dd.saved_filters.for_project(current.id) if current else []
     return render(name, request, sign_in, projects=projects, project=current, page=page, params=params,
                   filter_query=filter_query({**params, "project": current.id if current else ""}), error=error,
-                  saved=saved, onboarding=_onboarding(request, projects))
+                  saved=saved, onboarding=_onboarding(request, projects), asked=params.get("asked", ""))
 
 
 def _onboarding(request: Request, projects: list[Project]) -> dict[str, Any] | None:  # type: ignore[type-arg]
@@ -154,6 +156,18 @@ def onboarding_status(request: Request, project: FromQuery[str]) -> Template:  #
     first = datadir(request).index.read(lambda cur: cur.execute(
         "SELECT id FROM sessions WHERE project_id = ? ORDER BY started_ms LIMIT 1", [current.id]).fetchone())
     return render("_onboarding_status.html", request, sign_in, project=current, first=first[0] if first else None)
+
+
+@get("/ask")
+@blocking
+def ask(request: Request, project: FromQuery[str], q: FromQuery[str] = "") -> Response[Any]:  # type: ignore[type-arg]
+    """The search box: a question becomes filters, shown in the list's form to adjust."""
+    require_sign_in(request)
+    _, current = chosen_project(request, project)
+    assert current is not None
+    known = datadir(request).index.read(lambda cur: known_values(cur, current.id))
+    spec = fit_to_project(parse_question(q[:500], known["event"]), known) if q.strip() else {}
+    return Redirect(f"/?{filter_query({**spec, 'project': current.id})}&asked={quote(q[:500])}", status_code=303)
 
 
 @post("/saved-filters")
