@@ -8,13 +8,22 @@ from typing import Any
 
 from tests.e2e.conftest import RECORD_VIEWPORT, open_player, pixel_match, save_pair
 from tests.e2e.sites import Sites
-from tests.server import Server, cli
+from tests.server import ADMIN_EMAIL, ADMIN_PASSWORD, Server, cli
 
 RECORDER = Path(__file__).parents[2] / "node_modules" / "@rrweb" / "record" / "dist" / "record.umd.min.cjs"
 
 
-def test_plain_rrweb_recording_imports_and_replays(browser: Any, server: Server, sites: Sites, dashboard: Any,
-                                                   tmp_path: Path) -> None:
+def test_plain_rrweb_recording_imports_and_replays(browser: Any, sites: Sites, tmp_path: Path) -> None:
+    # A server of its own: a bare rrweb recording masks nothing, and the shared server's data
+    # directory is checked elsewhere for text that must never be stored.
+    server = Server(tmp_path / "own").start()
+    try:
+        _import_and_replay(browser, server, sites, tmp_path)
+    finally:
+        server.stop()
+
+
+def _import_and_replay(browser: Any, server: Server, sites: Sites, tmp_path: Path) -> None:
     context = browser.new_context(viewport=RECORD_VIEWPORT)
     page = context.new_page()
     page.goto(f"{sites.url}/shop/index.html?bare")
@@ -35,7 +44,15 @@ def test_plain_rrweb_recording_imports_and_replays(browser: Any, server: Server,
     assert out.returncode == 0, out.stderr
     session_id = json.loads(out.stdout)["session_id"]
 
+    viewer = browser.new_context(viewport={"width": 1440, "height": 1100})
+    dashboard = viewer.new_page()
+    dashboard.goto(f"{server.url}/login")
+    dashboard.fill("input[name=email]", ADMIN_EMAIL)
+    dashboard.fill("input[name=password]", ADMIN_PASSWORD)
+    dashboard.click("button[type=submit]")
+    dashboard.wait_for_url(f"{server.url}/")
     frame = open_player(dashboard, server, session_id, events[-1]["timestamp"] - events[0]["timestamp"])
     replay = frame.screenshot()
+    viewer.close()
     save_pair("imported", live, replay)
     assert pixel_match(live, replay) >= 0.99

@@ -18,36 +18,29 @@ export interface Api {
   sessionId(): string;
 }
 
+type Method = (...args: unknown[]) => unknown;
 type QueuedCall = [string, ArrayLike<unknown>, (result: unknown) => void];
 
-/** Every method swallows its own errors: a bug of ours must not break the page. */
-function harden(impl: Api): Api {
-  const api = {} as Record<string, unknown>;
-  for (const name of Object.keys(impl) as (keyof Api)[]) {
-    api[name] = guard(impl[name] as (...args: unknown[]) => unknown);
-  }
-  const flush = api.flush as () => Promise<void> | undefined;
+/**
+ * Installs `impl`, or when the SDK can't run (`live` false) methods that do
+ * nothing, so calls queued by the stub still settle. Every method swallows its
+ * own errors: a bug of ours must not break the page.
+ */
+export const installApi = (impl: Api, live: boolean): void => {
+  const api: Record<string, Method> = {};
+  for (const name in impl) api[name] = guard(live ? (impl[name as keyof Api] as Method) : () => {});
+  const { flush, sessionId } = api;
   api.flush = () => flush() || Promise.resolve();
-  return api as unknown as Api;
-}
+  api.sessionId = () => sessionId() || "";
 
-export function installApi(impl: Api): void {
-  const api = harden(impl);
   const w = window as unknown as { sessionstory?: { _q?: QueuedCall[] } };
-  const queue = w.sessionstory && w.sessionstory._q;
-  w.sessionstory = api as never;
+  const queue = w.sessionstory?._q;
+  w.sessionstory = api;
   if (!Array.isArray(queue)) return;
-
-  const run = ([method, args, resolve]: QueuedCall) => {
-    const fn = (api as unknown as Record<string, (...a: unknown[]) => unknown>)[method];
-    // Resolving with a promise (flush) makes the stub's promise follow it.
-    resolve(typeof fn === "function" ? fn.apply(api, Array.prototype.slice.call(args)) : undefined);
-  };
-  for (let i = 0; i < queue.length; i++) guard(run)(queue[i]);
-  queue.length = 0;
+  // Resolving with a promise (flush) makes the stub's promise follow it.
+  const run = guard(([method, args, resolve]: QueuedCall) => resolve(api[method]?.apply(api, args as unknown[])));
   // The page may have kept a reference to the stub: its calls now run at once.
-  queue.push = (...calls: QueuedCall[]) => {
-    calls.forEach(guard(run));
-    return 0;
-  };
-}
+  queue.push = (...calls) => (calls.forEach(run), 0);
+  // What it queued so far, in order.
+  queue.push(...queue.splice(0));
+};

@@ -2,57 +2,45 @@
 // the buffer gets big, so a request body stays far below the server's limits
 // (10 MiB body, 20,000 events).
 
-import { guard } from "./guard";
-import { nextSeq, userId, visitorId, windowId } from "./ids";
-import { enqueue } from "./transport";
-
-const FLUSH_EVERY_MS = 2000;
-const MAX_CHARS = 1e6;
-const MAX_EVENTS = 1000;
+import { attempt, guard } from "./guard";
+import { batchHead } from "./ids";
+import { enqueue, startTransport } from "./transport";
 
 let key = "";
+/** Events already serialized to JSON. */
 let events: string[] = [];
 let chars = 0;
 let timer: ReturnType<typeof setTimeout> | 0 = 0;
 
-export function setKey(publicKey: string): void {
+/** Batches go under `publicKey` to `ingestUrl`. */
+export const startBatches = (publicKey: string, ingestUrl: string): void => {
   key = publicKey;
-}
+  startTransport(ingestUrl);
+};
 
-/** Takes one event already serialized to JSON. */
-export function addEvent(json: string): void {
+export const addEvent = (event: unknown): void => {
+  // Serialized once, as recorded (a circular object in track() props can't be: dropped).
+  const json = attempt(() => JSON.stringify(event));
+  if (!json) return;
   events.push(json);
   chars += json.length;
-  if (events.length >= MAX_EVENTS || chars >= MAX_CHARS) seal();
+  if (events.length >= 1000 || chars >= 1e6) seal();
   // The timer only runs while something is buffered: an idle page costs nothing.
-  else if (!timer) timer = setTimeout(guard(seal), FLUSH_EVERY_MS);
-}
+  else timer ||= setTimeout(guard(seal), 2000);
+};
 
 /** Turns the buffered events into a numbered batch and queues it for sending. */
-export function seal(): void {
-  clearTimeout(timer);
-  timer = 0;
-  if (!events.length) return;
-  const { sessionId, seq } = nextSeq();
-  const head: Record<string, string | number> = {
-    key,
-    session_id: sessionId,
-    visitor_id: visitorId(),
-    window_id: windowId(),
-    seq,
-  };
-  const user = userId();
-  if (user) head.user_id = user;
-  // Events were serialized once, as recorded; splicing them in avoids a second pass.
-  const body = JSON.stringify(head).slice(0, -1) + ',"events":[' + events.join(",") + "]}";
+export const seal = (): void => {
+  // The events are spliced into the head's JSON: no second serialization pass.
+  const body = events.length && JSON.stringify(batchHead(key)).slice(0, -1) + ',"events":[' + events.join() + "]}";
   discard();
-  enqueue(body);
-}
+  if (body) enqueue(body);
+};
 
-/** Forgets buffered events (consent withdrawn). */
-export function discard(): void {
+/** Forgets buffered events (also: consent withdrawn). */
+export const discard = (): void => {
   clearTimeout(timer);
   timer = 0;
   events = [];
   chars = 0;
-}
+};

@@ -1,31 +1,37 @@
 // The SDK runs on someone else's page: nothing it does may throw into the host's
 // code, and it must not flood their console either.
 
-const warned: Record<string, true> = {};
+const warned: Record<string, 1> = {};
 /** Taken before the SDK wraps console: its own warnings are not the page's to record. */
 const warn = console.warn;
 
-/** console.warn a given message only the first time. */
-export function warnOnce(message: string): void {
-  if (warned[message]) return;
-  warned[message] = true;
+/** Runs `fn`; whatever it throws is swallowed and makes the result undefined. */
+export const attempt = <R>(fn: () => R): R | undefined => {
   try {
-    warn.call(console, "SessionStory: " + message);
+    return fn();
   } catch (_) {
-    // A page may have replaced console with something broken.
+    // Callers treat undefined as "did not work".
   }
-}
+};
+
+/** console.warn a given message only the first time. */
+export const warnOnce = (...parts: unknown[]): void =>
+  // Inside attempt: a thrown value may not even convert to a string, and a page
+  // may have replaced console with something broken.
+  attempt(() => {
+    const message = "SessionStory: " + parts.join(" ");
+    if (!warned[message]) {
+      warned[message] = 1;
+      warn.call(console, message);
+    }
+  });
 
 /** Wraps a callback so that an error inside it is swallowed (and reported once). */
-export function guard<A extends unknown[], R>(
-  fn: (...args: A) => R,
-): (...args: A) => R | undefined {
-  return function (this: unknown, ...args: A) {
+export const guard = <A extends unknown[], R>(fn: (...args: A) => R) =>
+  function (this: unknown, ...args: A): R | undefined {
     try {
       return fn.apply(this, args);
     } catch (e) {
-      warnOnce("internal error: " + e);
-      return undefined;
+      warnOnce("internal error:", e);
     }
   };
-}

@@ -3,13 +3,7 @@
 // Ids are created lazily so that nothing is written to storage before the SDK
 // is actually asked to record (matters with data-consent="required").
 
-import { deviceStore, tabStore } from "./storage";
-
-const SESSION_KEY = "sessionstory.session";
-const WINDOW_KEY = "sessionstory.window";
-const VISITOR_KEY = "sessionstory.visitor";
-const USER_KEY = "sessionstory.user";
-const IDLE_MS = 30 * 60 * 1000;
+import { deviceStore, type Store, tabJson, tabStore } from "./storage";
 
 interface Session {
   id: string;
@@ -19,87 +13,76 @@ interface Session {
   at: number;
 }
 
-let session: Session | null = null;
+let session: Session | undefined;
 
-/** A random UUID (v4 layout), from randomUUID where the page is a secure context. */
-export function newId(): string {
-  const c = window.crypto;
-  if (c && c.randomUUID) return c.randomUUID();
-  const b = new Uint8Array(16);
-  if (c && c.getRandomValues) c.getRandomValues(b);
-  else for (let i = 0; i < 16; i++) b[i] = (Math.random() * 256) | 0;
-  b[6] = (b[6] & 0x0f) | 0x40;
-  b[8] = (b[8] & 0x3f) | 0x80;
-  let hex = "";
-  for (let i = 0; i < 16; i++) hex += (b[i] + 0x100).toString(16).slice(1);
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-}
+/**
+ * A random UUID (v4 layout): each 0, 1 and 8 of the template becomes a random
+ * hex digit, the 8 one of 8-b. crypto.randomUUID exists only in secure contexts.
+ */
+const newId = (): string =>
+  "10000000-1000-4000-8000-100000000000".replace(/[018]/g, (c) =>
+    (+c ^ (crypto.getRandomValues(new Uint8Array(1))[0] & (15 >> (+c / 4)))).toString(16),
+  );
 
-function stored(store: typeof tabStore, key: string): string {
-  let id = store.get(key);
-  if (!id) store.set(key, (id = newId()));
+const stored = (store: Store, name: string): string => {
+  let id = store.get(name);
+  if (!id) store.set(name, (id = newId()));
   return id;
-}
+};
 
-export const visitorId = (): string => stored(deviceStore, VISITOR_KEY);
-export const windowId = (): string => stored(tabStore, WINDOW_KEY);
+export const setUserId = (id: string): void => deviceStore.set("user", id);
 
-export const userId = (): string | null => deviceStore.get(USER_KEY);
-export const setUserId = (id: string): void => deviceStore.set(USER_KEY, id);
-
-/** Writes the session's seq and last activity (also called at pagehide). */
-export function saveSession(): void {
-  if (session) tabStore.set(SESSION_KEY, JSON.stringify(session));
-}
-
-/** The tab's stored session, unless it has been idle for too long. */
-function loadSession(now: number): Session | null {
-  try {
-    const s = JSON.parse(tabStore.get(SESSION_KEY) || "null");
-    if (s && typeof s.id === "string" && s.seq >= 0 && now - s.at <= IDLE_MS) return s;
-  } catch (_) {
-    /* corrupt: start a new one */
-  }
-  return null;
-}
+/**
+ * Writes the session's seq and last activity. Activity comes with events,
+ * so whenever none are buffered what is stored is current.
+ */
+const saveSession = (): void => tabStore.set("session", JSON.stringify(session));
 
 /** Starts a new session (seq back to 0). */
-export function renewSession(now = Date.now()): void {
+const renewSession = (now: number): Session => {
   session = { id: newId(), seq: 0, at: now };
   saveSession();
-}
+  return session;
+};
 
 /**
- * True when the live session has seen no activity for too long. It is never
- * replaced implicitly: the caller first seals what belongs to the old one.
+ * The live session: the tab's stored one (unless corrupt), else a new one.
+ * Setting its `at` marks activity in memory only; it is written to storage
+ * with the next seq, which happens at most every couple of seconds while
+ * events flow (and at pagehide, which seals the last batch).
  */
-export function sessionExpired(now = Date.now()): boolean {
-  return !!session && now - session.at > IDLE_MS;
-}
-
-function current(): Session {
+export const current = (): Session => {
   if (!session) {
-    const now = Date.now();
-    session = loadSession(now);
-    if (!session) renewSession(now);
+    const s = tabJson("session");
+    session = s?.seq >= 0 && typeof s.id == "string" ? s : renewSession(Date.now());
   }
   return session!;
-}
-
-export const sessionId = (): string => current().id;
+};
 
 /**
- * Marks activity in memory only; it is written to storage with the next seq,
- * which happens at most every couple of seconds while events flow (and at pagehide).
+ * After 30 idle minutes (or with no readable last activity) the next activity
+ * opens a new session; true if it did. Every use of the session id comes after
+ * this check, so a stored session that went idle is never used either. It is
+ * never replaced implicitly: `sealOld` first seals what belongs to the old one.
  */
-export function touchSession(now = Date.now()): void {
-  current().at = now;
-}
+export const renewIfIdle = (now: number, sealOld: () => void): boolean =>
+  !(now - current().at <= 30 * 60e3) && (sealOld(), renewSession(now), true);
 
-/** Reserves the next batch number, persisting it before the batch can be sent. */
-export function nextSeq(): { sessionId: string; seq: number } {
+/**
+ * The ids a batch is sent under (the wire format's head fields), reserving its
+ * seq: persisted before the batch can be sent.
+ */
+export const batchHead = (key: string) => {
   const s = current();
-  const seq = s.seq++;
+  const head = {
+    key,
+    session_id: s.id,
+    visitor_id: stored(deviceStore, "visitor"),
+    window_id: stored(tabStore, "window"),
+    seq: s.seq++,
+    // Left out of the JSON when undefined.
+    user_id: deviceStore.get("user") || undefined,
+  };
   saveSession();
-  return { sessionId: s.id, seq };
-}
+  return head;
+};

@@ -3,84 +3,65 @@
 
 import { record } from "@rrweb/record";
 import type { eventWithTime } from "@rrweb/types";
-import { guard, warnOnce } from "./guard";
+import { attempt, guard, warnOnce } from "./guard";
 
-const FULL_SNAPSHOT = 2;
-
-let stopRrweb: (() => void) | null = null;
+let stopRrweb: (() => void) | undefined;
 /**
  * Custom events asked for before rrweb's first snapshot (calls queued by the
  * stub, or made before DOMContentLoaded, which rrweb waits for): rrweb
  * refuses them until then, so they wait here instead of being lost.
  */
-let early: [string, unknown][] = [];
-/** Bounds `early` should rrweb never start. */
-const MAX_EARLY = 100;
+let early: [tag: string, payload: unknown][] = [];
 
-export function startRecording(emit: (event: eventWithTime) => void): void {
-  if (stopRrweb) return;
-  const onEvent = guard((event: eventWithTime) => {
-    emit(event);
-    if (event.type === FULL_SNAPSHOT && early.length) setTimeout(guard(addEarly));
+export const startRecording = (emit: (event: eventWithTime) => void): void => {
+  stopRrweb ||= record({
+    emit: guard((event: eventWithTime) => {
+      emit(event);
+      // Type 2: the full snapshot, after which rrweb takes custom events.
+      if (event.type == 2 && early[0]) setTimeout(guard(addEarly));
+    }),
+    maskAllInputs: true,
+    blockClass: "ss-block",
+    blockSelector: "[data-ss-block]",
+    maskTextClass: "ss-mask",
+    maskTextSelector: "[data-ss-mask]",
+    slimDOMOptions: true,
+    inlineStylesheet: true,
+    sampling: { mousemove: 50, scroll: 150, input: "last" },
+    checkoutEveryNms: 5 * 60e3,
+    // rrweb would wait for window load (every image); visitors who leave a
+    // heavy page before that would not be recorded at all. Stylesheets that
+    // arrive later are still inlined by rrweb when they load.
+    recordAfter: "DOMContentLoaded",
+    // Canvas capture is costly and can leak what the page draws; never on.
+    recordCanvas: false,
+    errorHandler: () => {
+      warnOnce("recording error ignored");
+      return true;
+    },
   });
-  stopRrweb =
-    record({
-      emit: onEvent,
-      maskAllInputs: true,
-      blockClass: "ss-block",
-      blockSelector: "[data-ss-block]",
-      maskTextClass: "ss-mask",
-      maskTextSelector: "[data-ss-mask]",
-      slimDOMOptions: true,
-      inlineStylesheet: true,
-      sampling: { mousemove: 50, scroll: 150, input: "last" },
-      checkoutEveryNms: 5 * 60e3,
-      // rrweb would wait for window load (every image); visitors who leave a
-      // heavy page before that would not be recorded at all. Stylesheets that
-      // arrive later are still inlined by rrweb when they load.
-      recordAfter: "DOMContentLoaded",
-      // Canvas capture is costly and can leak what the page draws; never on.
-      recordCanvas: false,
-      errorHandler: () => {
-        warnOnce("a recording error was ignored");
-        return true;
-      },
-    }) || null;
-}
+};
 
-export function stopRecording(): void {
+export const stopRecording = (): void => {
   const stop = stopRrweb;
-  stopRrweb = null;
+  stopRrweb = undefined;
   early = [];
-  if (stop) stop();
-}
+  stop?.();
+};
+
+/** True if rrweb took it (it throws until it has started). */
+const tryAdd = (custom: [string, unknown]) => attempt(() => (record.addCustomEvent(...custom), true));
 
 /** Records an rrweb custom event (type 5), now or as soon as rrweb has started. */
-export function addCustom(tag: string, payload: unknown): void {
+export const addCustom = (tag: string, payload: unknown): void => {
   // Once something waits, later events queue behind it to keep their order.
-  if ((early.length || !tryAdd(tag, payload)) && early.length < MAX_EARLY) {
-    early.push([tag, payload]);
-  }
-}
+  // At most 100 wait, should rrweb never start.
+  if ((early[0] || !tryAdd([tag, payload])) && early.length < 100) early.push([tag, payload]);
+};
 
-function tryAdd(tag: string, payload: unknown): boolean {
-  try {
-    record.addCustomEvent(tag, payload);
-    return true;
-  } catch (_) {
-    return false;
-  }
-}
+const addEarly = (): void => {
+  while (early[0] && tryAdd(early[0])) early.shift();
+};
 
-function addEarly(): void {
-  while (early.length && tryAdd(early[0][0], early[0][1])) early.shift();
-}
-
-/** A fresh full snapshot, so a session that starts mid-page can be replayed. */
-export function takeSnapshot(): void {
-  try {
-    record.takeFullSnapshot(true);
-  } catch (_) {
-    // Not yet recording: rrweb takes one itself when it starts.
-  }
-}
+/** A fresh full snapshot, so a session that starts mid-page can be replayed (before rrweb has started, it takes one itself). */
+export const takeSnapshot = (): unknown => attempt(() => record.takeFullSnapshot(true));

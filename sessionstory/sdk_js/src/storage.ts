@@ -1,51 +1,36 @@
 // Web Storage throws in Safari private mode, sandboxed iframes and when the
 // quota is full; in those cases ids simply live for this page only.
+// Every key is "sessionstory." + name: session, window, pending (tab); visitor, user (device).
+
+import { attempt } from "./guard";
 
 export interface Store {
-  get(key: string): string | null;
-  set(key: string, value: string): void;
-  remove(key: string): void;
+  get(name: string): string | null | undefined;
+  /** Stores `value`; without one (or an empty one), removes the key. */
+  set(name: string, value?: string): void;
 }
 
-function open(kind: "localStorage" | "sessionStorage"): Store {
-  const memory: Record<string, string> = {};
+const open = (kind: "localStorage" | "sessionStorage"): Store => {
+  const memory: Record<string, string | undefined> = {};
   // Merely reading window.localStorage can throw, so it is looked up per call.
   const real = () => window[kind];
   return {
-    get(key) {
-      let value: string | null = null;
-      try {
-        value = real().getItem(key);
-      } catch (_) {
-        /* fall back to memory */
-      }
-      return value !== null ? value : key in memory ? memory[key] : null;
-    },
-    set(key, value) {
-      memory[key] = value;
-      try {
-        real().setItem(key, value);
-      } catch (_) {
-        // Don't leave an older value behind to be read back instead of this one.
-        try {
-          real().removeItem(key);
-        } catch (_) {
-          /* storage unusable: memory holds the value */
-        }
-      }
-    },
-    remove(key) {
-      delete memory[key];
-      try {
-        real().removeItem(key);
-      } catch (_) {
-        /* nothing stored there */
-      }
+    // getItem gives null for a missing key; attempt gives undefined when storage is unusable.
+    get: (name) => attempt(() => real().getItem("sessionstory." + name)) ?? memory[name],
+    set(name, value) {
+      const key = "sessionstory." + name;
+      memory[name] = value;
+      // When storing fails, don't leave an older value behind to be read back
+      // instead of this one (memory holds it).
+      (value && attempt(() => (real().setItem(key, value), 1))) || attempt(() => real().removeItem(key));
     },
   };
-}
+};
 
 /** Survives page loads of the same tab. */
 export const tabStore = open("sessionStorage");
 /** Survives across tabs and visits. */
 export const deviceStore = open("localStorage");
+
+/** A tab-stored JSON value; undefined when absent or corrupt. */
+export const tabJson = (name: string) => attempt(() => JSON.parse(tabStore.get(name)!));

@@ -10,7 +10,7 @@ import { scrubUrl } from "./url";
 const MASKED = ".ss-mask,[data-ss-mask],.ss-block,[data-ss-block]";
 
 /** Visible label; never a field's value, nor text the page masks or blocks. */
-function label(el: Element): string {
+const label = (el: Element): string => {
   if (el.closest(MASKED) || el.querySelector(MASKED)) return "";
   const all = el.textContent || "";
   const text = /^(INPUT|TEXTAREA|SELECT)$/.test(el.tagName)
@@ -18,9 +18,9 @@ function label(el: Element): string {
     : // innerText lays the subtree out: for a big container, raw text will do.
       all.length > 2000 ? all : (el as HTMLElement).innerText;
   return clip((text || "").replace(/\s+/g, " ").trim(), 100);
-}
+};
 
-export function installClicks(emit: Emit): void {
+export const installClicks = (emit: Emit): void => {
   const onClick = (e: MouseEvent) => {
     const target = e.target as Element;
     if (!target.closest) return; // the document itself
@@ -38,4 +38,4 @@ export function installClicks(emit: Emit): void {
     });
   };
   document.addEventListener("click", guard(onClick), { capture: true, passive: true });
-}
+};

@@ -5,20 +5,19 @@ import type { Emit } from "./sink";
 import { clip, describe } from "./text";
 import { scrubUrl } from "./url";
 
-export function installErrors(emit: Emit): void {
-  const report = (kind: string, message: string, error?: unknown, source = "", line = 0, col = 0) => {
+export const installErrors = (emit: Emit): void => {
+  const report = (kind: string, message: string, error?: any, source = "", line = 0, col = 0) =>
     emit("error", {
       kind,
       message: clip(message, 1000),
-      stack: clip(String((error && (error as Error).stack) || ""), 4000),
+      stack: clip(String(error?.stack || ""), 4000),
       source: clip(source, 2048),
       line,
       col,
     });
-  };
   const onError = (e: ErrorEvent) => {
     const el = e.target as HTMLImageElement & HTMLLinkElement;
-    if (el && el.tagName) {
+    if (el?.tagName) {
       // Resource errors don't bubble: only a capturing listener on window sees them.
       const url = scrubUrl(el.currentSrc || el.src || el.href || "");
       report("resource", `failed to load ${el.tagName.toLowerCase()} ${url}`, 0, url);
@@ -26,8 +25,9 @@ export function installErrors(emit: Emit): void {
       report("error", e.message || describe(e.error), e.error, e.filename, e.lineno, e.colno);
     }
   };
-  const onRejection = (e: PromiseRejectionEvent) =>
-    report("unhandledrejection", describe(e.reason), e.reason);
   addEventListener("error", guard(onError), true);
-  addEventListener("unhandledrejection", guard(onRejection));
-}
+  addEventListener(
+    "unhandledrejection",
+    guard((e: PromiseRejectionEvent) => report("unhandledrejection", describe(e.reason), e.reason)),
+  );
+};

@@ -12,15 +12,16 @@ import { installScroll } from "./scroll";
 import { capped, type Emit } from "./sink";
 import { installVitals } from "./vitals";
 
-export { pageLoaded } from "./navigation";
-
-/** Hooks into the page; each fact then goes to `emit`. One hook failing spares the others. */
-export function installCapture(emit: Emit, ingestUrl: string): void {
+/**
+ * Hooks into the page; each fact then goes to `emit`. One hook failing spares
+ * the others. Returns what sends the page event of this page load (see navigation).
+ */
+export const installCapture = (emit: Emit, ingestUrl: string): (() => void) | undefined => {
   guard(installVitals)(emit);
   guard(installErrors)(capped(emit, 100));
   guard(installConsole)(capped(emit, 200));
   guard(installNetwork)(capped(emit, 500), ingestUrl);
   guard(installClicks)(emit);
   guard(installInputs)(emit);
-  guard(installNavigation)(emit, guard(installScroll)(emit) || (() => undefined));
-}
+  return guard(installNavigation)(emit, guard(installScroll)(emit));
+};

@@ -4,28 +4,25 @@ import { guard } from "../guard";
 import type { Emit } from "./sink";
 
 /** Starts watching; returns what to call when a new page begins. */
-export function installScroll(emit: Emit): () => void {
+export const installScroll = (emit: Emit): () => void => {
   let max = 0;
   let sent = 0;
   let timer: ReturnType<typeof setTimeout> | 0 = 0;
-  /** Measures the depth (% of the document above the viewport's bottom); sends it if `worth` says so. */
-  const measure = (worth: (depth: number) => boolean) => {
+  /**
+   * Measures the depth (% of the document above the viewport's bottom). Sent
+   * when a new page begins (`reset`), then each time it gets 10 points deeper
+   * than what was sent, or reaches 100.
+   */
+  const measure = (reset?: boolean) => {
     timer = 0;
     const height = document.documentElement.scrollHeight;
     const depth = Math.max(0, Math.min(100, Math.round((100 * (scrollY + innerHeight)) / height))) || 0;
-    if (worth(depth)) emit("scroll", { depth, height });
-  };
-  const deeper = (depth: number) => {
-    if (depth <= max) return false;
-    max = depth;
-    if (depth - sent < 10 && depth < 100) return false;
-    sent = depth;
-    return true;
+    if (reset || (depth > max && ((max = depth) - sent >= 10 || depth == 100))) {
+      max = sent = depth;
+      emit("scroll", { depth, height });
+    }
   };
   // Trailing throttle: the position where scrolling stopped is always measured.
-  const onScroll = () => {
-    if (!timer) timer = setTimeout(guard(measure), 250, deeper);
-  };
-  addEventListener("scroll", onScroll, { passive: true });
-  return () => measure((depth) => ((max = sent = depth), true));
-}
+  addEventListener("scroll", () => (timer ||= setTimeout(guard(measure), 250)), { passive: true });
+  return () => measure(true);
+};

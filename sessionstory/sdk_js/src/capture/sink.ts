@@ -4,7 +4,7 @@
 export type Emit = (tag: string, payload: object) => boolean;
 
 /** At most `max` recorded per page load, so a noisy page can't flood its sessions. */
-export function capped(emit: Emit, max: number): Emit {
+export const capped = (emit: Emit, max: number): Emit => {
   let n = 0;
   return (tag, payload) => n < max && emit(tag, payload) && ++n > 0;
-}
+};

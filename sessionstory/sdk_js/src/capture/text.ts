@@ -1,7 +1,6 @@
 // Page values turned into strings of bounded size.
 
-/** Values visited per stringify: what the host logs can be arbitrarily big or deep. */
-const MAX_NODES = 200;
+import { attempt } from "../guard";
 
 /** Cuts to at most `max` characters, marking the cut with "…". */
 export const clip = (s: string, max: number): string =>
@@ -9,33 +8,30 @@ export const clip = (s: string, max: number): string =>
   s.length > max ? s.slice(0, max - 1).replace(/[\ud800-\udbff]$/, "") + "…" : s;
 
 /** Any value as a log line: strings as is, errors as "Name: message", objects as JSON. */
-export function describe(value: unknown): string {
-  if (typeof value === "string") return value;
-  try {
-    if (value && typeof value === "object" && !(value instanceof Error)) {
-      const json = toJson(value);
-      if (json) return json;
-    }
-    return String(value);
-  } catch (_) {
-    return "[unprintable]"; // a throwing getter, toJSON or toString; Object.create(null)
-  }
-}
-
-function toJson(value: object): string | undefined {
+export const describe = (value: any): string => {
   const seen = new WeakSet();
-  let budget = MAX_NODES;
-  return JSON.stringify(value, (_key, v) =>
-    --budget < 0
-      ? undefined
-      : typeof v === "bigint" // which JSON.stringify throws on
-        ? String(v)
-        : !v || typeof v !== "object"
-          ? v
-          : v.nodeType // DOM nodes: their framework internals (React fibers...) would be walked
-            ? "<" + v.nodeName.toLowerCase() + ">"
-            : seen.has(v)
-              ? "[Circular]"
-              : (seen.add(v), v),
+  // At most 200 values visited: what the host logs can be arbitrarily big or deep.
+  let budget = 200;
+  return (
+    attempt(
+      (): string =>
+        (value &&
+          typeof value == "object" &&
+          !(value instanceof Error) &&
+          JSON.stringify(value, (_key, v) =>
+            --budget < 0
+              ? undefined
+              : typeof v == "bigint" // which JSON.stringify throws on
+                ? String(v)
+                : !v || typeof v != "object"
+                  ? v
+                  : v.nodeType // DOM nodes: their framework internals (React fibers...) would be walked
+                    ? "<" + v.nodeName.toLowerCase() + ">"
+                    : seen.has(v)
+                      ? "[Circular]"
+                      : (seen.add(v), v),
+          )) ||
+        String(value),
+    ) ?? "[unprintable]" // a throwing getter, toJSON or toString; Object.create(null)
   );
-}
+};

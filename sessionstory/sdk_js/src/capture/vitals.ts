@@ -8,16 +8,15 @@ import { type Metric, onCLS, onFCP, onINP, onLCP, onTTFB } from "web-vitals";
 import { guard } from "../guard";
 import type { Emit } from "./sink";
 
-export function installVitals(emit: Emit): void {
+export const installVitals = (emit: Emit): void => {
   const report = guard((m: Metric) =>
     emit("vitals", {
       name: m.name,
       // CLS is a unitless score; the others are milliseconds.
-      value: m.name === "CLS" ? Math.round(m.value * 1e4) / 1e4 : Math.round(m.value),
+      value: m.name == "CLS" ? Math.round(m.value * 1e4) / 1e4 : Math.round(m.value),
       rating: m.rating,
     }),
   );
-  for (const on of [onLCP, onINP, onCLS, onFCP, onTTFB]) {
-    guard(on)(report, { reportAllChanges: false });
-  }
-}
+  // Default options (no reportAllChanges): each metric is reported once final.
+  for (const on of [onLCP, onINP, onCLS, onFCP, onTTFB]) guard(on as (onReport: typeof report) => void)(report);
+};
