@@ -10,6 +10,7 @@ from litestar import Request, Response, delete, get
 from litestar.exceptions import NotFoundException, ServiceUnavailableException, ValidationException
 from litestar.params import FromPath, FromQuery
 
+from sessionstory.datadir import DataDir
 from sessionstory.index.filters import FilterError, parse_filters
 from sessionstory.index.sessions import (
     CursorError,
@@ -90,13 +91,17 @@ def session(request: Request, session_id: FromPath[str]) -> SessionDetail:  # ty
     return row
 
 
+def _require_session(dd: DataDir, session_id: str) -> None:
+    if not dd.index.read(lambda cur: session_exists(cur, session_id)):
+        raise NotFoundException(f"no session {session_id!r}")
+
+
 @get("/api/v1/sessions/{session_id:str}/events")
 @blocking
 def events(request: Request, session_id: FromPath[str]) -> Response[bytes]:  # type: ignore[type-arg]
     api_user(request)
     dd = datadir(request)
-    if not dd.index.read(lambda cur: session_exists(cur, session_id)):
-        raise NotFoundException(f"no session {session_id!r}")
+    _require_session(dd, session_id)
     return Response(session_events(dd.log, dd.index, session_id), media_type="application/json")
 
 
@@ -152,8 +157,7 @@ def export(request: Request, session_id: FromPath[str]) -> Response[bytes]:  # t
     """The session as a file: `sessionstory import` takes it back, any rrweb player plays its events."""
     api_user(request)
     dd = datadir(request)
-    if not dd.index.read(lambda cur: session_exists(cur, session_id)):
-        raise NotFoundException(f"no session {session_id!r}")
+    _require_session(dd, session_id)
     return Response(export_session(dd, session_id), media_type="application/json",
                     headers={"Content-Disposition": f'attachment; filename="session-{_filename(session_id)}.json"'})
 

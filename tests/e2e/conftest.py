@@ -66,9 +66,9 @@ def sites(server: Server, project: dict[str, str]) -> Iterator[Sites]:
     s.close()
 
 
-@pytest.fixture
-def dashboard(browser: Any, server: Server) -> Iterator[Any]:
-    """A signed-in dashboard page, wide enough that a 1024 px recording replays at scale 1."""
+def signed_in_page(browser: Any, server: Server) -> tuple[Any, Any]:
+    """A browser context and a dashboard page signed in as the admin, wide enough that a
+    1024 px recording replays at scale 1."""
     context = browser.new_context(viewport={"width": 1440, "height": 1100})
     page = context.new_page()
     page.goto(f"{server.url}/login")
@@ -76,6 +76,12 @@ def dashboard(browser: Any, server: Server) -> Iterator[Any]:
     page.fill("input[name=password]", ADMIN_PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url(f"{server.url}/")
+    return context, page
+
+
+@pytest.fixture
+def dashboard(browser: Any, server: Server) -> Iterator[Any]:
+    context, page = signed_in_page(browser, server)
     yield page
     context.close()
 

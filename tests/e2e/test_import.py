@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tests.e2e.conftest import RECORD_VIEWPORT, open_player, pixel_match, save_pair
+from tests.e2e.conftest import RECORD_VIEWPORT, open_player, pixel_match, save_pair, signed_in_page
 from tests.e2e.sites import Sites
-from tests.server import ADMIN_EMAIL, ADMIN_PASSWORD, Server, cli
+from tests.server import Server, cli
 
 RECORDER = Path(__file__).parents[2] / "node_modules" / "@rrweb" / "record" / "dist" / "record.umd.min.cjs"
 
@@ -44,13 +44,7 @@ def _import_and_replay(browser: Any, server: Server, sites: Sites, tmp_path: Pat
     assert out.returncode == 0, out.stderr
     session_id = json.loads(out.stdout)["session_id"]
 
-    viewer = browser.new_context(viewport={"width": 1440, "height": 1100})
-    dashboard = viewer.new_page()
-    dashboard.goto(f"{server.url}/login")
-    dashboard.fill("input[name=email]", ADMIN_EMAIL)
-    dashboard.fill("input[name=password]", ADMIN_PASSWORD)
-    dashboard.click("button[type=submit]")
-    dashboard.wait_for_url(f"{server.url}/")
+    viewer, dashboard = signed_in_page(browser, server)
     frame = open_player(dashboard, server, session_id, events[-1]["timestamp"] - events[0]["timestamp"])
     replay = frame.screenshot()
     viewer.close()
