@@ -93,7 +93,9 @@ def test_cancellation_and_timeout(app: Any) -> None:
         future.result(timeout=60)
     started = time.monotonic()
     text = dd.model.complete("Count to one thousand: 1, 2, 3,", max_tokens=2000, timeout_s=1.0)
-    assert time.monotonic() - started < 5 and text, "a timeout returns what came so far"
+    # 2,000 tokens take a minute or more here; the timeout stops it after the first token past 1 s.
+    assert time.monotonic() - started < 20, "a timeout stops the generation"
+    assert text, "and what came so far is the answer"
 
 
 def test_timeline_cleaning() -> None:

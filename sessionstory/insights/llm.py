@@ -162,7 +162,7 @@ class LocalModel:
         for chunk in stream:
             if job.cancelled:
                 raise Cancelled("cancelled")
+            pieces.append(chunk["choices"][0]["text"])
             if time.monotonic() > job.deadline:
                 break  # what came so far is the answer; a timeout never hangs the worker
-            pieces.append(chunk["choices"][0]["text"])
         return "".join(pieces)
