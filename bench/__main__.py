@@ -1,8 +1,10 @@
-"""`python -m bench`: build (or reuse) the synthetic data, run the benchmarks, print tables.
+"""`python -m bench`: run every benchmark and print its figures beside their baselines.
 
-    python -m bench                          # 1,000,000 sessions, every benchmark
+    python -m bench                          # everything; the queries over 1,000,000 sessions
     python -m bench --sessions 20000         # a quick smoke run (under a minute)
     python -m bench --only queries --markdown
+
+The dashboard-query benchmark builds (or reuses) its synthetic data first.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from pathlib import Path
 from bench import queries, stats, synth
 
 DEFAULT_ROOT = synth.DEFAULT_ROOT
-BENCHMARKS = ("queries",)
+BENCHMARKS = ("queries", "extraction")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
                              "or $SESSIONSTORY_BENCH_DIR)")
     parser.add_argument("--fresh", action="store_true", help="regenerate the data even if a cached copy exists")
     parser.add_argument("--reps", type=int, default=stats.REPS,
-                        help=f"timed runs per query per round, after {stats.WARMUPS} warm-ups (default {stats.REPS})")
+                        help=f"timed runs per query, after {stats.WARMUPS} warm-ups (default {stats.REPS})")
     parser.add_argument("--markdown", action="store_true", help="print the result table as Markdown too")
     parser.add_argument("--explain", nargs="*", metavar="QUERY",
                         help="print EXPLAIN ANALYZE of the statements of the named queries ('all'), "
@@ -46,8 +48,13 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     command = "python -m bench " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
 
-    data_dir, info = synth.ensure(args.data_root, args.sessions, fresh=args.fresh)
+    if "extraction" in only:
+        from bench import extraction  # its own small data: the demo recordings through the real app
+
+        extraction.main()
+        print()
     if "queries" in only:
+        data_dir, info = synth.ensure(args.data_root, args.sessions, fresh=args.fresh)
         load_before = os.getloadavg()[0]
         report = queries.run(data_dir, info, reps=args.reps)
         load = f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after"

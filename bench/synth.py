@@ -138,7 +138,7 @@ def _purposes(sql: str) -> str:
     return _PURPOSE.sub(lambda m: f"{m.group(1)}{zlib.crc32(m.group(2).encode()) % 1_000_000})", sql)
 
 
-def _session_sql(n: int, anchor_ms: int, cal: dict[str, float]) -> str:
+def _session_sql(n: int, anchor_ms: int) -> str:
     visitors = max(1, round(n * 0.7))
     span = SPAN_DAYS * DAY_MS
     phase = DAILY_PHASE_UTC / 24
@@ -298,7 +298,7 @@ def _signals_sql(project_id: str) -> str:
              ("excessive_scroll", "n_xscroll", False)]
     parts = []
     for kind, column, clicked in kinds:
-        r = f"1000 + s.k"
+        r = "1000 + s.k"
         spot = (f"hs.selector, hs.text, {_SPOT_X.format(r=r)}, {_SPOT_Y.format(r=r)}, p.vw, p.vh" if clicked
                 else "NULL, NULL, NULL, NULL, NULL, NULL")
         join = "JOIN hotspots hs ON hs.ptype = p.ptype AND hs.k = h2(p.i, 1000 + s.k, 'spot') % p.nhot" if clicked else ""
@@ -500,7 +500,7 @@ def _fill(con: duckdb.DuckDBPyConnection, n: int, anchor_ms: int, project_id: st
 
     con.execute(_MACROS.format(seed=SEED))
     shop.load(con)
-    step("sessions (base draws)", _session_sql(n, anchor_ms, cal))
+    step("sessions (base draws)", _session_sql(n, anchor_ms))
     step("page views", _PAGES_SQL, _PAGES_FINISH)
     con.execute("BEGIN")
     step("pages", f"""INSERT INTO pages SELECT '{project_id}', sid, at_ms, url, title,
