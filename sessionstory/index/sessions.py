@@ -128,7 +128,9 @@ def list_sessions(
 ) -> Page:
     """Keyset-paginated on (sort key, id), so page N costs what page 1 does."""
     where, params = where_clauses(f, now_ms)
-    where.insert(0, "project_id IN (SELECT unnest(?::VARCHAR[]))")
+    # list_contains, not IN (SELECT unnest(...)): a semi join stops DuckDB from cutting the
+    # ORDER BY ... LIMIT short (bench.alternatives: 234 ms -> 19 ms at 1M sessions).
+    where.insert(0, "list_contains(?::VARCHAR[], project_id)")
     params.insert(0, project_ids)
     total = cur.execute(f"SELECT count(*) FROM sessions WHERE {' AND '.join(where)}", params).fetchone()[0]
     key, direction = SORT_KEYS[f.sort]
