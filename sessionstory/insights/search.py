@@ -186,3 +186,9 @@ def known_values(cur: object, project_id: str) -> dict[str, list[str]]:
         [project_id, project_id],
     ).fetchone()
     return {"browser": list(rows[0] or []), "os": list(rows[1] or []), "event": list(rows[2] or [])}
+
+
+def question_to_filters(index: object, project_id: str, question: str) -> Spec:
+    """The API's and the search box's one path: parse, then fit to what the project knows."""
+    known = index.read(lambda cur: known_values(cur, project_id))  # type: ignore[attr-defined]
+    return fit_to_project(parse_question(question, known["event"]), known)

@@ -24,7 +24,7 @@ from sessionstory.index.sessions import (
     session_moments,
 )
 from sessionstory.insights.llm import ModelUnavailable
-from sessionstory.insights.search import fit_to_project, known_values, parse_question
+from sessionstory.insights.search import question_to_filters
 from sessionstory.insights.summary import Insight, session_insight
 from sessionstory.portability import export_session
 from sessionstory.projects import Project
@@ -51,6 +51,11 @@ def projects(request: Request) -> list[dict[str, str]]:  # type: ignore[type-arg
     return [_project_json(p) for p in datadir(request).projects.all()]
 
 
+def _check_limit(limit: int) -> None:
+    if not 1 <= limit <= MAX_LIMIT:
+        raise ValidationException(f"limit must be between 1 and {MAX_LIMIT}")
+
+
 def _project_json(p: Project) -> dict[str, str]:
     return {"id": p.id, "name": p.name, "public_key": p.public_key}
 
@@ -65,8 +70,7 @@ def sessions(
 ) -> Page:
     api_user(request)
     dd = datadir(request)
-    if not 1 <= limit <= MAX_LIMIT:
-        raise ValidationException(f"limit must be between 1 and {MAX_LIMIT}")
+    _check_limit(limit)
     if project is None:
         project_ids = [p.id for p in dd.projects.all()]
     elif dd.projects.get(project) is None:
@@ -123,11 +127,9 @@ def search(request: Request, project: FromQuery[str], q: FromQuery[str],  # type
         raise NotFoundException(f"no project {project!r}")
     if not q.strip() or len(q) > 500:
         raise ValidationException("q must be a question of 1 to 500 characters")
-    if not 1 <= limit <= MAX_LIMIT:
-        raise ValidationException(f"limit must be between 1 and {MAX_LIMIT}")
+    _check_limit(limit)
     now = _now_ms()
-    known = dd.index.read(lambda cur: known_values(cur, project))
-    spec = fit_to_project(parse_question(q, known["event"]), known)
+    spec = question_to_filters(dd.index, project, q)
     try:
         filters = parse_filters(spec, now)
     except FilterError as exc:  # the parser only writes valid values; this guards the guard

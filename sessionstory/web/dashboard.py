@@ -17,7 +17,7 @@ from sessionstory.index.filters import FilterError, SessionFilter, filter_query,
 from sessionstory.index.sessions import CursorError, get_session, list_sessions
 from sessionstory.demo import PROJECT_NAME as DEMO_PROJECT
 from sessionstory.insights.llm import ModelUnavailable
-from sessionstory.insights.search import fit_to_project, known_values, parse_question
+from sessionstory.insights.search import question_to_filters
 from sessionstory.insights.summary import session_insight
 from sessionstory.projects import Project, ProjectError
 from sessionstory.web.pages import chosen_project, render, require_sign_in
@@ -165,8 +165,7 @@ def ask(request: Request, project: FromQuery[str], q: FromQuery[str] = "") -> Re
     require_sign_in(request)
     _, current = chosen_project(request, project)
     assert current is not None
-    known = datadir(request).index.read(lambda cur: known_values(cur, current.id))
-    spec = fit_to_project(parse_question(q[:500], known["event"]), known) if q.strip() else {}
+    spec = question_to_filters(datadir(request).index, current.id, q[:500]) if q.strip() else {}
     return Redirect(f"/?{filter_query({**spec, 'project': current.id})}&asked={quote(q[:500])}", status_code=303)
 
 
