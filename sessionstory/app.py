@@ -21,7 +21,8 @@ from sessionstory import admin, demo
 from sessionstory.config import Settings, prepare_data_dir
 from sessionstory.datadir import DataDir
 from sessionstory.index.sessions import iso
-from sessionstory.web import analytics, api, collect, dashboard, errors, pages, visitors
+from sessionstory.live import LiveHub
+from sessionstory.web import analytics, api, collect, dashboard, errors, live, pages, visitors
 from sessionstory.web.security import datadir
 
 log = logging.getLogger("sessionstory")
@@ -35,6 +36,8 @@ def create_app(settings: Settings, dd: DataDir | None = None) -> Litestar:
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         opened = dd or DataDir(prepare_data_dir(settings))
         app.state.datadir = opened
+        app.state.live = LiveHub()
+        opened.log.on_commit(app.state.live.committed)
         opened.start()
         bootstrap(opened)
         sock = await admin.serve(opened, opened.settings.admin_socket)
@@ -49,10 +52,10 @@ def create_app(settings: Settings, dd: DataDir | None = None) -> Litestar:
 
     return Litestar(
         route_handlers=[
-            api.healthz, api.projects, api.sessions, api.session, api.events, api.export, api.moments, api.search, api.insight, api.remove_session,
+            api.healthz, api.projects, api.sessions, api.session, api.events, api.export, api.moments, api.search, api.insight, api.remove_session, live.live_stream,
             collect.sdk_script, collect.ingest_preflight, collect.ingest,
             dashboard.login_page, dashboard.login, dashboard.logout, dashboard.session_list,
-            dashboard.onboarding_status, dashboard.ask, dashboard.save_filter, dashboard.delete_filter,
+            dashboard.onboarding_status, dashboard.live_now, dashboard.ask, dashboard.save_filter, dashboard.delete_filter,
             dashboard.session_page, dashboard.session_insight_card, dashboard.projects_page, dashboard.create_project, dashboard.project_page,
             analytics.overview_page, analytics.errors_page, analytics.heatmaps_page, analytics.heatmap_data,
             analytics.funnels_page, visitors.visitors_page, visitors.visitor_page,

@@ -9,6 +9,7 @@ from litestar import Request, Response, get, post, route
 from litestar.exceptions import NotFoundException
 
 from sessionstory.ingest import prepare
+from sessionstory.web.live import live_hub
 from sessionstory.web.security import datadir
 
 DIST = Path(__file__).parent / "static" / "dist"
@@ -65,4 +66,6 @@ async def ingest(request: Request) -> Response[dict[str, bool]]:  # type: ignore
         )
     )
     await dd.ingestor.append(prepared)
-    return Response({"ok": True}, headers=headers)
+    # Someone is watching this session live: the SDK sends smaller batches, sooner, while this holds.
+    watched = live_hub(request).watched(prepared.record.meta.session_id)  # type: ignore[union-attr]
+    return Response({"ok": True, "watched": True} if watched else {"ok": True}, headers=headers)

@@ -19,6 +19,7 @@ from sessionstory.demo import PROJECT_NAME as DEMO_PROJECT
 from sessionstory.insights.llm import ModelUnavailable
 from sessionstory.insights.search import question_to_filters
 from sessionstory.insights.summary import session_insight
+from sessionstory.auth import SignIn
 from sessionstory.projects import Project, ProjectError
 from sessionstory.web.pages import chosen_project, render, require_sign_in
 from sessionstory.web.threads import blocking
@@ -104,6 +105,9 @@ def logout(request: Request, data: URLEncodedBody[dict[str, str]]) -> Response[A
 # -- sessions -------------------------------------------------------------------------
 
 
+LIVE_NOW_SIZE = 8
+
+
 @get("/")
 @blocking
 def session_list(request: Request, project: FromQuery[str | None] = None, cursor: FromQuery[str | None] = None) -> Template:  # type: ignore[type-arg]
@@ -131,6 +135,25 @@ def session_list(request: Request, project: FromQuery[str | None] = None, cursor
                   saved=saved, onboarding=_onboarding(request, projects), asked=params.get("asked", ""))
 
 
+@get("/live-now")
+@blocking
+def live_now(request: Request, project: FromQuery[str]) -> Template:  # type: ignore[type-arg]
+    """Polled by the session list: who is on the site right now, each a link to watch them live."""
+    sign_in, current = _polling(request, project)
+    now = int(time.time() * 1000)
+    live = parse_filters({"live": "true"}, now)
+    page = datadir(request).index.read(lambda cur: list_sessions(cur, [current.id], live, LIVE_NOW_SIZE, None, now))
+    return render("_live_now.html", request, sign_in, sessions=page.items, total=page.total)
+
+
+def _polling(request: Request, project: str) -> tuple[SignIn, Project]:  # type: ignore[type-arg]
+    """Who polls, and for which project (the signed-in user's choice when `project` is unknown)."""
+    sign_in = require_sign_in(request)
+    _, current = chosen_project(request, project)
+    assert current is not None
+    return sign_in, current
+
+
 def _onboarding(request: Request, projects: list[Project]) -> dict[str, Any] | None:  # type: ignore[type-arg]
     """Until a site of the team's own has sent a session, the list opens with how to get there."""
     own = [p for p in projects if p.name != DEMO_PROJECT]
@@ -150,9 +173,7 @@ def _snippet(request: Request, project: Project) -> str:  # type: ignore[type-ar
 @blocking
 def onboarding_status(request: Request, project: FromQuery[str]) -> Template:  # type: ignore[type-arg]
     """Polled by the welcome card: turns green once the project's first session is in."""
-    sign_in = require_sign_in(request)
-    _, current = chosen_project(request, project)
-    assert current is not None
+    sign_in, current = _polling(request, project)
     first = datadir(request).index.read(lambda cur: cur.execute(
         "SELECT id FROM sessions WHERE project_id = ? ORDER BY started_ms LIMIT 1", [current.id]).fetchone())
     return render("_onboarding_status.html", request, sign_in, project=current, first=first[0] if first else None)
@@ -195,7 +216,12 @@ def delete_filter(request: Request, filter_id: FromPath[str], data: URLEncodedBo
 
 @get("/sessions/{session_id:str}")
 @blocking
-def session_page(request: Request, session_id: FromPath[str], t: FromQuery[int | None] = None) -> Template:  # type: ignore[type-arg]
+def session_page(
+    request: Request,  # type: ignore[type-arg]
+    session_id: FromPath[str],
+    t: FromQuery[int | None] = None,
+    live: FromQuery[bool] = False,
+) -> Template:
     sign_in = require_sign_in(request)
     dd = datadir(request)
     row = dd.index.read(lambda cur: get_session(cur, session_id, int(time.time() * 1000)))
@@ -203,7 +229,7 @@ def session_page(request: Request, session_id: FromPath[str], t: FromQuery[int |
         raise NotFoundException(f"no session {session_id!r}")
     project = dd.projects.get(row.project_id)
     start_ms = "" if t is None else str(max(0, t))
-    return render("session.html", request, sign_in, session=row, project=project, start_ms=start_ms)
+    return render("session.html", request, sign_in, session=row, project=project, start_ms=start_ms, live=live)
 
 
 @get("/sessions/{session_id:str}/insight")

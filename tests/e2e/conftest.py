@@ -113,3 +113,8 @@ def save_pair(name: str, live: bytes, replay: bytes) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / f"{name}-live.png").write_bytes(live)
     (out / f"{name}-replay.png").write_bytes(replay)
+
+
+def wait_for_sdk(page: Any) -> None:
+    """Until the SDK on a recorded page has started its session."""
+    page.wait_for_function("window.sessionstory && typeof window.sessionstory.sessionId() === 'string'")

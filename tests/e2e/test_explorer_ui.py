@@ -9,6 +9,7 @@ import urllib.request
 from typing import Any
 
 from tests.events import meta, page, snapshot
+from tests.e2e.conftest import wait_for_sdk
 from tests.server import Server
 
 IPHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
@@ -61,7 +62,7 @@ def test_overview_chart_and_heatmap_render(server: Server, dashboard: Any, sites
     context = browser.new_context(viewport={"width": 1024, "height": 700})
     page = context.new_page()
     page.goto(f"{sites.url}/shop/index.html")
-    page.wait_for_function("window.sessionstory && typeof window.sessionstory.sessionId() === 'string'")
+    wait_for_sdk(page)
     for name in ("sencha", "assam", "oolong"):
         page.click(f"button[data-name={name}]")
     page.evaluate("window.sessionstory.flush()")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from tests.e2e.conftest import RECORD_VIEWPORT
+from tests.e2e.conftest import RECORD_VIEWPORT, wait_for_sdk
 from tests.e2e.sites import Sites
 from tests.server import Server
 
@@ -14,7 +14,7 @@ def _record(browser: Any, sites: Sites, steps: Any) -> str:
     context = browser.new_context(viewport=RECORD_VIEWPORT)
     page = context.new_page()
     page.goto(f"{sites.url}/shop/app.html")
-    page.wait_for_function("window.sessionstory && typeof window.sessionstory.sessionId() === 'string'")
+    wait_for_sdk(page)
     page.wait_for_timeout(300)
     steps(page)
     page.wait_for_timeout(1500)  # let every click's outcome window close

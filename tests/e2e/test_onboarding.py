@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from tests.e2e.conftest import wait_for_sdk
 from tests.e2e.sites import Sites
 from tests.server import ADMIN_EMAIL, ADMIN_PASSWORD, Server
 
@@ -36,7 +37,7 @@ def test_onboarding_turns_green_when_the_first_session_arrives(browser: Any, tmp
         visitor = browser.new_context(viewport={"width": 1024, "height": 700})
         shop = visitor.new_page()
         shop.goto(f"{sites.url}/shop/index.html")
-        shop.wait_for_function("window.sessionstory && typeof window.sessionstory.sessionId() === 'string'")
+        wait_for_sdk(shop)
         shop.click("button[data-name=sencha]")
         shop.evaluate("window.sessionstory.flush()")
         visitor.close()

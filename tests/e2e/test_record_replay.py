@@ -7,7 +7,7 @@ from typing import Any
 import zstandard
 
 from sessionstory.store import SegmentLog
-from tests.e2e.conftest import RECORD_VIEWPORT, open_player, pixel_match, save_pair
+from tests.e2e.conftest import RECORD_VIEWPORT, open_player, pixel_match, save_pair, wait_for_sdk
 from tests.e2e.sites import Sites
 from tests.server import Server
 
@@ -19,11 +19,11 @@ def _record_shop(browser: Any, sites: Sites) -> tuple[str, bytes, Any]:
     context = browser.new_context(viewport=RECORD_VIEWPORT)
     page = context.new_page()
     page.goto(f"{sites.url}/shop/index.html")
-    page.wait_for_function("window.sessionstory && typeof window.sessionstory.sessionId() === 'string'")
+    wait_for_sdk(page)
     page.click("button[data-name=assam]")
     page.click("#to-checkout")
     page.wait_for_url("**/checkout.html")
-    page.wait_for_function("window.sessionstory && typeof window.sessionstory.sessionId() === 'string'")
+    wait_for_sdk(page)
     page.click("#name")
     page.keyboard.type(TYPED_TEXT, delay=15)
     page.click("#password")
@@ -82,7 +82,7 @@ def _record(browser: Any, url: str, act: Any) -> tuple[str, bytes, int]:
     context = browser.new_context(viewport=RECORD_VIEWPORT)
     page = context.new_page()
     page.goto(url)
-    page.wait_for_function("window.sessionstory && typeof window.sessionstory.sessionId() === 'string'")
+    wait_for_sdk(page)
     act(page)
     page.mouse.move(RECORD_VIEWPORT["width"] - 2, RECORD_VIEWPORT["height"] - 2)
     page.wait_for_timeout(800)
@@ -103,7 +103,7 @@ def test_python_docs_replay_faithfully(browser: Any, server: Server, sites: Site
     def browse(page: Any) -> None:
         page.click("text=Library Reference")
         page.wait_for_load_state("load")
-        page.wait_for_function("window.sessionstory && typeof window.sessionstory.sessionId() === 'string'")
+        wait_for_sdk(page)
         page.mouse.wheel(0, 900)
         page.wait_for_timeout(400)
 

@@ -32,7 +32,7 @@ export async function fetchEvents(url: string): Promise<RecordedEvent[]> {
   return checkEvents(body);
 }
 
-function isEvent(value: unknown): value is RecordedEvent {
+export function isEvent(value: unknown): value is RecordedEvent {
   const e = value as { type?: unknown; timestamp?: unknown } | null;
   return !!e && typeof e.type === "number" && typeof e.timestamp === "number";
 }

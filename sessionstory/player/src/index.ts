@@ -1,6 +1,7 @@
 // Entry point of player.js: mounts a player on every [data-testid="player"] the dashboard rendered.
 import { LoadError, fetchEvents } from "./events";
 import { h } from "./dom";
+import { LivePlayer } from "./live";
 import { Player } from "./player";
 import { fetchMoments } from "./story";
 
@@ -59,11 +60,25 @@ async function mount(root: HTMLElement): Promise<void> {
   }
 }
 
+async function mountLive(root: HTMLElement, streamUrl: string): Promise<void> {
+  root.setAttribute("aria-busy", "true");
+  try {
+    await new LivePlayer(root, streamUrl, root.dataset.replayUrl ?? "?").open();
+    root.dataset.ready = "true";
+  } catch (error) {
+    showMessage(root, error instanceof LoadError ? error.message : "Could not follow this session live.", "alert");
+    root.dataset.ready = "error";
+  } finally {
+    root.removeAttribute("aria-busy");
+  }
+}
+
 function mountAll(scope: ParentNode): void {
   scope.querySelectorAll<HTMLElement>('[data-testid="player"]').forEach((root) => {
     if (mounted.has(root)) return;
     mounted.add(root);
-    void mount(root);
+    const live = root.dataset.liveUrl;
+    void (live ? mountLive(root, live) : mount(root));
   });
 }
 

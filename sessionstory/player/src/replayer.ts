@@ -9,17 +9,25 @@ export interface ReplaySettings {
 
 /**
  * The Replayer renders into a stage element that must already be in the document
- * (rrweb checks that the sandboxed iframe gets a document). Throws LoadError if the
+ * (rrweb checks that the sandboxed iframe gets a document). `liveMode` starts it empty, for
+ * events added as they arrive (live.ts). Throws LoadError if the
  * frame is not sandboxed exactly as we require.
  */
-export function createReplayer(stage: HTMLElement, events: RecordedEvent[], settings: ReplaySettings): Replayer {
+export function createReplayer(
+  stage: HTMLElement,
+  events: RecordedEvent[],
+  settings: ReplaySettings,
+  liveMode = false,
+): Replayer {
   const replayer = new Replayer(events, {
     root: stage,
     speed: settings.speed,
     skipInactive: settings.skipInactive,
     // Canvas replay needs allow-scripts in the sandbox: never.
     UNSAFE_replayCanvas: false,
-    liveMode: false,
+    liveMode,
+    // Events cast "at once" (as live mode does) would collect in rrweb's virtual DOM until a seek flushes it.
+    useVirtualDom: !liveMode,
     // rrweb's tail is a canvas drawn over the page; the cursor alone is enough and keeps frames clean.
     mouseTail: false,
     // The warnings are about rrweb internals (missing nodes); the person watching cannot act on them.

@@ -28,6 +28,8 @@ let queue: Batch[] = [];
 let waiters: [batches: Batch[], resolve: () => void][] = [];
 let retryTimer: ReturnType<typeof setTimeout> | 0 = 0;
 let failures = 0;
+/** The server says someone is watching this session live: batches go out sooner (see batch.ts). */
+export let watched = false;
 
 /** Starts sending to `ingestUrl`, beginning with what the previous page of this tab could not get acknowledged. */
 export const startTransport = (ingestUrl: string): void => {
@@ -139,6 +141,7 @@ const post = async (b: Batch, leaving?: boolean): Promise<number | undefined> =>
     failures = 0;
     // 400, 401, 403, 413...: the same bytes would be refused again.
     if (status > 299) warnOnce(`dropping data: ingest refused a batch (HTTP ${status})`);
+    else watched = (await res.json().catch(() => 0)).watched == true;
   } catch (_) {
     return backoff();
   }

@@ -1,0 +1,140 @@
+"""Live viewing: a session's batches pushed to the player over Server-Sent Events.
+
+The stream opens with everything recorded so far (`start`), then sends each batch as
+it becomes durable (`batch`). Every message's id is the log location of the newest
+batch it carries; a browser that reconnects sends it back as `Last-Event-ID` and gets
+exactly the batches committed after it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator
+
+import anyio.to_thread
+import duckdb
+import msgspec
+from litestar import Request, get
+from litestar.exceptions import NotFoundException, ValidationException
+from litestar.params import FromPath
+from litestar.response import ServerSentEvent
+from litestar.response.sse import ServerSentEventMessage
+
+from sessionstory.datadir import DataDir
+from sessionstory.index.sessions import session_exists
+from sessionstory.live import LiveHub, Viewer
+from sessionstory.replay import session_events
+from sessionstory.store import Location, Record
+from sessionstory.store.compression import decompress
+from sessionstory.store.records import Kind
+from sessionstory.web.security import api_user, datadir
+
+HEARTBEAT_S = 15.0  # a comment line this often keeps proxies from closing an idle stream
+INDEX_WAIT_S = 2.0
+RETRY_MS = 1000  # how soon a browser reconnects: short, since someone is watching
+_Position = tuple[int, int]  # a log location without its length: (segment, offset)
+
+
+def live_hub(request: Request) -> LiveHub:  # type: ignore[type-arg]
+    return request.app.state.live  # type: ignore[no-any-return]
+
+
+@get("/api/v1/sessions/{session_id:str}/live")
+async def live_stream(request: Request, session_id: FromPath[str]) -> ServerSentEvent:  # type: ignore[type-arg]
+    api_user(request)
+    dd, hub = datadir(request), live_hub(request)
+    resume = _parse_position(request.headers.get("last-event-id") or request.query_params.get("after"))
+    if not await dd.index.read_async(lambda cur: session_exists(cur, session_id)):
+        raise NotFoundException(f"no session {session_id!r}")
+    # Watch first, then read the backlog: whatever commits in between arrives twice and is
+    # dropped by position, so nothing falls into the gap.
+    viewer = hub.watch(session_id)
+    try:
+        await _index_caught_up(dd, hub.last_committed)
+        opening = await anyio.to_thread.run_sync(lambda: _backlog(dd, session_id, resume))
+    except BaseException:
+        hub.leave(viewer)
+        raise
+    return ServerSentEvent(
+        _messages(hub, viewer, opening, resume),
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+async def _index_caught_up(dd: DataDir, location: Location | None) -> None:
+    if location is not None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.wrap_future(dd.index.applied(location)), INDEX_WAIT_S)
+
+
+def _parse_position(raw: str | None) -> _Position | None:
+    if not raw:
+        return None
+    segment, dot, offset = raw.partition(".")
+    if not (dot and segment.isdigit() and offset.isdigit()):
+        raise ValidationException("Last-Event-ID must look like SEGMENT.OFFSET")
+    return int(segment), int(offset)
+
+
+class _Opening(msgspec.Struct):
+    event: str  # "start" (the whole session so far) or "batch" (a resume: what was missed)
+    payloads: list[bytes]
+    position: _Position | None
+
+
+def _backlog(dd: DataDir, session_id: str, resume: _Position | None) -> _Opening:
+    rows = dd.index.read(lambda cur: _record_positions(cur, session_id))
+    newest = max(rows, default=None)
+    if resume is None:
+        # A fresh viewer gets the recording so far in one message, in timestamp order.
+        events = session_events(dd.log, dd.index, session_id)
+        return _Opening("start", [_payload_raw(events, None)], newest[:2] if newest else None)
+    missed = sorted(row for row in rows if row[:2] > resume)
+    records = dd.log.read_many([Location(*row) for row in missed])
+    payloads = [_payload(r) for r in records if r is not None and r.kind == Kind.BATCH]
+    return _Opening("batch", payloads, missed[-1][:2] if missed else resume)
+
+
+def _record_positions(cur: duckdb.DuckDBPyConnection, session_id: str) -> list[tuple[int, int, int]]:
+    return cur.execute(
+        'SELECT DISTINCT segment, "offset", length FROM records WHERE session_id = ?', [session_id]
+    ).fetchall()
+
+
+def _payload(record: Record) -> bytes:
+    return _payload_raw(decompress(record.body), record.meta.received_ms)  # type: ignore[union-attr]
+
+
+def _payload_raw(events_json: bytes, received_ms: int | None) -> bytes:
+    head = b'{"now_ms":%d,"received_ms":%s,"events":' % (time.time() * 1000, b"null" if received_ms is None else b"%d" % received_ms)
+    return head + events_json + b"}"
+
+
+def _id(position: _Position | None) -> str | None:
+    return None if position is None else f"{position[0]}.{position[1]}"
+
+
+async def _messages(
+    hub: LiveHub, viewer: Viewer, opening: _Opening, resume: _Position | None
+) -> AsyncIterator[ServerSentEventMessage]:
+    sent = opening.position or resume or (0, 0)
+    try:
+        yield ServerSentEventMessage(comment="watching", retry=RETRY_MS)
+        for i, payload in enumerate(opening.payloads):
+            last = i == len(opening.payloads) - 1
+            yield ServerSentEventMessage(data=payload.decode(), event=opening.event, id=_id(sent) if last else None)
+        async for item in viewer.batches(HEARTBEAT_S):
+            if item is None:
+                yield ServerSentEventMessage(comment="heartbeat")
+                continue
+            location, record = item
+            if (location.segment, location.offset) <= sent:
+                continue  # already in the opening backlog
+            sent = (location.segment, location.offset)
+            payload = await anyio.to_thread.run_sync(lambda r=record: _payload(r))
+            yield ServerSentEventMessage(data=payload.decode(), event="batch", id=_id(sent))
+    finally:
+        hub.leave(viewer)
+

@@ -1,0 +1,65 @@
+"""Watching a session as it happens: a visitor in one browser context, a viewer in another."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.e2e.conftest import RECORD_VIEWPORT, signed_in_page, wait_for_sdk
+from tests.e2e.sites import Sites
+from tests.server import Server
+
+
+def _visitor(browser: Any, sites: Sites) -> tuple[Any, Any, str]:
+    context = browser.new_context(viewport=RECORD_VIEWPORT)
+    page = context.new_page()
+    page.goto(f"{sites.url}/shop/index.html")
+    wait_for_sdk(page)
+    page.evaluate("window.sessionstory.flush()")
+    return context, page, page.evaluate("window.sessionstory.sessionId()")
+
+
+def _change(page: Any, n: int) -> None:
+    page.evaluate(
+        "n => document.body.insertAdjacentHTML('beforeend', `<p id=\"live-${n}\">live change ${n}</p>`)", n
+    )
+
+
+def test_a_viewer_follows_a_visitor_across_pages_as_it_happens(browser: Any, server: Server, sites: Sites) -> None:
+    visitor_context, visitor, session_id = _visitor(browser, sites)
+    viewer_context, viewer = signed_in_page(browser, server)
+    try:
+        viewer.goto(f"{server.url}/sessions/{session_id}?live=1")
+        viewer.wait_for_selector('[data-testid="player"][data-ready="true"]', timeout=30_000)
+        frame = viewer.frame_locator('[data-testid="player"] iframe')
+        assert frame.locator("button[data-name=assam]").count() == 1, "the page as it is now"
+
+        for n in range(3):
+            _change(visitor, n)
+            frame.locator(f"#live-{n}").wait_for(timeout=10_000)
+        assert frame.locator("#live-2").inner_text() == "live change 2"
+
+        # A new page load of the same session replaces the frame's page, as it happens.
+        visitor.click("button[data-name=assam]")
+        visitor.click("#to-checkout")
+        visitor.wait_for_url("**/checkout.html")
+        frame.locator("#pay").wait_for(timeout=15_000)
+        assert viewer.locator(".ss-url").inner_text().endswith("/shop/checkout.html")
+        assert viewer.locator(".ss-live-badge").is_visible()
+    finally:
+        viewer_context.close()
+        visitor_context.close()
+
+
+def test_the_live_now_list_shows_a_visitor_and_links_to_live_mode(browser: Any, server: Server, sites: Sites,
+                                                                  project: dict[str, str]) -> None:
+    visitor_context, _, session_id = _visitor(browser, sites)
+    viewer_context, viewer = signed_in_page(browser, server)
+    try:
+        viewer.goto(f"{server.url}/?project={project['id']}")
+        link = viewer.locator(f'[data-testid="live-now"] a[href="/sessions/{session_id}?live=1"]')
+        link.wait_for(timeout=15_000)
+        link.click()
+        viewer.wait_for_selector('[data-testid="player"][data-ready="true"]', timeout=30_000)
+    finally:
+        viewer_context.close()
+        visitor_context.close()
