@@ -51,7 +51,7 @@ DEFAULT_SESSIONS = 1_000_000
 # generated data directories are kept here, one per (sessions, seed, version), and reused
 DEFAULT_ROOT = Path(os.environ.get("SESSIONSTORY_BENCH_DIR") or "/tmp/sessionstory-bench")
 SEED = 20_260_126
-VERSION = 1  # bump when the generator changes: cached data directories of another version are rebuilt
+VERSION = 2  # bump when the generator changes: cached data directories of another version are rebuilt
 DAY_MS = 86_400_000
 SPAN_DAYS = 30
 DAILY_PHASE_UTC = 14  # phase of the daily cycle: traffic peaks ~2 h later, 16-18 h UTC (Europe and America awake)
@@ -462,6 +462,8 @@ SELECT s.sid, '{project_id}', s.visitor_id, s.user_id, s.started_ms, s.ended_ms,
        s.browser, s.os, s.device, s.country, s.ua,
        vf.lcp, vf.inp, vf.cls, vf.fcp, vf.ttfb,
        coalesce(xf.names, []::VARCHAR[]), pf.urls, coalesce(t.search_text, ''),
+       -- search_lower, as apply.search_lower makes it: the non-empty parts, newline-joined, lower-cased
+       lower(concat_ws(chr(10), nullif(pf.urls, ''), nullif(t.search_text, ''), nullif(s.user_id, ''))),
        s.ended_ms + 200 + (h2(s.i, 0, 'recv') % 4000)::BIGINT, NULL
 FROM gs s
 JOIN page_facts pf ON pf.sid = s.sid

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 from collections.abc import Iterator
@@ -111,6 +112,13 @@ CASES = [
     ({"q": "basket is null"}, ["errors"]),
     ({"q": "promo"}, ["rage"]),
     ({"q": "u-7"}, ["rage"]),
+    ({"q": "TypeError: BASKET"}, ["errors"]),  # any case, over errors ...
+    ({"q": "cart"}, ["errors"]),  # ... titles and URLs
+    ({"q": "U-7"}, ["rage"]),  # ... and the user
+    ({"q": "u_7"}, []),  # _ and % are plain characters, not wildcards
+    ({"q": "%"}, []),
+    ({"url": "%"}, []),
+    ({"q": "promo\nu-7"}, []),  # a match lies within one URL, title, message or user, not across two
     ({"live": "true"}, ["live"]),
     ({"from": "7d", "device": "desktop", "has_errors": "false", "url": "shop.example"}, ["dead", "german", "live"]),
 ]
@@ -147,6 +155,28 @@ def test_sorts_and_their_pages(client: TestClient, auth: dict[str, str], corpus:
 def test_bad_filters_are_400(client: TestClient, auth: dict[str, str], corpus: dict[str, Any], filters: dict[str, str]) -> None:  # type: ignore[type-arg]
     r = client.get("/api/v1/sessions", params={"project": corpus["project"], **filters}, headers=auth)
     assert r.status_code == 400 and r.json()["error"]
+
+
+def test_every_page_reports_the_first_pages_total(client: TestClient, auth: dict[str, str], corpus: dict[str, Any]) -> None:  # type: ignore[type-arg]
+    params = {"project": corpus["project"], "limit": "2", "q": "shop.example"}
+    totals, cursor = [], None
+    while True:
+        body = client.get("/api/v1/sessions", params={**params, **({"cursor": cursor} if cursor else {})},
+                          headers=auth).json()
+        totals.append(body["total"])
+        cursor = body["next_cursor"]
+        if not cursor:
+            break
+    assert totals == [6, 6, 6]
+
+
+@pytest.mark.parametrize("fields", [["newest", 1, "x", -1], ["newest", 1, "x", "9"], ["newest", 1, "x", 1, 2],
+                                    ["newest", 1], "newest"])
+def test_a_malformed_cursor_is_400(client: TestClient, auth: dict[str, str], corpus: dict[str, Any],  # type: ignore[type-arg]
+                                   fields: object) -> None:
+    cursor = base64.urlsafe_b64encode(json.dumps(fields).encode()).decode()
+    r = client.get("/api/v1/sessions", params={"project": corpus["project"], "cursor": cursor}, headers=auth)
+    assert r.status_code == 400 and "error" in r.json()
 
 
 def test_a_cursor_of_another_sort_is_refused(client: TestClient, auth: dict[str, str], corpus: dict[str, Any]) -> None:  # type: ignore[type-arg]

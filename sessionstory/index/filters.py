@@ -146,10 +146,6 @@ def _text(p: dict[str, str], name: str) -> str | None:
     return value
 
 
-def _like(text: str) -> str:
-    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-
 def where_clauses(f: SessionFilter, now_ms: int) -> tuple[list[str], list[object]]:
     """SQL conditions on `sessions` (all ANDed) and their parameters."""
     w: list[str] = []
@@ -164,7 +160,9 @@ def where_clauses(f: SessionFilter, now_ms: int) -> tuple[list[str], list[object
     if f.to_ms is not None:
         add("started_ms < ?", f.to_ms)
     if f.url:
-        add("urls ILIKE ? ESCAPE '\\'", _like(f.url))
+        # "contains, ignoring case", as ILIKE '%text%' said, but without ILIKE ... ESCAPE's generic
+        # pattern matcher (bench.alternatives: 3.7x less scan time at 1M sessions)
+        add("contains(lower(urls), lower(?))", f.url)
     if f.min_duration_ms is not None:
         add("ended_ms - started_ms >= ?", f.min_duration_ms)
     if f.max_duration_ms is not None:
@@ -184,9 +182,12 @@ def where_clauses(f: SessionFilter, now_ms: int) -> tuple[list[str], list[object
     if f.event:
         add("list_contains(event_names, ?)", f.event)
     if f.q:
-        pattern = _like(f.q)
-        add("(urls ILIKE ? ESCAPE '\\' OR search_text ILIKE ? ESCAPE '\\' OR user_id ILIKE ? ESCAPE '\\')",
-            pattern, pattern, pattern)
+        text = f.q.lower()
+        if "\n" in text:  # search_lower joins its parts with newlines: keep a match inside one part
+            add("(contains(lower(urls), lower(?)) OR contains(lower(search_text), lower(?)) "
+                "OR contains(lower(user_id), lower(?)))", f.q, f.q, f.q)
+        else:  # urls, search_text and user_id, lower-cased by the index writer (apply.search_lower)
+            add("contains(search_lower, ?)", text)
     if f.funnel and (f.reached or f.dropped):
         sql, steps = reached_sql(f.funnel, scoped=False)
         condition = "step >= ?" if f.reached else "step = ?"

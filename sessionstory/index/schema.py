@@ -1,7 +1,7 @@
 """Tables of the index. Everything here can be rebuilt from the segment log, so a schema
 change needs no migration: an index of another version is set aside and rebuilt."""
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 TABLES = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -76,7 +76,8 @@ CREATE TABLE IF NOT EXISTS sessions (
     lcp DOUBLE, inp DOUBLE, cls DOUBLE, fcp DOUBLE, ttfb DOUBLE,
     event_names VARCHAR[] NOT NULL,
     urls VARCHAR NOT NULL,          -- every page URL, newline-separated (the `url` filter)
-    search_text VARCHAR NOT NULL,   -- titles, errors, console messages (the `q` filter)
+    search_text VARCHAR NOT NULL,   -- titles, errors, console messages
+    search_lower VARCHAR NOT NULL,  -- urls, search_text and user_id, lower-cased: what `q` scans
     last_received_ms BIGINT NOT NULL,
     state BLOB                      -- signals.SessionState, msgpack
 );
