@@ -41,9 +41,11 @@ def create_app(settings: Settings, dd: DataDir | None = None) -> Litestar:
         opened.start()
         bootstrap(opened)
         sock = await admin.serve(opened, opened.settings.admin_socket)
+        opened.compactor.start()
         try:
             yield
         finally:
+            opened.compactor.stop()
             sock.close()
             await sock.wait_closed()
             opened.settings.admin_socket.unlink(missing_ok=True)

@@ -57,6 +57,11 @@ def build_parser() -> Parser:
 
     sub.add_parser("reindex", parents=[common], help="rebuild the DuckDB index from the stored events")
 
+    compact = sub.add_parser("compact", parents=[common],
+                             help="compact now every session quiet for a while, and delete dead segments")
+    compact.add_argument("--idle-seconds", type=_seconds, metavar="S",
+                         help="compact sessions quiet for at least S seconds (default: the session timeout, 1800)")
+
     imp = sub.add_parser("import", parents=[common], help="import a session: our export, or a plain rrweb event array")
     imp.add_argument("file", help="a JSON file (- for standard input)")
     imp.add_argument("--project", required=True, help="the project id to import into")
@@ -116,7 +121,19 @@ def _command_call(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
         return "export_session", {"session_id": args.session_id}
     if key == "backup":
         return key, {"directory": os.path.abspath(args.directory)}
+    if key == "compact":
+        return key, {"idle_seconds": args.idle_seconds}
     return key, {}
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be 0 or more seconds, not {text}")
+    return value
 
 
 def _read_input(path: str) -> str:

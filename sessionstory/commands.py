@@ -52,6 +52,10 @@ def reindex(dd: DataDir, progress: Callable[[int], None] | None = None) -> str:
     return f"reindexed {count} records: {sessions} sessions, {len(dd.projects.all())} projects"
 
 
+def compact(dd: DataDir, idle_seconds: float | None = None) -> str:
+    return dd.compactor.run(idle_seconds).text()
+
+
 def import_file(dd: DataDir, text: str, project: str) -> str:
     try:
         session_id = portability.import_session(dd, text, project)
@@ -84,6 +88,7 @@ COMMANDS: dict[str, Callable[..., str]] = {
     "project_create": project_create,
     "token_create": token_create,
     "reindex": reindex,
+    "compact": compact,
     "import": import_file,
     "export_session": export_session,
     "export_parquet": export_parquet,

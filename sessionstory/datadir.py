@@ -11,13 +11,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 from sessionstory.auth import Accounts
+from sessionstory.compaction import Compactor
 from sessionstory.config import Settings
 from sessionstory.index import Index
+from sessionstory.index.compaction import dictionary_location, unpack
 from sessionstory.ingest import Ingestor
 from sessionstory.insights.llm import LocalModel
 from sessionstory.projects import Projects
 from sessionstory.saved_filters import SavedFilters
-from sessionstory.store import Location, Record, SegmentLog
+from sessionstory.store import Kind, Location, Record, SegmentLog
 
 log = logging.getLogger(__name__)
 
@@ -30,12 +32,15 @@ class DataDir:
         self.settings = settings
         self.log = SegmentLog(settings.segments_dir)
         self.index = Index(settings.index_path)
+        self.log.dictionaries.locate = lambda project_id, version: self.index.read(
+            lambda cur: dictionary_location(cur, project_id, version))
         self.caught_up = self._catch_up(self.index.log_position(), progress)
         self.log.on_commit(self.index.feed)
         self.projects = Projects(self.log, self.index)
         self.accounts = Accounts(self.log, self.index)
         self.ingestor = Ingestor(self.log, self.index)
         self.saved_filters = SavedFilters(self.log, self.index)
+        self.compactor = Compactor(self.log, self.index, settings.session_timeout_s)
         self.model = LocalModel(settings.data_dir, settings.llm_model)  # loaded on first use
 
     def start(self) -> None:
@@ -44,6 +49,7 @@ class DataDir:
         self.log.start()
 
     def close(self) -> None:
+        self.compactor.stop()
         self.model.close()
         self.log.close()
         self.index.close()
@@ -54,7 +60,7 @@ class DataDir:
         count = 0
         chunk: list[tuple[Location, Record, object]] = []
         for location, record in self.log.scan(since):
-            chunk.append((location, record, None))
+            chunk.append((location, record, self._note(record)))
             if len(chunk) >= CATCH_UP_CHUNK:
                 index.feed(chunk)
                 count += len(chunk)
@@ -68,11 +74,27 @@ class DataDir:
             log.info("index caught up with %d records from the log", count)
         return count
 
+    def _note(self, record: Record) -> object:
+        """What indexing a record read back from the log needs beside it."""
+        if record.kind == Kind.DICTIONARY:
+            self.log.dictionaries.add(record)
+        elif record.kind == Kind.COMPACTED:
+            try:
+                return unpack(record, self.log.dictionaries)
+            except Exception:  # unreadable: the index keeps what it has of the session
+                log.exception("cannot read the compacted record of session %s", getattr(record.meta, "session_id", "?"))
+        return None
+
     def reindex(self, progress: Progress | None = None) -> int:
         """Rebuild the index from the log beside the live one, then swap it in.
 
         Ingest goes on meanwhile; only the final catch-up and swap hold the log still.
+        Compaction waits: it would move records under the rebuild.
         """
+        with self.compactor.lock:
+            return self._reindex(progress)
+
+    def _reindex(self, progress: Progress | None) -> int:
         fresh_path = Path(f"{self.settings.index_path}.rebuild")
         for leftover in (fresh_path, Path(f"{fresh_path}.wal")):
             leftover.unlink(missing_ok=True)
@@ -82,6 +104,6 @@ class DataDir:
             self.index.flush()
             count += self._catch_up(fresh.log_position(), None, fresh)
             fresh.close()
-            self.index.replace_file(fresh_path)
+            self.index.replace_file(fresh_path, fresh.pending_sessions())
         self.projects.reload()
         return count

@@ -90,18 +90,22 @@ def backup(dd: DataDir, directory: Path) -> dict[str, Any]:
     """Copy the log and the secret key; consistent while ingest goes on.
 
     The log is append-only: holding the committer for a moment fixes each segment's
-    length, and bytes beyond it are not part of this backup.
+    length, and bytes beyond it are not part of this backup. Compaction is held back
+    meanwhile (`frozen`): it would erase records whose compacted form lies beyond those
+    lengths, or delete a segment being copied. Compacted records and the dictionaries
+    they need are ordinary records of the log, so the copy reads back whole.
     """
     if directory.exists() and any(directory.iterdir()):
         raise PortabilityError(f"{directory} is not empty")
     segments_out = directory / "segments"
     segments_out.mkdir(parents=True)
-    with dd.log.paused():
-        lengths = {n: dd.log.path(n).stat().st_size for n in dd.log.segments()}
     copied = 0
-    for number, length in lengths.items():
-        with open(dd.log.path(number), "rb") as src, open(segments_out / dd.log.path(number).name, "wb") as dst:
-            copied += _copy_prefix(src, dst, length)
+    with dd.log.frozen():
+        with dd.log.paused():
+            lengths = {n: dd.log.path(n).stat().st_size for n in dd.log.segments()}
+        for number, length in lengths.items():
+            with open(dd.log.path(number), "rb") as src, open(segments_out / dd.log.path(number).name, "wb") as dst:
+                copied += _copy_prefix(src, dst, length)
     key = dd.settings.data_dir / "secret_key"
     if key.exists():
         shutil.copy2(key, directory / "secret_key")

@@ -18,7 +18,8 @@ from sessionstory.context import agent
 from sessionstory.events import event_decoder
 from sessionstory.facts import BatchFacts, batch_facts
 from sessionstory.signals import SessionState, Signal, advance, settle
-from sessionstory.store import BatchMeta, EntityChange, Location, Record
+from sessionstory.index.compaction import apply_compacted, apply_dictionary, newest_change
+from sessionstory.store import BatchMeta, CompactedMeta, DictionaryMeta, EntityChange, Location, Record
 from sessionstory.store.compression import decompress
 
 ACCOUNT_TABLES = {"projects": "id", "users": "id", "tokens": "id", "saved_filters": "id"}
@@ -84,13 +85,21 @@ _SIGNAL_COLUMNS = {
 def apply_records(con: duckdb.DuckDBPyConnection, committed: Iterable[tuple[Location, Record, object]]) -> set[str]:
     """Index the records; returns the sessions left with clicks whose outcome is pending."""
     batches: list[tuple[Location, BatchMeta, BatchFacts]] = []
+    pending: set[str] = set()
     for location, record, note in committed:
         if isinstance(record.meta, EntityChange):
-            _apply_entity(con, record.meta)
+            _apply_entity(con, record.meta, location)
         elif isinstance(record.meta, BatchMeta):
             facts = note if isinstance(note, BatchFacts) else facts_of(record)
             batches.append((location, record.meta, facts))
-    return _apply_batches(con, batches) if batches else set()
+        elif isinstance(record.meta, CompactedMeta):
+            if batches:  # the batches it holds may be among those just before it: apply those first
+                pending |= _apply_batches(con, batches)
+                batches = []
+            pending |= apply_compacted(con, location, record.meta, note, _apply_batches)
+        elif isinstance(record.meta, DictionaryMeta):
+            apply_dictionary(con, location, record.meta)
+    return pending | _apply_batches(con, batches) if batches else pending
 
 
 def facts_of(record: Record) -> BatchFacts:
@@ -99,10 +108,12 @@ def facts_of(record: Record) -> BatchFacts:
     return batch_facts([event_decoder.decode(e) for e in events])
 
 
-def _apply_entity(con: duckdb.DuckDBPyConnection, change: EntityChange) -> None:
+def _apply_entity(con: duckdb.DuckDBPyConnection, change: EntityChange, location: Location) -> None:
     key = ACCOUNT_TABLES.get(change.table)
     if key is None:
         return  # a table this version does not know: skip rather than refuse to start
+    if not newest_change(con, change, key, location):
+        return  # a copy carried forward by compaction, older than a change applied already
     if change.op == "delete":
         con.execute(f"DELETE FROM {change.table} WHERE {key} = ?", [change.row[key]])
         return

@@ -15,7 +15,7 @@ import sys
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, TypeVar
@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 import anyio.to_thread
 import duckdb
 
+from sessionstory.index import compaction
 from sessionstory.index.apply import apply_records, settle_quiet
 from sessionstory.index.schema import SCHEMA_VERSION, TABLES
 from sessionstory.store import Location, Record
@@ -61,6 +62,7 @@ class Index:
                 raise RuntimeError(f"cannot create a new index at {path}")
             self.rebuilt = True
         self._con.execute(TABLES)
+        self._con.execute(compaction.TABLES)
         self._set_meta("schema_version", str(SCHEMA_VERSION))
         self._local = threading.local()
         self._queue: queue.Queue[tuple[str, Any, Future[Any] | None] | None] = queue.Queue()
@@ -91,9 +93,11 @@ class Index:
             self._thread = None
         self._con.close()
 
-    def replace_file(self, other: Path) -> None:
-        """Swap in another index file (a rebuilt one) under this object's path."""
+    def replace_file(self, other: Path, pending: Iterable[str] = ()) -> None:
+        """Swap in another index file (a rebuilt one) under this object's path; `pending`:
+        the sessions with clicks the rebuild left awaiting an outcome (judged when quiet)."""
         running = self._thread is not None
+        self._pending.update(dict.fromkeys(pending, 0.0))
         self.close()
         Path(f"{self.path}.wal").unlink(missing_ok=True)
         os.replace(other, self.path)
@@ -215,6 +219,9 @@ class Index:
             self._settle_quiet()
 
         self.write(job).result()
+
+    def pending_sessions(self) -> list[str]:
+        return list(self._pending)
 
     # -- reading ---------------------------------------------------------------------
 

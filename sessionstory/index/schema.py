@@ -1,7 +1,7 @@
 """Tables of the index. Everything here can be rebuilt from the segment log, so a schema
 change needs no migration: an index of another version is set aside and rebuilt."""
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5  # 5: compaction tables (index/compaction.py), account changes placed in the log
 
 TABLES = """
 CREATE TABLE IF NOT EXISTS meta (

@@ -6,6 +6,11 @@ A record is a fixed header, a msgpack-encoded meta part and a body:
 
 A record erased by a delete keeps its length but gets the magic "SSR0" and zeroed
 contents, so scanners step over it and the erased bytes are really gone.
+
+Compaction (store/compaction.py) adds two kinds: a COMPACTED record holds all of one
+session's batches as one zstd frame (with their metas, so nothing the index derives is
+lost), and a DICTIONARY record holds a project's zstd dictionary, so the log alone can
+always decompress what it holds.
 """
 
 from __future__ import annotations
@@ -25,9 +30,11 @@ HEADER = struct.Struct("<4sBIII")
 class Kind(IntEnum):
     BATCH = 1  # a batch of a session's rrweb events; body is zstd-compressed JSON
     ENTITY = 2  # a change to projects, users or tokens; no body
+    COMPACTED = 3  # all batches of one session; body is one zstd frame of their JSON, end to end
+    DICTIONARY = 4  # a project's zstd dictionary; body is the dictionary, itself zstd-compressed
 
 
-class Location(msgspec.Struct, frozen=True, array_like=True):
+class Location(msgspec.Struct, frozen=True, array_like=True, order=True):
     """Where a record lives: segment number, byte offset, total length."""
 
     segment: int
@@ -51,23 +58,50 @@ class BatchMeta(msgspec.Struct, frozen=True, array_like=True, omit_defaults=True
     country: str = ""  # from the client's IP address, which itself is not kept
 
 
-class EntityChange(msgspec.Struct, frozen=True):
-    """A row written to (or deleted from) an account table, kept so a reindex restores it."""
+class EntityChange(msgspec.Struct, frozen=True, omit_defaults=True):
+    """A row written to (or deleted from) an account table, kept so a reindex restores it.
+
+    `origin` is set on a copy carried forward out of a segment being deleted: where the
+    change first stood in the log, so it still counts as older than any change after that.
+    """
 
     table: str
     row: dict[str, Any]
     op: str = "upsert"
+    origin: Location | None = None
+
+
+class CompactedMeta(msgspec.Struct, frozen=True, array_like=True, omit_defaults=True):
+    """One session's batches in one record: each batch's meta and its JSON's length in the
+    body, in the order they were first appended (the order the index folded them in)."""
+
+    project_id: str
+    session_id: str
+    batches: list[BatchMeta]
+    sizes: list[int]
+    dictionary: int = 0  # the project's dictionary version the body needs; 0 = none
+    replaces: list[Location] = []  # the records it was made from (for the record, not needed to read it)
+
+
+class DictionaryMeta(msgspec.Struct, frozen=True, array_like=True):
+    project_id: str
+    version: int  # 1, 2, ... per project
+    created_ms: int
+    samples: int  # batches it was trained on
+    ratio: float  # compressed / raw on held-out batches when trained: the yardstick for drift
 
 
 class Record(msgspec.Struct, frozen=True):
     kind: Kind
-    meta: BatchMeta | EntityChange
+    meta: BatchMeta | EntityChange | CompactedMeta | DictionaryMeta
     body: bytes = b""
 
 
 _encoder = msgspec.msgpack.Encoder()
 _batch_meta = msgspec.msgpack.Decoder(BatchMeta)
 _entity = msgspec.msgpack.Decoder(EntityChange)
+_compacted = msgspec.msgpack.Decoder(CompactedMeta)
+_dictionary = msgspec.msgpack.Decoder(DictionaryMeta)
 
 
 def encode(record: Record) -> bytes:
@@ -81,4 +115,8 @@ def decode_payload(kind: int, meta: bytes, body: bytes) -> Record:
         return Record(Kind.BATCH, _batch_meta.decode(meta), body)
     if kind == Kind.ENTITY:
         return Record(Kind.ENTITY, _entity.decode(meta))
+    if kind == Kind.COMPACTED:
+        return Record(Kind.COMPACTED, _compacted.decode(meta), body)
+    if kind == Kind.DICTIONARY:
+        return Record(Kind.DICTIONARY, _dictionary.decode(meta), body)
     raise ValueError(f"unknown record kind {kind}")

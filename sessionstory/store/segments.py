@@ -18,7 +18,8 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from pathlib import Path
 
-from sessionstory.store.records import ERASED, HEADER, MAGIC, Location, Record, decode_payload, encode
+from sessionstory.store.compaction import Dictionaries
+from sessionstory.store.records import ERASED, HEADER, MAGIC, Kind, Location, Record, decode_payload, encode
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +45,11 @@ class SegmentLog:
         self._thread: threading.Thread | None = None
         self._on_commit: list[Committed] = []
         self._lock = threading.Lock()  # guards the active segment's file handle
+        self._frozen = threading.Lock()  # held by backups: no erasing or deleting of segments meanwhile
         directory.mkdir(parents=True, exist_ok=True)
         self._segment, self._fd, self._size = self._open_active()
+        # What compacted records need to be read; part of the log like everything else.
+        self.dictionaries = Dictionaries(self.read, lambda: self.find_kind(Kind.DICTIONARY))
 
     # -- opening and recovery -------------------------------------------------------
 
@@ -103,6 +107,17 @@ class SegmentLog:
         """Hold back the committer: nothing is appended while the block runs."""
         with self._lock:
             yield
+
+    @contextlib.contextmanager
+    def frozen(self) -> Iterator[None]:
+        """Hold back compaction's rewrites (erasing superseded records, deleting dead
+        segments) while the block runs, so a copy of the log stays whole. Appends go on."""
+        with self._frozen:
+            yield
+
+    @property
+    def active_segment(self) -> int:
+        return self._segment
 
     def submit(self, record: Record, note: object = None) -> Future[Location]:
         """Queue a record; the future resolves once it is durable (or fails with OSError).
@@ -202,7 +217,11 @@ class SegmentLog:
             for loc in locations:
                 fd = handles.get(loc.segment)
                 if fd is None:
-                    fd = handles[loc.segment] = os.open(self.path(loc.segment), os.O_RDONLY)
+                    try:
+                        fd = handles[loc.segment] = os.open(self.path(loc.segment), os.O_RDONLY)
+                    except FileNotFoundError:  # a dead segment deleted by compaction: its records were erased
+                        out.append(None)
+                        continue
                 out.append(_parse(os.pread(fd, loc.length, loc.offset), 0, loc))
         finally:
             for fd in handles.values():
@@ -248,12 +267,17 @@ class SegmentLog:
     # -- erasing ---------------------------------------------------------------------
 
     def erase(self, locations: list[Location]) -> None:
-        """Overwrite records in place so their contents are gone from disk."""
+        """Overwrite records in place so their contents are gone from disk.
+
+        A record in a segment deleted meanwhile is gone already."""
         by_segment: dict[int, list[Location]] = {}
         for loc in locations:
             by_segment.setdefault(loc.segment, []).append(loc)
         for segment, locs in by_segment.items():
-            fd = os.open(self.path(segment), os.O_WRONLY)
+            try:
+                fd = os.open(self.path(segment), os.O_WRONLY)
+            except FileNotFoundError:
+                continue
             try:
                 for loc in locs:
                     os.pwrite(fd, ERASED, loc.offset)
@@ -262,8 +286,46 @@ class SegmentLog:
             finally:
                 os.close(fd)
 
+    def delete_segment(self, segment: int) -> None:
+        """Remove a segment file whose records are all dead (never the active one)."""
+        if segment >= self._segment:
+            raise ValueError(f"segment {segment} is the active one or beyond it")
+        self.path(segment).unlink(missing_ok=True)
+        dir_fd = os.open(self.directory, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+    def find_kind(self, kind: int) -> Iterator[tuple[Location, Record]]:
+        """Every live record of one kind, reading only the headers of the others."""
+        for segment in self.segments():
+            try:
+                fd = os.open(self.path(segment), os.O_RDONLY)
+            except FileNotFoundError:
+                continue
+            try:
+                size, offset = os.fstat(fd).st_size, 0
+                while offset + HEADER.size <= size:
+                    magic, found, meta_len, body_len, _crc = HEADER.unpack(os.pread(fd, HEADER.size, offset))
+                    if magic not in (MAGIC, ERASED):
+                        break  # a torn tail: nothing readable beyond it
+                    length = HEADER.size + meta_len + body_len
+                    if magic == MAGIC and found == kind:
+                        location = Location(segment, offset, length)
+                        record = _parse(os.pread(fd, length, offset), 0, location)
+                        if record is not None:
+                            yield location, record
+                    offset += length
+            finally:
+                os.close(fd)
+
     def disk_bytes(self) -> int:
-        return sum(self.path(s).stat().st_size for s in self.segments())
+        total = 0
+        for segment in self.segments():
+            with contextlib.suppress(FileNotFoundError):  # deleted by compaction meanwhile
+                total += self.path(segment).stat().st_size
+        return total
 
 
 def _parse(data: bytes, offset: int, location: Location) -> Record | None:
