@@ -192,7 +192,7 @@ class Ingestor:
         # Batches made durable lately, which the index writer may not have applied yet.
         self._recent: OrderedDict[tuple[str, int], str] = OrderedDict()
 
-    async def append(self, prepared: Prepared) -> None:
+    async def append(self, prepared: Prepared, wait_for_index: bool = True) -> None:
         key = prepared.key
         running = self._inflight.get(key)
         if running is not None:
@@ -213,8 +213,9 @@ class Ingestor:
             self._inflight.pop(key, None)
         # Durable is what the 200 promises; waiting briefly for the index as well means a
         # client that lists sessions right after its flush() sees what it sent.
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.wrap_future(self._index.applied(location)), INDEX_WAIT_S)
+        if wait_for_index:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.wrap_future(self._index.applied(location)), INDEX_WAIT_S)
         self._recent[key] = prepared.project.id
         if len(self._recent) > self.RECENT:
             self._recent.popitem(last=False)

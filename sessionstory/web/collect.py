@@ -65,7 +65,9 @@ async def ingest(request: Request) -> Response[dict[str, bool]]:  # type: ignore
             client_ip=request.client.host if request.client else None,
         )
     )
-    await dd.ingestor.append(prepared)
     # Someone is watching this session live: the SDK sends smaller batches, sooner, while this holds.
+    # The viewer gets them from the live hub, so the answer need not wait for the index as well
+    # (the SDK sends one batch at a time: a slow index would set its pace).
     watched = live_hub(request).watched(prepared.record.meta.session_id)  # type: ignore[union-attr]
+    await dd.ingestor.append(prepared, wait_for_index=not watched)
     return Response({"ok": True, "watched": True} if watched else {"ok": True}, headers=headers)

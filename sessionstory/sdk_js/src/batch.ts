@@ -6,6 +6,9 @@ import { attempt, guard } from "./guard";
 import { batchHead } from "./ids";
 import { enqueue, startTransport, watched } from "./transport";
 
+const PACE_MS = 2000;
+const LIVE_PACE_MS = 250;
+
 let key = "";
 /** Events already serialized to JSON. */
 let events: string[] = [];
@@ -15,7 +18,15 @@ let timer: ReturnType<typeof setTimeout> | 0 = 0;
 /** Batches go under `publicKey` to `ingestUrl`. */
 export const startBatches = (publicKey: string, ingestUrl: string): void => {
   key = publicKey;
-  startTransport(ingestUrl);
+  startTransport(ingestUrl, hurry);
+};
+
+/** Someone started watching: what is buffered goes out at the live pace rather than the normal one. */
+const hurry = (): void => {
+  if (timer) {
+    clearTimeout(timer);
+    timer = setTimeout(guard(seal), LIVE_PACE_MS);
+  }
 };
 
 export const addEvent = (event: unknown): void => {
@@ -26,7 +37,7 @@ export const addEvent = (event: unknown): void => {
   chars += json.length;
   if (events.length >= 1000 || chars >= 1e6) seal();
   // The timer only runs while something is buffered: an idle page costs nothing.
-  else timer ||= setTimeout(guard(seal), watched ? 250 : 2000);
+  else timer ||= setTimeout(guard(seal), watched ? LIVE_PACE_MS : PACE_MS);
 };
 
 /** Turns the buffered events into a numbered batch and queues it for sending. */

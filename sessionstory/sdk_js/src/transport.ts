@@ -31,9 +31,13 @@ let failures = 0;
 /** The server says someone is watching this session live: batches go out sooner (see batch.ts). */
 export let watched = false;
 
+/** Called when the server starts saying that someone watches this session live. */
+let onWatched = (): void => {};
+
 /** Starts sending to `ingestUrl`, beginning with what the previous page of this tab could not get acknowledged. */
-export const startTransport = (ingestUrl: string): void => {
+export const startTransport = (ingestUrl: string, watchedNow: () => void): void => {
   url = ingestUrl;
+  onWatched = watchedNow;
   // Backoff can reach 30 s; don't sit on data once the network is back.
   addEventListener("online", guard(retry));
   const bodies = tabJson(PENDING);
@@ -141,7 +145,11 @@ const post = async (b: Batch, leaving?: boolean): Promise<number | undefined> =>
     failures = 0;
     // 400, 401, 403, 413...: the same bytes would be refused again.
     if (status > 299) warnOnce(`dropping data: ingest refused a batch (HTTP ${status})`);
-    else watched = (await res.json().catch(() => 0)).watched == true;
+    else {
+      const before = watched;
+      watched = (await res.json().catch(() => 0)).watched == true;
+      if (watched && !before) onWatched();
+    }
   } catch (_) {
     return backoff();
   }
