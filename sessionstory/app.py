@@ -23,6 +23,8 @@ from sessionstory.datadir import DataDir
 from sessionstory.index.sessions import iso
 from sessionstory.live import LiveHub
 from sessionstory.web import analytics, api, collect, dashboard, errors, live, pages, visitors
+from sessionstory.throttle import SignInLimits
+from sessionstory.web.headers import csp_nonce, security_headers
 from sessionstory.web.security import datadir
 
 log = logging.getLogger("sessionstory")
@@ -37,6 +39,7 @@ def create_app(settings: Settings, dd: DataDir | None = None) -> Litestar:
         opened = dd or DataDir(prepare_data_dir(settings))
         app.state.datadir = opened
         app.state.live = LiveHub()
+        app.state.sign_in_limits = SignInLimits()
         opened.log.on_commit(app.state.live.committed)
         opened.start()
         bootstrap(opened)
@@ -67,6 +70,7 @@ def create_app(settings: Settings, dd: DataDir | None = None) -> Litestar:
         lifespan=[lifespan],
         template_config=TemplateConfig(engine=JinjaTemplateEngine.from_environment(_templates())),
         exception_handlers={pages.SignInRequired: pages.to_login, **errors.HANDLERS},  # type: ignore[dict-item]
+        before_send=[security_headers(https=settings.base_url.startswith("https://"))],
         request_max_body_size=settings.limits.max_body_bytes,
         openapi_config=None,
         debug=False,
@@ -79,6 +83,8 @@ def _templates() -> jinja2.Environment:
         autoescape=True,  # recorded content (URLs, titles, user ids) must never become markup
         undefined=jinja2.StrictUndefined,
     )
+    # Our own <script> tags carry this request's CSP nonce (web/headers.py); nothing else runs.
+    env.globals["csp_nonce"] = jinja2.pass_context(lambda ctx: csp_nonce(ctx["request"]))
     env.filters["duration"] = format_duration
     env.filters["when"] = format_when
     env.filters["when_ms"] = lambda ms: format_when(iso(ms))

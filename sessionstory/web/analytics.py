@@ -13,6 +13,7 @@ from sessionstory.index.errors import error_groups
 from sessionstory.index.funnels import MAX_STEPS, funnel
 from sessionstory.index.heatmaps import Heatmap, heatmap, page_urls
 from sessionstory.index.overview import overview
+from sessionstory.web.headers import allow_media_from
 from sessionstory.web.pages import chosen_project, render, require_sign_in, time_range
 from sessionstory.web.security import api_user, datadir
 from sessionstory.web.threads import blocking
@@ -67,6 +68,7 @@ def heatmaps_page(request: Request, project: FromQuery[str | None] = None,  # ty
         url = url or (urls[0][0] if urls else None)
         if url:
             snapshot = index.read(lambda cur: heatmap(cur, current.id, url, span.from_ms, span.to_ms)).snapshot
+            allow_media_from(request, [url, *current.origins])
     return render("heatmaps.html", request, sign_in, projects=projects, project=current, span=span, urls=urls,
                   url=url, snapshot=snapshot)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import secrets
 import time
 from typing import Any
@@ -21,6 +22,8 @@ from sessionstory.insights.search import question_to_filters
 from sessionstory.insights.summary import session_insight
 from sessionstory.auth import SignIn
 from sessionstory.projects import Project, ProjectError
+from sessionstory.throttle import SignInLimits
+from sessionstory.web.headers import allow_media_from
 from sessionstory.web.pages import chosen_project, render, require_sign_in
 from sessionstory.web.threads import blocking
 from sessionstory.web.security import (
@@ -67,9 +70,19 @@ def login(request: Request, data: URLEncodedBody[dict[str, str]]) -> Response[An
     target = _safe_next(data.get("next"))
     if not expected or not secrets.compare_digest(expected, data.get(CSRF_FIELD, "")):
         return _login_again(request, target, "Your sign-in form expired. Please try again.", 403)
-    user = dd.accounts.authenticate(data.get("email", ""), data.get("password", ""))
+    email, address = data.get("email", ""), request.client.host if request.client else ""
+    limits: SignInLimits = request.app.state.sign_in_limits
+    wait = limits.retry_after(email, address)
+    if wait:  # checked before the password, so guessing costs the attacker time and us no hashing
+        minutes = math.ceil(wait / 60)
+        page = _login_again(request, target, f"Too many failed sign-ins. Try again in {minutes} minute{'s' * (minutes > 1)}.", 429)
+        page.headers["Retry-After"] = str(wait)
+        return page
+    user = dd.accounts.authenticate(email, data.get("password", ""))
     if user is None:
+        limits.failed(email, address)
         return _login_again(request, target, "Wrong email or password.", 401)
+    limits.succeeded(email)
     old = request.cookies.get(SESSION_COOKIE)
     if old:
         dd.accounts.sign_out(old)
@@ -228,6 +241,8 @@ def session_page(
     if row is None:
         raise NotFoundException(f"no session {session_id!r}")
     project = dd.projects.get(row.project_id)
+    # The replay shows the recorded site's images and fonts: from the sites this session visited only.
+    allow_media_from(request, [*(p.url for p in row.pages), row.entry_url, *(project.origins if project else [])])
     start_ms = "" if t is None else str(max(0, t))
     return render("session.html", request, sign_in, session=row, project=project, start_ms=start_ms, live=live)
 

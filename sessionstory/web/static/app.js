@@ -1,4 +1,10 @@
-// The dashboard's few behaviours that need script: copy buttons. Everything else is htmx.
+// The dashboard's few behaviours that need script: copy buttons and self-submitting
+// selects. Everything else is htmx. (No inline handlers: the CSP allows none.)
+document.addEventListener("change", function (event) {
+  var field = event.target.closest("[data-autosubmit]");
+  if (field && field.form) field.form.requestSubmit();
+});
+
 document.addEventListener("click", function (event) {
   var button = event.target.closest("[data-copy]");
   if (!button) return;
