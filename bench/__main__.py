@@ -21,7 +21,7 @@ from pathlib import Path
 from bench import queries, stats, synth
 
 DEFAULT_ROOT = synth.DEFAULT_ROOT
-BENCHMARKS = ("queries", "extraction")
+BENCHMARKS = ("queries", "extraction", "storage")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -48,6 +48,11 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     command = "python -m bench " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
 
+    if "storage" in only:
+        from bench import storage  # variants of the demo recordings in a fresh data directory, compacted
+
+        print(storage.report(storage.run(storage.DEFAULT_SESSIONS)))
+        print()
     if "extraction" in only:
         from bench import extraction  # its own small data: the demo recordings through the real app
 

@@ -45,6 +45,8 @@ SAMPLE_SESSIONS = 200  # a dictionary is trained on batches of the project's lat
 SAMPLE_BYTES = 8 * 1024 * 1024  # ...up to this much JSON
 CHECK_DRIFT_EVERY = 500  # sessions compacted with a dictionary between two checks for drift
 WAIT_S = 60.0
+CLEAN_BELOW = 0.5  # a segment less than half of whose bytes are in use has its sessions moved out
+ROLL_AT_BYTES = 1024 * 1024  # the active segment is rolled for that from this size on
 
 
 class Summary(msgspec.Struct):
@@ -54,8 +56,9 @@ class Summary(msgspec.Struct):
     bytes_after: int = 0  # the compacted records written
     raw_bytes: int = 0  # the batches' JSON
     dictionaries: int = 0  # trained in this pass
+    moved: int = 0  # compacted sessions moved out of mostly dead segments
     segments_deleted: int = 0
-    log_before: int = 0  # the whole log on disk
+    log_before: int = 0  # the whole log on disk (blocks allocated)
     log_after: int = 0
 
     def text(self) -> str:
@@ -63,7 +66,7 @@ class Summary(msgspec.Struct):
         return (
             f"compacted {self.sessions} sessions ({self.batches} batches): {self.bytes_before:,} -> "
             f"{self.bytes_after:,} bytes{share}; {self.dictionaries} dictionaries trained; "
-            f"{self.segments_deleted} segments deleted; log {self.log_before:,} -> {self.log_after:,} bytes"
+            f"{self.moved} sessions moved out of mostly dead segments; {self.segments_deleted} segments deleted; log {self.log_before:,} -> {self.log_after:,} bytes"
         )
 
 
@@ -83,26 +86,52 @@ class Compactor:
         """Compact every session quiet for `idle_s` (default: the session timeout)."""
         idle = self.session_timeout_s if idle_s is None else idle_s
         with self.lock:
-            summary = Summary(log_before=self.log.disk_bytes())
+            summary = Summary(log_before=self.log.allocated_bytes())
             self._erase_superseded()  # what an interrupted pass left
             cutoff = int(time.time() * 1000 - idle * 1000)
             idle_sessions = self.index.read(lambda cur: q.idle_sessions(cur, cutoff))
-            project, dictionary, done = "", None, 0
-            for project_id, session_id in idle_sessions:
-                if self._stop.is_set():
-                    break
-                if project_id != project:
-                    project, dictionary = project_id, self._dictionary(project_id, summary)
-                self._compact(session_id, dictionary, summary)
-                done += 1
-                if done % GROUP == 0:
-                    self._erase_superseded()
-                if pause_s:
-                    time.sleep(pause_s)  # the background pass leaves the disk and CPU to ingest
+            self._compact_all(idle_sessions, summary, pause_s)
             self._erase_superseded()
+            self._clean_segments(summary)
             summary.segments_deleted = self._delete_dead_segments()
-            summary.log_after = self.log.disk_bytes()
+            summary.log_after = self.log.allocated_bytes()
             return summary
+
+    def _compact_all(self, sessions: list[tuple[str, str]], summary: Summary, pause_s: float) -> None:
+        """Compact (project, session) pairs, grouped by project."""
+        project, dictionary = "", None
+        for done, (project_id, session_id) in enumerate(sessions, 1):
+            if self._stop.is_set():
+                break
+            if project_id != project:
+                project, dictionary = project_id, self._dictionary(project_id, summary)
+            self._compact(session_id, dictionary, summary)
+            if done % GROUP == 0:
+                self._erase_superseded()
+            if pause_s:
+                time.sleep(pause_s)  # the background pass leaves the disk and CPU to ingest
+        self._erase_superseded()
+
+    def _clean_segments(self, summary: Summary) -> None:
+        """Let mostly dead segments die: erased records smaller than a disk block free no
+        space, so the sessions still living in such a segment are compacted (again) to the
+        log's tail, leaving it all dead. A mostly dead active segment is rolled first."""
+        live = self.index.read(q.live_bytes)
+        active = self.log.active_segment
+        with contextlib.suppress(FileNotFoundError):
+            size = self.log.path(active).stat().st_size
+            if size >= ROLL_AT_BYTES and live.get(active, 0) < size * CLEAN_BELOW:
+                self.log.roll()
+        for segment in self.log.segments():
+            if segment >= self.log.active_segment or self._stop.is_set():
+                break
+            with contextlib.suppress(FileNotFoundError):
+                size = self.log.path(segment).stat().st_size
+                if 0 < live.get(segment, 0) < size * CLEAN_BELOW:
+                    moving = Summary()
+                    self._compact_all(self.index.read(lambda cur, s=segment: q.sessions_in(cur, s)), moving, 0.0)
+                    summary.moved += moving.sessions
+                    summary.dictionaries += moving.dictionaries
 
     def _compact(self, session_id: str, dictionary: Dictionary | None, summary: Summary) -> None:
         where = self.index.read(lambda cur: q.session_records(cur, session_id))
@@ -121,7 +150,11 @@ class Compactor:
                     del where[b.meta.seq]
         if not items:
             return
-        packed = pack(items, dictionary, sources)
+        only = records[0] if len(records) == 1 else None
+        if only is not None and only.kind == Kind.COMPACTED and only.meta.dictionary == (dictionary.version if dictionary else 0):  # type: ignore[union-attr]
+            packed = only  # moved as it is: nothing new to merge, nothing to gain by compressing again
+        else:
+            packed = pack(items, dictionary)
         location = self.log.append_now(packed, Unpacked())
         self.index.applied(location).result(WAIT_S)
         summary.sessions += 1
@@ -183,7 +216,7 @@ class Compactor:
         checkpoint = self.index.log_position()
         if checkpoint is None:
             return 0
-        used = self.index.read(q.referenced_segments)
+        used = set(self.index.read(lambda cur: q.live_bytes(cur, dictionaries=False)))
         deleted = 0
         for segment in self.log.segments():
             if segment >= min(checkpoint.segment, self.log.active_segment) or self._stop.is_set():

@@ -18,7 +18,7 @@ import msgspec
 
 from sessionstory.events import event_decoder
 from sessionstory.facts import BatchFacts, batch_facts
-from sessionstory.store import CompactedMeta, DictionaryMeta, EntityChange, Location, Record, batches
+from sessionstory.store import BatchMeta, CompactedMeta, DictionaryMeta, EntityChange, Location, Record, batches
 from sessionstory.store.compaction import Dictionaries
 
 TABLES = """
@@ -63,16 +63,16 @@ ApplyBatches = Callable[[duckdb.DuckDBPyConnection, list[tuple[Location, Any, Ba
 
 
 class Unpacked(msgspec.Struct, frozen=True):
-    """The note a COMPACTED record is indexed with: the facts of each batch it holds (a
+    """The note a COMPACTED record is indexed with: each batch it holds with its facts (a
     catch-up read them from the log), or None when the compactor made it from batches the
     index has applied already."""
 
-    facts: list[BatchFacts] | None = None
+    batches: list[tuple[BatchMeta, BatchFacts]] | None = None
 
 
 def unpack(record: Record, dictionaries: Dictionaries) -> Unpacked:
     """Facts of every batch of a compacted record read back from the log."""
-    return Unpacked([events_facts(b.events) for b in batches(record, dictionaries)])
+    return Unpacked([(b.meta, events_facts(b.events)) for b in batches(record, dictionaries)])
 
 
 def events_facts(events: bytes) -> BatchFacts:
@@ -87,11 +87,9 @@ def apply_compacted(con: duckdb.DuckDBPyConnection, location: Location, meta: Co
         r[0]: Location(r[1], r[2], r[3])
         for r in con.execute('SELECT seq, segment, "offset", length FROM records WHERE session_id = ?', [sid]).fetchall()
     }
-    held = [b.seq for b in meta.batches if b.seq in known]
-    facts = note.facts if isinstance(note, Unpacked) else None
-    fresh = [] if facts is None else [
-        (location, b, f) for b, f in zip(meta.batches, facts, strict=True) if b.seq not in known
-    ]
+    held = [seq for seq in meta.seqs if seq in known]
+    unpacked = note.batches if isinstance(note, Unpacked) else None
+    fresh = [(location, m, f) for m, f in unpacked or () if m.seq not in known]
     if not held and not fresh:
         # Made from a session deleted meanwhile: the record itself must go.
         _supersede(con, [location])
@@ -105,7 +103,7 @@ def apply_compacted(con: duckdb.DuckDBPyConnection, location: Location, meta: Co
         _supersede(con, sorted({known[s] for s in held} - {location}))
     con.execute(
         "INSERT OR REPLACE INTO compactions VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [sid, meta.project_id, location.segment, location.offset, location.length, meta.dictionary, sum(meta.sizes)],
+        [sid, meta.project_id, location.segment, location.offset, location.length, meta.dictionary, meta.raw_bytes],
     )
     return apply_batches(con, fresh) if fresh else set()
 
@@ -213,9 +211,23 @@ def forget_superseded(con: duckdb.DuckDBPyConnection, erased: list[Location]) ->
     )
 
 
-def referenced_segments(cur: duckdb.DuckDBPyConnection) -> set[int]:
-    rows = cur.execute("SELECT DISTINCT segment FROM records UNION SELECT DISTINCT segment FROM dictionaries").fetchall()
-    return {r[0] for r in rows}
+def live_bytes(cur: duckdb.DuckDBPyConnection, dictionaries: bool = True) -> dict[int, int]:
+    """Bytes of the records the index uses (batches, compacted sessions, and dictionaries
+    unless told not to: those are carried forward) per segment."""
+    also = 'UNION SELECT segment, "offset", length FROM dictionaries' if dictionaries else ""
+    rows = cur.execute(
+        f'SELECT segment, sum(length) FROM (SELECT DISTINCT segment, "offset", length FROM records {also}) GROUP BY segment'
+    ).fetchall()
+    return {r[0]: int(r[1]) for r in rows}
+
+
+def sessions_in(cur: duckdb.DuckDBPyConnection, segment: int) -> list[tuple[str, str]]:
+    rows = cur.execute(
+        "SELECT DISTINCT s.project_id, s.id FROM records r JOIN sessions s ON s.id = r.session_id "
+        "WHERE r.segment = ? ORDER BY s.project_id, s.id",
+        [segment],
+    ).fetchall()
+    return [(r[0], r[1]) for r in rows]
 
 
 def entity_is_stale(cur: duckdb.DuckDBPyConnection, change: EntityChange, key: str, location: Location) -> bool:

@@ -72,15 +72,23 @@ class EntityChange(msgspec.Struct, frozen=True, omit_defaults=True):
 
 
 class CompactedMeta(msgspec.Struct, frozen=True, array_like=True, omit_defaults=True):
-    """One session's batches in one record: each batch's meta and its JSON's length in the
-    body, in the order they were first appended (the order the index folded them in)."""
+    """One session's batches in one record, in the order they were first appended (the
+    order the index folded them in). The batches' own metas travel compressed in the body
+    (`CompactedHead`): repeated in every batch, they would cost more than the events."""
 
     project_id: str
     session_id: str
+    seqs: list[int]
+    raw_bytes: int  # the body decompressed
+    dictionary: int = 0  # the project's dictionary version the body needs; 0 = none
+
+
+class CompactedHead(msgspec.Struct, frozen=True, array_like=True):
+    """The start of a compacted body, once decompressed (after its u32 length): each
+    batch's meta and the length of its events' JSON, which follow end to end."""
+
     batches: list[BatchMeta]
     sizes: list[int]
-    dictionary: int = 0  # the project's dictionary version the body needs; 0 = none
-    replaces: list[Location] = []  # the records it was made from (for the record, not needed to read it)
 
 
 class DictionaryMeta(msgspec.Struct, frozen=True, array_like=True):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import logging
 import os
 import queue
@@ -187,6 +188,12 @@ class SegmentLog:
             future.set_result(location)
         return placed
 
+    def roll(self) -> None:
+        """Start a new active segment now (compaction, to let the current one die)."""
+        with self._lock:
+            if self._size:
+                self._fsync_and_roll()
+
     def _fsync_and_roll(self) -> None:
         os.fsync(self._fd)
         os.close(self._fd)
@@ -282,6 +289,7 @@ class SegmentLog:
                 for loc in locs:
                     os.pwrite(fd, ERASED, loc.offset)
                     os.pwrite(fd, bytes(loc.length - HEADER.size), loc.offset + HEADER.size)
+                    _punch_hole(fd, loc.offset + HEADER.size, loc.length - HEADER.size)
                 os.fsync(fd)
             finally:
                 os.close(fd)
@@ -320,12 +328,36 @@ class SegmentLog:
             finally:
                 os.close(fd)
 
+    def allocated_bytes(self) -> int:
+        """What the segment files take on disk (erased records' space is handed back)."""
+        total = 0
+        for segment in self.segments():
+            with contextlib.suppress(FileNotFoundError):
+                total += self.path(segment).stat().st_blocks * 512
+        return total
+
     def disk_bytes(self) -> int:
         total = 0
         for segment in self.segments():
             with contextlib.suppress(FileNotFoundError):  # deleted by compaction meanwhile
                 total += self.path(segment).stat().st_size
         return total
+
+
+_FALLOC_FL_KEEP_SIZE, _FALLOC_FL_PUNCH_HOLE = 1, 2
+try:
+    _libc = ctypes.CDLL(None, use_errno=True)
+    _fallocate = _libc.fallocate
+    _fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int64, ctypes.c_int64]
+except (OSError, AttributeError):  # not Linux: erased bytes stay zeros on disk, still gone
+    _fallocate = None
+
+
+def _punch_hole(fd: int, offset: int, length: int) -> None:
+    """Give an erased record's disk blocks back to the file system (offsets stay put, the
+    range reads as zeros). Best effort: where unsupported, the zeros just stay on disk."""
+    if _fallocate is not None and length > 0:
+        _fallocate(fd, _FALLOC_FL_KEEP_SIZE | _FALLOC_FL_PUNCH_HOLE, offset, length)
 
 
 def _parse(data: bytes, offset: int, location: Location) -> Record | None:
