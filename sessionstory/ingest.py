@@ -23,6 +23,7 @@ from sessionstory.events import Event, EventType, IncrementalSource, event_decod
 from sessionstory.facts import BatchFacts, batch_facts
 from sessionstory.index import Index
 from sessionstory.projects import Project, Projects, origin_allowed
+from sessionstory.sanitize import sanitize_event
 from sessionstory.store import BatchMeta, Location, Record, SegmentLog
 from sessionstory.store.compression import compress
 from sessionstory.store.records import Kind
@@ -159,7 +160,7 @@ def prepare(
     if not origin_allowed(project, origin):
         raise IngestError(403, "origin not allowed for this project")
     try:
-        clean = scrub_inputs(env.events, events)
+        clean = [sanitize_event(raw, event) for raw, event in zip(scrub_inputs(env.events, events), events)]
     except msgspec.DecodeError as exc:
         raise IngestError(400, f"invalid event data: {exc}") from None
     meta = BatchMeta(
