@@ -22,7 +22,7 @@ from sessionstory.config import Settings, prepare_data_dir
 from sessionstory.datadir import DataDir
 from sessionstory.index.sessions import iso
 from sessionstory.live import LiveHub
-from sessionstory.web import analytics, api, collect, dashboard, errors, live, pages, visitors
+from sessionstory.web import analytics, api, collect, dashboard, errors, live, pages, reproduce, visitors
 from sessionstory.throttle import SignInLimits
 from sessionstory.web.headers import csp_nonce, security_headers
 from sessionstory.web.security import datadir
@@ -58,6 +58,7 @@ def create_app(settings: Settings, dd: DataDir | None = None) -> Litestar:
     return Litestar(
         route_handlers=[
             api.healthz, api.projects, api.sessions, api.session, api.events, api.export, api.moments, api.search, api.insight, api.remove_session, live.live_stream,
+            reproduce.steps, reproduce.steps_test,
             collect.sdk_script, collect.ingest_preflight, collect.ingest,
             dashboard.login_page, dashboard.login, dashboard.logout, dashboard.session_list,
             dashboard.onboarding_status, dashboard.live_now, dashboard.ask, dashboard.save_filter, dashboard.delete_filter,

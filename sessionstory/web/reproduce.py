@@ -1,0 +1,64 @@
+"""Steps to reproduce a session: as JSON for the player, and as a Playwright test to download."""
+
+from __future__ import annotations
+
+import msgspec
+
+from litestar import Request, Response, get
+from litestar.exceptions import NotFoundException, ValidationException
+from litestar.params import FromPath, FromQuery
+
+from sessionstory.events import Event
+from sessionstory.index.sessions import session_exists
+from sessionstory.replay import session_events
+from sessionstory.reproduce import Reproduction, filename_for, playwright_test, reproduction
+from sessionstory.web.security import api_user, datadir
+from sessionstory.web.threads import blocking
+
+FORMATS = ("json", "playwright")
+
+
+class StepItem(msgspec.Struct):
+    n: int
+    at: int
+    text: str
+    kind: str
+
+
+class Steps(msgspec.Struct):
+    steps: list[StepItem]
+
+
+def _read(request: Request, session_id: str) -> Reproduction:  # type: ignore[type-arg]
+    api_user(request)
+    dd = datadir(request)
+    if not dd.index.read(lambda cur: session_exists(cur, session_id)):
+        raise NotFoundException(f"no session {session_id!r}")
+    events = msgspec.json.decode(session_events(dd.log, dd.index, session_id), type=list[Event])
+    return reproduction(events)
+
+
+def _test_file(request: Request, session_id: str, found: Reproduction) -> Response[str]:  # type: ignore[type-arg]
+    replay_url = f"{datadir(request).settings.base_url}/sessions/{session_id}"
+    return Response(playwright_test(found, session_id, replay_url), media_type="text/x-python; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{filename_for(session_id)}"'})
+
+
+@get("/api/v1/sessions/{session_id:str}/steps")
+@blocking
+def steps(request: Request, session_id: FromPath[str],  # type: ignore[type-arg]
+          format: FromQuery[str] = "json") -> Steps | Response[str]:
+    """The session as numbered steps; `?format=playwright` gives the test file instead."""
+    if format not in FORMATS:
+        raise ValidationException(f"format must be one of {', '.join(FORMATS)}")
+    found = _read(request, session_id)
+    if format == "playwright":
+        return _test_file(request, session_id, found)
+    return Steps(steps=[StepItem(n=s.n, at=s.at, text=s.text, kind=s.kind) for s in found.steps])
+
+
+@get("/api/v1/sessions/{session_id:str}/steps.py")
+@blocking
+def steps_test(request: Request, session_id: FromPath[str]) -> Response[str]:  # type: ignore[type-arg]
+    """The steps as a runnable Playwright test (pytest or plain python)."""
+    return _test_file(request, session_id, _read(request, session_id))
