@@ -13,6 +13,7 @@ import { bindKeys } from "./keyboard";
 import { frameRendered } from "./ready";
 import { createReplayer } from "./replayer";
 import { StageScaler, type Size } from "./scale";
+import { StepsPanel, stepsUrl } from "./steps";
 import { readStory, type Moment, type PageView, type Story } from "./story";
 import { Timeline } from "./timeline";
 import { UrlBar } from "./urlbar";
@@ -80,6 +81,7 @@ export class Player {
         new ErrorsPanel(this.story.errors, ctx),
         new PagesPanel(this.story.pages, ctx),
         this.eventsPanel,
+        new StepsPanel(stepsUrl(root), ctx, () => this.inspector.refreshCounts()),
       ],
       "events",
     );
