@@ -18,12 +18,13 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from sessionstory import admin, demo
+from sessionstory.admission import Admission
 from sessionstory.config import Settings, prepare_data_dir
 from sessionstory.datadir import DataDir
 from sessionstory.index.sessions import iso
 from sessionstory.live import LiveHub
-from sessionstory.web import analytics, api, collect, dashboard, errors, live, pages, reproduce, visitors
 from sessionstory.throttle import SignInLimits
+from sessionstory.web import analytics, api, collect, dashboard, errors, live, pages, reproduce, visitors
 from sessionstory.web.headers import csp_nonce, security_headers
 from sessionstory.web.security import datadir
 
@@ -40,6 +41,7 @@ def create_app(settings: Settings, dd: DataDir | None = None) -> Litestar:
         app.state.datadir = opened
         app.state.live = LiveHub()
         app.state.sign_in_limits = SignInLimits()
+        app.state.admission = Admission(opened.settings.limits, opened.settings.data_dir)
         opened.log.on_commit(app.state.live.committed)
         opened.start()
         bootstrap(opened)

@@ -19,6 +19,18 @@ class Limits(msgspec.Struct, frozen=True):
     max_decoded_bytes: int = 50 * 1024 * 1024
     max_events: int = 20_000
     max_id_length: int = 128
+    # Per session, across all its batches: a runaway page (or a flood under one id) stops here.
+    max_session_bytes: int = 256 * 1024 * 1024  # stored (compressed) bytes
+    max_session_events: int = 2_000_000
+    # Requests a second (bursts of twice as many); 0 = unlimited. One visitor sends about one every 2 s.
+    per_address_rate: float = 50.0
+    per_project_rate: float = 2_000.0
+    # Below this much free disk, ingest answers 503 before writing anything.
+    min_free_bytes: int = 256 * 1024 * 1024
+    # Event timestamps outside [2000-01-01, the server's clock + 1 day] are clamped to that window.
+    # (Old recordings are fine: imports and late retries carry the past legitimately.)
+    min_timestamp_ms: int = 946_684_800_000
+    max_future_ms: int = 86_400_000
 
 
 class Settings(msgspec.Struct, frozen=True):
@@ -78,6 +90,7 @@ def load_settings(
     if bool(email) != bool(password):
         raise ConfigError("set both SESSIONSTORY_ADMIN_EMAIL and SESSIONSTORY_ADMIN_PASSWORD, or neither")
     return Settings(
+        limits=_limits(env),
         data_dir=data,
         host=host or env.get("SESSIONSTORY_HOST") or "127.0.0.1",
         port=port_value,
@@ -87,6 +100,29 @@ def load_settings(
         admin_password=password,
         llm_model=env.get("SESSIONSTORY_LLM_MODEL", ""),
     )
+
+
+_LIMIT_VARIABLES = {
+    "SESSIONSTORY_INGEST_RATE_PER_ADDRESS": ("per_address_rate", float),
+    "SESSIONSTORY_INGEST_RATE_PER_PROJECT": ("per_project_rate", float),
+    "SESSIONSTORY_MIN_FREE_MB": ("min_free_bytes", lambda text: int(float(text) * 1024 * 1024)),
+}
+
+
+def _limits(env: dict[str, str]) -> Limits:
+    chosen: dict[str, float | int] = {}
+    for variable, (field, parse) in _LIMIT_VARIABLES.items():
+        text = env.get(variable, "").strip()
+        if not text:
+            continue
+        try:
+            value = parse(text)
+        except ValueError:
+            raise ConfigError(f"{variable} must be a number, not {text!r}") from None
+        if value < 0:
+            raise ConfigError(f"{variable} must not be negative")
+        chosen[field] = value
+    return Limits(**chosen)  # type: ignore[arg-type]
 
 
 def _port(text: str) -> int:

@@ -38,7 +38,7 @@ class DataDir:
         self.log.on_commit(self.index.feed)
         self.projects = Projects(self.log, self.index)
         self.accounts = Accounts(self.log, self.index)
-        self.ingestor = Ingestor(self.log, self.index)
+        self.ingestor = Ingestor(self.log, self.index, settings.limits)
         self.saved_filters = SavedFilters(self.log, self.index)
         self.compactor = Compactor(self.log, self.index, settings.session_timeout_s)
         self.model = LocalModel(settings.data_dir, settings.llm_model)  # loaded on first use

@@ -124,6 +124,20 @@ def parse_envelope(body: bytes, limits: Limits) -> tuple[Envelope, list[Event]]:
     return env, events
 
 
+def clamp_timestamps(raws: list[msgspec.Raw], events: list[Event], earliest: int, latest: int) -> list[msgspec.Raw]:
+    """Pull timestamps outside [earliest, latest] to the nearer edge, in `events` and their JSON.
+
+    A wild timestamp (0, the year 3000) would otherwise stretch a session over centuries
+    and take its timeline, filters and retention with it.
+    """
+    out = list(raws)
+    for i, event in enumerate(events):
+        if not earliest <= event.timestamp <= latest:
+            events[i] = msgspec.structs.replace(event, timestamp=min(max(int(event.timestamp), earliest), latest))
+            out[i] = msgspec.Raw(msgspec.json.encode(events[i]))
+    return out
+
+
 def scrub_inputs(raws: list[msgspec.Raw], events: list[Event]) -> list[bytes]:
     """Mask any typed text a client left in Input events: no input value is ever stored.
 
@@ -159,15 +173,17 @@ def prepare(
         raise IngestError(401, "unknown project key")
     if not origin_allowed(project, origin):
         raise IngestError(403, "origin not allowed for this project")
+    received_ms = int(time.time() * 1000)
+    raws = clamp_timestamps(env.events, events, limits.min_timestamp_ms, received_ms + limits.max_future_ms)
     try:
-        clean = [sanitize_event(raw, event) for raw, event in zip(scrub_inputs(env.events, events), events)]
+        clean = [sanitize_event(raw, event) for raw, event in zip(scrub_inputs(raws, events), events)]
     except msgspec.DecodeError as exc:
         raise IngestError(400, f"invalid event data: {exc}") from None
     meta = BatchMeta(
         project_id=project.id,
         session_id=env.session_id,
         seq=env.seq,
-        received_ms=int(time.time() * 1000),
+        received_ms=received_ms,
         visitor_id=env.visitor_id,
         window_id=env.window_id,
         user_id=env.user_id or "",
@@ -186,12 +202,14 @@ class Ingestor:
 
     RECENT = 100_000
 
-    def __init__(self, log: SegmentLog, index: Index) -> None:
-        self._log, self._index = log, index
+    def __init__(self, log: SegmentLog, index: Index, limits: Limits = Limits()) -> None:
+        self._log, self._index, self._limits = log, index, limits
         # Batches being written now: a concurrent retry waits for the first attempt's outcome.
         self._inflight: dict[tuple[str, int], Future[Location]] = {}
         # Batches made durable lately, which the index writer may not have applied yet.
         self._recent: OrderedDict[tuple[str, int], str] = OrderedDict()
+        # Stored bytes and events of sessions written lately (ahead of the index), for the caps.
+        self._sizes: OrderedDict[str, tuple[int, int]] = OrderedDict()
 
     async def append(self, prepared: Prepared, wait_for_index: bool = True) -> None:
         key = prepared.key
@@ -199,13 +217,15 @@ class Ingestor:
         if running is not None:
             await _durable(running)
             return
-        owner, stored = self._recent.get(key), key in self._recent
-        if owner is None:
-            owner, stored = await self._index.read_async(lambda cur: _lookup(cur, key))
+        owner, stored, size = self._recent.get(key), key in self._recent, self._sizes.get(key[0])
+        if owner is None or size is None:
+            owner, stored, indexed = await self._index.read_async(lambda cur: _lookup(cur, key))
+            size = size or indexed
         if owner is not None and owner != prepared.project.id:
             raise IngestError(409, "this session id belongs to another project")
         if stored:
             return  # stored already: acknowledge the retry, store nothing
+        size = self._grown(size, prepared)
         future = self._log.submit(prepared.record, prepared.facts)
         self._inflight[key] = future
         try:
@@ -218,8 +238,19 @@ class Ingestor:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.wrap_future(self._index.applied(location)), INDEX_WAIT_S)
         self._recent[key] = prepared.project.id
-        if len(self._recent) > self.RECENT:
-            self._recent.popitem(last=False)
+        self._sizes[key[0]] = size
+        self._sizes.move_to_end(key[0])
+        for recent in (self._recent, self._sizes):
+            if len(recent) > self.RECENT:
+                recent.popitem(last=False)
+
+    def _grown(self, size: tuple[int, int], prepared: Prepared) -> tuple[int, int]:
+        """The session's size with this batch, or 413 when that passes a cap."""
+        grown = (size[0] + len(prepared.record.body), size[1] + prepared.facts.event_count)
+        if grown[0] > self._limits.max_session_bytes or grown[1] > self._limits.max_session_events:
+            # The SDK drops a batch refused with a 4xx; the visitor's next session starts fresh.
+            raise IngestError(413, "this session has reached its size limit; nothing more of it is stored")
+        return grown
 
 
 async def _durable(future: Future[Location]) -> Location:
@@ -229,11 +260,14 @@ async def _durable(future: Future[Location]) -> Location:
         raise IngestError(503, f"store unavailable: {exc.strerror or exc}", retry_after=5) from None
 
 
-def _lookup(cur: duckdb.DuckDBPyConnection, key: tuple[str, int]) -> tuple[str | None, bool]:
-    """The project owning this session id (if any), and whether this batch is stored."""
+def _lookup(cur: duckdb.DuckDBPyConnection, key: tuple[str, int]) -> tuple[str | None, bool, tuple[int, int]]:
+    """The project owning this session id (if any), whether this batch is stored, and the
+    session's stored bytes and events so far."""
     row = cur.execute(
-        "SELECT project_id, EXISTS (SELECT 1 FROM records WHERE session_id = ? AND seq = ?) "
+        "SELECT project_id, EXISTS (SELECT 1 FROM records WHERE session_id = ? AND seq = ?), "
+        "(SELECT coalesce(sum(length), 0) FROM (SELECT DISTINCT segment, \"offset\", length FROM records WHERE session_id = ?)), "
+        "event_count "
         "FROM sessions WHERE id = ?",
-        [key[0], key[1], key[0]],
+        [key[0], key[1], key[0], key[0]],
     ).fetchone()
-    return (None, False) if row is None else (row[0], bool(row[1]))
+    return (None, False, (0, 0)) if row is None else (row[0], bool(row[1]), (int(row[2]), int(row[3])))

@@ -79,3 +79,30 @@ class SignInLimits:
 
 def _account(email: str) -> str:
     return email.strip().lower()
+
+
+class RateLimit:
+    """A token bucket per key: `rate` requests a second on average, bursts of up to `burst`."""
+
+    MAX_KEYS = 100_000
+
+    def __init__(self, rate: float, burst: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.rate, self.burst, self._clock = rate, burst, clock
+        self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, when)
+        self._lock = threading.Lock()
+
+    def take(self, key: str) -> float:
+        """Spend one token: 0 when allowed, else the seconds until one is there."""
+        if self.rate <= 0:
+            return 0.0  # unlimited
+        now = self._clock()
+        with self._lock:
+            tokens, then = self._buckets.pop(key, (self.burst, now))
+            tokens = min(self.burst, tokens + (now - then) * self.rate)
+            if len(self._buckets) >= self.MAX_KEYS:
+                del self._buckets[next(iter(self._buckets))]
+            if tokens < 1:
+                self._buckets[key] = (tokens, now)
+                return (1 - tokens) / self.rate
+            self._buckets[key] = (tokens - 1, now)  # re-inserted last: the dict stays in least-recent order
+            return 0.0

@@ -8,6 +8,7 @@ import anyio.to_thread
 from litestar import Request, Response, get, post, route
 from litestar.exceptions import NotFoundException
 
+from sessionstory.admission import Admission
 from sessionstory.ingest import prepare
 from sessionstory.web.live import live_hub
 from sessionstory.web.security import datadir
@@ -53,6 +54,8 @@ def ingest_preflight(request: Request) -> Response[None]:  # type: ignore[type-a
 async def ingest(request: Request) -> Response[dict[str, bool]]:  # type: ignore[type-arg]
     dd = datadir(request)
     headers = _cors(request)
+    admission: Admission = request.app.state.admission
+    admission.check_address(request.client.host if request.client else "")  # before reading a byte of the body
     body = await request.body()
     prepared = await anyio.to_thread.run_sync(
         lambda: prepare(
@@ -68,6 +71,8 @@ async def ingest(request: Request) -> Response[dict[str, bool]]:  # type: ignore
     # Someone is watching this session live: the SDK sends smaller batches, sooner, while this holds.
     # The viewer gets them from the live hub, so the answer need not wait for the index as well
     # (the SDK sends one batch at a time: a slow index would set its pace).
+    admission.check_project(prepared.project.id)
+    admission.check_disk()
     watched = live_hub(request).watched(prepared.record.meta.session_id)  # type: ignore[union-attr]
     await dd.ingestor.append(prepared, wait_for_index=not watched)
     return Response({"ok": True, "watched": True} if watched else {"ok": True}, headers=headers)
