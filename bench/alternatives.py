@@ -1,78 +1,72 @@
-"""The slow statements of the dashboard routes beside rewrites that return the same
-rows, timed on the same data: evidence for the fixes proposed in docs/performance.md.
+"""The dashboard routes' statements beside alternatives that return the same rows, timed
+on the same data in alternating runs: the evidence behind docs/performance.md.
 
-Each rewrite is made from the statement the route really runs (captured as in
-`queries.py`) by a textual replacement, so it stays tied to the current code; when the
-code has changed and the text is no longer there, the line says so and is skipped.
-Results are compared row for row (approximate ones are marked). Nothing here changes
-the app: the rewrites are suggestions.
+Two kinds of alternative:
+- **former**: the statement a change replaced. Timing it beside the current one shows what
+  the change gained, measured in the same run (alternative ÷ current > 1: the change won).
+- **candidate**: a rewrite not taken (yet). It is listed only while it says something the
+  docs rely on; one that loses is deleted.
 
-    python -m bench.alternatives [--sessions N]
+Each alternative is made from the statement the route really runs (captured as in
+`queries.py`), so it stays tied to the current code; when the code has changed and the
+text is no longer there, the line says so and is skipped. Results are compared row for
+row (approximate ones are marked). Nothing here changes the app.
+
+    python -m bench.alternatives [--sessions N] [--markdown]
 """
 
 from __future__ import annotations
 
 import argparse
-import re
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
 from bench import queries, stats, synth
+from sessionstory.index.filters import FRUSTRATION
+from sessionstory.index.overview import DAY_MS
+
+Rewriter = Callable[[str, list[Any]], tuple[str, list[Any]]]
 
 
 @dataclass
 class Rewrite:
     case: str  # a query of queries.CASES (prefix of its name)
     statement: str  # a piece of the captured SQL that picks the statement
+    kind: str  # "former" | "candidate"
     label: str
-    rewrite: Callable[[str, list[Any]], tuple[str, list[Any]]]
+    rewrite: Rewriter
     exact: bool = True  # same rows expected (else: approximate aggregates)
+    every: bool = False  # the current side is every statement picked, in turn (time windows tried one by one);
+    # the alternative is made from the last of them
 
 
 def _flat(sql: str) -> str:
     return " ".join(sql.split())
 
 
-def _replace(old: str, new: str) -> Callable[[str, list[Any]], tuple[str, list[Any]]]:
+def _replace(old: str, new: str, params: Callable[[list[Any]], list[Any]] = lambda p: p) -> Rewriter:
     old, new = _flat(old), _flat(new)
 
     def apply(sql: str, p: list[Any]) -> tuple[str, list[Any]]:
         if old not in sql:
             raise LookupError(old)
-        return sql.replace(old, new), p
+        return sql.replace(old, new), params(p)
     return apply
 
 
-def _substring(pattern: str) -> str:
-    """The text behind filters._like's `%escaped%` pattern."""
-    body = pattern[1:-1]
-    return re.sub(r"\\(.)", r"\1", body)
+def _whole(new: str) -> Rewriter:
+    """The whole statement replaced, with the same parameters."""
+    return lambda sql, p: (_flat(new), p)
 
 
-def _q_rewrite(sql: str, p: list[Any]) -> tuple[str, list[Any]]:
-    old = "(urls ILIKE ? ESCAPE '\\' OR search_text ILIKE ? ESCAPE '\\' OR user_id ILIKE ? ESCAPE '\\')"
-    if old not in sql:
-        raise LookupError(old)
-    new = "(contains(lower(urls), lower(?)) OR contains(lower(search_text), lower(?)) OR contains(lower(user_id), lower(?)))"
-    # the three patterns come right after the project ids (and before keyset/limit values)
-    i = next(k for k, v in enumerate(p) if isinstance(v, str) and v.startswith("%"))
-    return sql.replace(old, new), p[:i] + [_substring(v) for v in p[i:i + 3]] + p[i + 3:]
-
-
-def _url_rewrite(sql: str, p: list[Any]) -> tuple[str, list[Any]]:
-    old = "urls ILIKE ? ESCAPE '\\'"
-    if old not in sql:
-        raise LookupError(old)
-    i = next(k for k, v in enumerate(p) if isinstance(v, str) and v.startswith("%"))
-    return sql.replace(old, "contains(lower(urls), lower(?))"), p[:i] + [_substring(p[i])] + p[i + 1:]
-
-
-def _both(*steps: Callable[[str, list[Any]], tuple[str, list[Any]]]) -> Callable[[str, list[Any]], tuple[str, list[Any]]]:
+def _both(*steps: Rewriter) -> Rewriter:
     def apply(sql: str, p: list[Any]) -> tuple[str, list[Any]]:
         for step in steps:
             sql, p = step(sql, p)
@@ -80,76 +74,90 @@ def _both(*steps: Callable[[str, list[Any]], tuple[str, list[Any]]]) -> Callable
     return apply
 
 
-def _keyset_rewrite(sql: str, p: list[Any]) -> tuple[str, list[Any]]:
-    """State the sort key's bound on its own, so the scan can skip row groups by their min/max."""
-    old = "(started_ms, id) < (?, ?)"
-    if old not in sql:
-        raise LookupError(old)
-    # the keyset values are the last two parameters before LIMIT's
-    return sql.replace(old, "started_ms <= ? AND " + old), p[:-3] + [p[-3]] + p[-3:]
+def _like(text: str) -> str:
+    """The ILIKE pattern the former filters bound: the text, escaped, between two %."""
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-_LIST_CONTAINS = _replace("project_id IN (SELECT unnest(?::VARCHAR[]))", "list_contains(?::VARCHAR[], project_id)")
+def _text_param(p: list[Any], new: Callable[[str], list[Any]]) -> list[Any]:
+    """Replace the filter's text parameter (the first plain string after the project ids)."""
+    i = next(k for k, v in enumerate(p) if isinstance(v, str))
+    return p[:i] + new(p[i]) + p[i + 1:]
 
 
-def _funnel_rewrite(sql: str, p: list[Any]) -> tuple[str, list[Any]]:
-    """LIKE with an ESCAPE clause runs DuckDB's generic matcher; without it, '%x%' becomes contains()."""
-    if "LIKE ? ESCAPE '\\'" not in sql:
-        raise LookupError("LIKE ? ESCAPE")
-    # valid here because the benchmark's patterns hold no '%' or '_' of their own
-    return sql.replace("LIKE ? ESCAPE '\\'", "LIKE ?"), p
+_FORMER_PROJECT = _replace("list_contains(?::VARCHAR[], project_id)", "project_id IN (SELECT unnest(?::VARCHAR[]))")
+_FORMER_URL = _replace("contains(lower(urls), lower(?))", "urls ILIKE ? ESCAPE '\\'",
+                       lambda p: _text_param(p, lambda t: [_like(t)]))
+_FORMER_Q = _replace("contains(search_lower, ?)",
+                     "(urls ILIKE ? ESCAPE '\\' OR search_text ILIKE ? ESCAPE '\\' OR user_id ILIKE ? ESCAPE '\\')",
+                     lambda p: _text_param(p, lambda t: [_like(t)] * 3))
+_Q_ON_THE_FLY = _replace("contains(search_lower, ?)",
+                         "(contains(lower(urls), ?) OR contains(lower(search_text), ?) OR contains(lower(user_id), ?))",
+                         lambda p: _text_param(p, lambda t: [t] * 3))
+# keyset values are the last three parameters before LIMIT's: the bare bound's, then the row comparison's
+_FORMER_KEYSET = _replace("started_ms <= ? AND (started_ms, id) < (?, ?)", "(started_ms, id) < (?, ?)",
+                          lambda p: p[:-4] + p[-3:])
+
+# the newest-first list looks in growing time windows: the window's bound is the last condition
+# (when every window fell short, the route's last statement has none already: the alternative is then
+# that statement alone, and the comparison shows what the windows tried in vain cost)
 
 
-_SNAPSHOT_OLD = """SELECT p.session_id, p.at_ms - s.started_ms + 1000, p.at_ms
-           FROM pages p JOIN sessions s ON s.id = p.session_id
-           WHERE p.project_id = ? AND p.url = ? AND p.at_ms >= ? AND p.at_ms < ?
-           ORDER BY p.at_ms DESC LIMIT 1"""
-_SNAPSHOT_NEW = """SELECT p.session_id, p.at_ms - s.started_ms + 1000, p.at_ms
-           FROM (SELECT session_id, at_ms FROM pages WHERE project_id = ? AND url = ? AND at_ms >= ? AND at_ms < ?
-                 ORDER BY at_ms DESC LIMIT 1) p JOIN sessions s ON s.id = p.session_id"""
+def _without_window(sql: str, p: list[Any]) -> tuple[str, list[Any]]:
+    if "AND started_ms >= ? ORDER BY" not in sql:
+        return sql, p
+    return sql.replace("AND started_ms >= ? ORDER BY", "ORDER BY"), p[:-2] + p[-1:]
 
-_VITALS_OLD = """SELECT url, count(*) AS n,
+
+_FORMER_PER_DAY = f"""SELECT strftime(make_timestamp((started_ms // {DAY_MS}) * {DAY_MS} * 1000), '%Y-%m-%d') AS day,
+                   count(*), count(*) FILTER (WHERE error_count > 0), count(*) FILTER (WHERE {FRUSTRATION} > 0)
+            FROM sessions WHERE project_id = ? AND started_ms >= ? AND started_ms < ? GROUP BY day ORDER BY day"""
+_FORMER_VITALS = """SELECT url, count(*) AS n,
                    quantile_cont(value, 0.75) FILTER (WHERE name = 'LCP') AS lcp,
                    quantile_cont(value, 0.75) FILTER (WHERE name = 'INP'),
                    quantile_cont(value, 0.75) FILTER (WHERE name = 'CLS')
             FROM vitals WHERE project_id = ? AND at_ms >= ? AND at_ms < ? AND url IS NOT NULL
-            GROUP BY url ORDER BY lcp DESC NULLS LAST LIMIT 10"""
-_VITALS_NEW = """WITH slow AS (
-                SELECT url, quantile_cont(value, 0.75) AS lcp FROM vitals
-                WHERE project_id = $1 AND at_ms >= $2 AND at_ms < $3 AND url IS NOT NULL AND name = 'LCP'
-                GROUP BY url ORDER BY lcp DESC LIMIT 10)
-            SELECT v.url, count(*) AS n, any_value(slow.lcp) AS lcp,
-                   quantile_cont(value, 0.75) FILTER (WHERE name = 'INP'),
-                   quantile_cont(value, 0.75) FILTER (WHERE name = 'CLS')
-            FROM vitals v JOIN slow USING (url) WHERE v.project_id = $1 AND v.at_ms >= $2 AND v.at_ms < $3
-            GROUP BY v.url ORDER BY lcp DESC NULLS LAST"""
+            GROUP BY url ORDER BY lcp DESC NULLS LAST, url LIMIT 10"""
+_FORMER_SNAPSHOT = """SELECT p.session_id, p.at_ms - s.started_ms + 1000, p.at_ms
+           FROM pages p JOIN sessions s ON s.id = p.session_id
+           WHERE p.project_id = ? AND p.url = ? AND p.at_ms >= ? AND p.at_ms < ?
+           ORDER BY p.at_ms DESC LIMIT 1"""
+_FORMER_VIEWPORT = _replace("AND vw > 0 AND at_ms >= ? AND at_ms <= ?", "AND vw > 0", lambda p: [p[0], p[3]])
 
 REWRITES: list[Rewrite] = [
-    Rewrite("sessions: no filter", "ORDER BY", "project_id IN (SELECT unnest(?)) -> list_contains(?, project_id)",
-            _LIST_CONTAINS),
-    Rewrite("sessions: device=mobile", "ORDER BY", "project_id IN (SELECT unnest(?)) -> list_contains(?, project_id)",
-            _LIST_CONTAINS),
-    Rewrite("sessions: deep page", "ORDER BY", "project_id IN (SELECT unnest(?)) -> list_contains(?, project_id)",
-            _LIST_CONTAINS),
-    Rewrite("sessions: deep page", "ORDER BY", "the same, and started_ms <= ? beside (started_ms, id) < (?, ?)",
-            _both(_LIST_CONTAINS, _keyset_rewrite)),
-    Rewrite("sessions: url=", "count(*)", "urls ILIKE ? ESCAPE -> contains(lower(urls), lower(?))", _url_rewrite),
-    Rewrite("sessions: url=", "ORDER BY", "the same, and list_contains(?, project_id)", _both(_url_rewrite, _LIST_CONTAINS)),
-    Rewrite("sessions: q=", "count(*)", "3 x ILIKE ? ESCAPE -> 3 x contains(lower(col), lower(?))", _q_rewrite),
-    Rewrite("sessions: q=", "ORDER BY", "the same, and list_contains(?, project_id)", _both(_q_rewrite, _LIST_CONTAINS)),
-    Rewrite("overview 30d", "count(DISTINCT visitor_id)", "count(DISTINCT visitor_id) -> approx_count_distinct",
+    Rewrite("sessions: no filter", "ORDER BY", "former",
+            "list_contains(?, project_id) -> project_id IN (SELECT unnest(?)) (last hour)", _FORMER_PROJECT),
+    Rewrite("sessions: device=mobile", "ORDER BY", "former",
+            "list_contains(?, project_id) -> project_id IN (SELECT unnest(?)), the whole table",
+            _both(_FORMER_PROJECT, _without_window), every=True),
+    Rewrite("sessions: no filter", "ORDER BY", "former", "the whole table, not the last hour first", _without_window,
+            every=True),
+    Rewrite("sessions: deep page", "ORDER BY", "former", "without the bare started_ms <= ? beside (started_ms, id) < (?, ?)",
+            _both(_without_window, _FORMER_KEYSET), every=True),
+    Rewrite("sessions: q=reading 'price', page 2", "ORDER BY", "former",
+            "the whole table, not the last 1 h, 12 h, 6 days in turn", _without_window, every=True),
+    Rewrite("sessions: url=", "count(*)", "former", "contains(lower(urls), lower(?)) -> urls ILIKE ? ESCAPE", _FORMER_URL),
+    Rewrite("sessions: url=", "ORDER BY", "former", "the same, project_id IN (SELECT unnest(?)), the whole table",
+            _both(_FORMER_URL, _FORMER_PROJECT, _without_window), every=True),
+    Rewrite("sessions: q=", "count(*)", "former", "contains(search_lower, ?) -> 3 x ILIKE ? ESCAPE", _FORMER_Q),
+    Rewrite("sessions: q=", "count(*)", "former", "contains(search_lower, ?) -> 3 x contains(lower(col), ?)",
+            _Q_ON_THE_FLY),
+    Rewrite("sessions: q=", "ORDER BY", "former", "3 x ILIKE ? ESCAPE, project_id IN (SELECT unnest(?)), the whole table",
+            _both(_FORMER_Q, _FORMER_PROJECT, _without_window), every=True),
+    Rewrite("overview 30d", "GROUP BY d)", "former", "per day: format each session's date, then group", _whole(_FORMER_PER_DAY)),
+    Rewrite("overview 30d", "WITH slow AS", "former", "slowest pages: three p75s for every URL", _whole(_FORMER_VITALS)),
+    Rewrite("overview 30d", "count(DISTINCT visitor_id)", "candidate", "count(DISTINCT visitor_id) -> approx_count_distinct",
             _replace("count(DISTINCT visitor_id)", "approx_count_distinct(visitor_id)"), exact=False),
-    Rewrite("overview 30d", "FROM vitals", "p75 of LCP for every URL, INP and CLS only for the slowest 10",
-            _replace(_VITALS_OLD, _VITALS_NEW)),
-    Rewrite("funnel", "WITH s0", "url LIKE ? ESCAPE -> url LIKE ? (no ESCAPE clause)", _funnel_rewrite),
-    Rewrite("heatmap", "JOIN sessions s", "join one session after LIMIT 1, not every view of the page",
-            _replace(_SNAPSHOT_OLD, _SNAPSHOT_NEW)),
+    Rewrite("heatmap", "JOIN sessions s", "former", "snapshot: join every view of the page, then LIMIT 1",
+            _whole(_FORMER_SNAPSHOT)),
+    Rewrite("heatmap", "FROM interactions WHERE session_id", "former", "viewport: no time window around the view",
+            _FORMER_VIEWPORT),
 ]
 
 
 def _kind(rw: Rewrite) -> str:
-    kinds = {"count(*)": "count", "ORDER BY": "page", "count(DISTINCT visitor_id)": "totals", "FROM vitals": "vitals",
-             "WITH s0": "steps", "JOIN sessions s": "snapshot"}
+    kinds = {"count(*)": "count", "ORDER BY": "page", "count(DISTINCT visitor_id)": "totals", "WITH slow AS": "vitals",
+             "GROUP BY d)": "per day", "JOIN sessions s": "snapshot", "FROM interactions WHERE session_id": "viewport"}
     return kinds.get(rw.statement, rw.statement)
 
 
@@ -189,29 +197,39 @@ def run(data_dir: Path, info: synth.SynthInfo, reps: int = 10, markdown: bool = 
         for rw in REWRITES:
             case = next((c for name, c in cases.items() if name.startswith(rw.case)), None)
             if case is None:
-                lines.append([rw.case, _kind(rw), rw.label, "—", "—", "—", "no such query"])
+                lines.append([rw.case, _kind(rw), rw.kind, rw.label, "—", "—", "—", "no such query"])
                 continue
             recorder = queries.Recorder(con)
             case.call(recorder, ctx)
             found = [(s, p) for s, p in recorder.calls if rw.statement in s]
             if not found:
-                lines.append([case.name, _kind(rw), rw.label, "—", "—", "—", "statement not found"])
+                lines.append([case.name, _kind(rw), rw.kind, rw.label, "—", "—", "—", "statement not found"])
                 continue
-            sql, params = _flat(found[0][0]), found[0][1]
+            current = [(_flat(s), p) for s, p in (found if rw.every else found[:1])]
+            sql, params = current[-1]
             try:
                 new_sql, new_params = rw.rewrite(sql, list(params))
             except LookupError:
-                lines.append([case.name, _kind(rw), rw.label, "—", "—", "—", "the code changed; rewrite skipped"])
+                lines.append([case.name, _kind(rw), rw.kind, rw.label, "—", "—", "—", "the code changed; skipped"])
                 continue
-            before, after = _interleaved(lambda: _rows(con, sql, params), lambda: _rows(con, new_sql, new_params), reps)
+
+            def run_current(current: list[tuple[str, Any]] = current) -> list[tuple[Any, ...]]:
+                """Every picked statement in turn, as the route runs them; the last one's rows."""
+                rows: list[tuple[Any, ...]] = []
+                for s, p in current:
+                    rows = _rows(con, s, p)
+                return rows
+
+            now, alt = _interleaved(run_current, lambda: _rows(con, new_sql, new_params), reps)
             # sorted: a GROUP BY without ORDER BY may come back in any order
-            same = sorted(_values(_rows(con, sql, params))) == sorted(_values(_rows(con, new_sql, new_params)))
+            same = sorted(_values(run_current())) == sorted(_values(_rows(con, new_sql, new_params)))
             check = "same rows" if same else ("approximate" if not rw.exact else "DIFFERENT rows")
-            lines.append([case.name, _kind(rw), rw.label, stats.ms(stats.p50(before)), stats.ms(stats.p50(after)),
-                          f"{stats.p50(before) / stats.p50(after):.1f}×", check])
+            lines.append([case.name, _kind(rw), rw.kind, rw.label, stats.ms(stats.p50(now)), stats.ms(stats.p50(alt)),
+                          f"{stats.p50(alt) / stats.p50(now):.2f}", check])
     finally:
         con.close()
-    return stats.table(["query", "statement", "rewrite", "now p50", "rewrite p50", "speed-up", "result"], lines, markdown)
+    return stats.table(["query", "statement", "kind", "alternative", "current p50", "alternative p50",
+                        "alternative ÷ current", "result"], lines, markdown)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -222,7 +240,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--markdown", action="store_true")
     args = parser.parse_args(argv)
     data_dir, info = synth.ensure(args.data_root, args.sessions)
-    print(run(data_dir, info, args.reps, args.markdown))
+    load = os.getloadavg()[0]
+    table = run(data_dir, info, args.reps, args.markdown)
+    print(f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC; {info.sessions:,} sessions; {args.reps} runs of each, in turns; "
+          f"load average {load:.1f} before, {os.getloadavg()[0]:.1f} after")
+    print(table)
     return 0
 
 

@@ -46,6 +46,7 @@ from sessionstory.datadir import DataDir
 from sessionstory.demo import recordings
 from sessionstory.events import EventType, IncrementalSource, event_decoder
 from sessionstory.facts import batch_facts
+from sessionstory.index.schema import SCHEMA_VERSION
 
 DEFAULT_SESSIONS = 1_000_000
 # generated data directories are kept here, one per (sessions, seed, version), and reused
@@ -78,6 +79,7 @@ class SynthInfo(msgspec.Struct):
     index_bytes: int
     rows: dict[str, int]
     calibration: dict[str, float]
+    schema: int = 0  # the index's SCHEMA_VERSION: the server sets an index of another version aside
 
 
 # -- shapes from the real recordings ------------------------------------------------
@@ -554,13 +556,14 @@ def generate(dest: Path, sessions: int = DEFAULT_SESSIONS, say: Say = print) -> 
     try:
         _fill(con, sessions, anchor_ms, project.id, cal, say)
         rows = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}  # type: ignore[index]
+        schema = int(con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0])  # type: ignore[index]
     finally:
         con.close()
     seconds = time.perf_counter() - t0
     size = settings.index_path.stat().st_size
     info = SynthInfo(version=VERSION, sessions=sessions, seed=SEED, anchor_ms=anchor_ms, project_id=project.id,
                      email=EMAIL, password=PASSWORD, token=token, seconds=round(seconds, 1), index_bytes=size,
-                     rows=rows, calibration=cal)
+                     rows=rows, calibration=cal, schema=schema)
     (dest / INFO_FILE).write_bytes(msgspec.json.format(msgspec.json.encode(info)))
     say("  rows: " + ", ".join(f"{t} {n:,}" for t, n in rows.items()))
     say(f"synth: done in {seconds:.1f} s; index {size / 2**20:,.0f} MiB ({settings.index_path})")
@@ -572,7 +575,7 @@ def read_info(dest: Path) -> SynthInfo | None:
         info = msgspec.json.decode((dest / INFO_FILE).read_bytes(), type=SynthInfo)
     except (OSError, msgspec.DecodeError):
         return None
-    return info if info.version == VERSION else None
+    return info if info.version == VERSION and info.schema == SCHEMA_VERSION else None
 
 
 def cache_dir(root: Path, sessions: int) -> Path:
