@@ -24,7 +24,7 @@ from sessionstory.datadir import DataDir
 from sessionstory.index.sessions import iso
 from sessionstory.live import LiveHub
 from sessionstory.throttle import SignInLimits
-from sessionstory.web import analytics, api, collect, dashboard, errors, live, pages, reproduce, visitors
+from sessionstory.web import admin_pages, analytics, api, collect, dashboard, errors, live, pages, reproduce, visitors
 from sessionstory.web.headers import csp_nonce, security_headers
 from sessionstory.web.security import datadir
 
@@ -67,6 +67,8 @@ def create_app(settings: Settings, dd: DataDir | None = None) -> Litestar:
             dashboard.session_page, dashboard.session_insight_card, dashboard.projects_page, dashboard.create_project, dashboard.project_page,
             analytics.overview_page, analytics.errors_page, analytics.heatmaps_page, analytics.heatmap_data,
             analytics.funnels_page, visitors.visitors_page, visitors.visitor_page,
+            admin_pages.users_page, admin_pages.create_user, admin_pages.change_role, admin_pages.delete_user,
+            admin_pages.audit_page,
             demo_page,
             create_static_files_router(path="/static", directories=[WEB / "static"], include_in_schema=False),
         ],

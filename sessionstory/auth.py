@@ -123,6 +123,49 @@ class Accounts:
                 )
         return user
 
+    def users(self) -> list[User]:
+        rows = self._index.read(
+            lambda cur: cur.execute("SELECT id, email, role, created_ms FROM users ORDER BY created_ms").fetchall()
+        )
+        return [User(*row) for row in rows]
+
+    def set_role(self, user_id: str, role: str) -> User:
+        if role not in ROLES:
+            raise AuthError(f"role must be one of {', '.join(ROLES)}")
+        user = self._user(user_id)
+        if user.role == "admin" and role != "admin":
+            self._keep_an_admin(user)
+        row = self._index.read(lambda cur: cur.execute(
+            "SELECT password_hash FROM users WHERE id = ?", [user_id]).fetchone())
+        changed = msgspec.structs.replace(user, role=role)
+        entities.save(self._log, self._index, "users", {**msgspec.structs.asdict(changed), "password_hash": row[0]})
+        return changed
+
+    def delete_user(self, user_id: str) -> User:
+        """The user, their API tokens and their sign-ins: gone, effective at once."""
+        user = self._user(user_id)
+        if user.role == "admin":
+            self._keep_an_admin(user)
+        token_ids = self._index.read(lambda cur: cur.execute(
+            "SELECT id FROM tokens WHERE user_id = ?", [user_id]).fetchall())
+        for (token_id,) in token_ids:
+            entities.save(self._log, self._index, "tokens", {"id": token_id}, op="delete")
+        entities.save(self._log, self._index, "users", {"id": user_id}, op="delete")
+        self._index.write(lambda con: con.execute("DELETE FROM web_sessions WHERE user_id = ?", [user_id])).result()
+        return user
+
+    def _user(self, user_id: str) -> User:
+        row = self._index.read(lambda cur: cur.execute(
+            "SELECT id, email, role, created_ms FROM users WHERE id = ?", [user_id]).fetchone())
+        if row is None:
+            raise AuthError(f"no user {user_id!r}")
+        return User(*row)
+
+    def _keep_an_admin(self, leaving: User) -> None:
+        admins = [u for u in self.users() if u.role == "admin" and u.id != leaving.id]
+        if not admins:
+            raise AuthError("the last admin cannot be removed or demoted; make another admin first")
+
     # -- API tokens -----------------------------------------------------------------
 
     def create_token(self, email: str, name: str = "") -> str:

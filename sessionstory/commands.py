@@ -13,6 +13,7 @@ from typing import Any
 import msgspec
 
 from sessionstory import portability
+from sessionstory.audit import CLI
 from sessionstory.auth import AuthError
 from sessionstory.datadir import DataDir
 from sessionstory.index.sessions import session_exists
@@ -28,6 +29,7 @@ def user_create(dd: DataDir, email: str, password: str, role: str = "member") ->
         user = dd.accounts.create_user(email, password, role)
     except AuthError as exc:
         raise CommandError(str(exc)) from None
+    dd.audit.record(CLI, "user.create", user.email, f"role {user.role}")
     return msgspec.json.encode(user).decode()
 
 
@@ -36,14 +38,17 @@ def project_create(dd: DataDir, name: str, origins: list[str] | None = None) -> 
         project = dd.projects.create(name, origins or [])
     except ProjectError as exc:
         raise CommandError(str(exc)) from None
+    dd.audit.record(CLI, "project.create", project.id, f"{project.name} · origins: {' '.join(origins or []) or 'any'}")
     return msgspec.json.encode({"id": project.id, "name": project.name, "public_key": project.public_key}).decode()
 
 
 def token_create(dd: DataDir, email: str, name: str = "") -> str:
     try:
-        return dd.accounts.create_token(email, name)
+        token = dd.accounts.create_token(email, name)
     except AuthError as exc:
         raise CommandError(str(exc)) from None
+    dd.audit.record(CLI, "token.create", email, name or "token")
+    return token
 
 
 def reindex(dd: DataDir, progress: Callable[[int], None] | None = None) -> str:

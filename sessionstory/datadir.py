@@ -10,6 +10,7 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
+from sessionstory.audit import AuditLog
 from sessionstory.auth import Accounts
 from sessionstory.compaction import Compactor
 from sessionstory.config import Settings
@@ -38,6 +39,7 @@ class DataDir:
         self.log.on_commit(self.index.feed)
         self.projects = Projects(self.log, self.index)
         self.accounts = Accounts(self.log, self.index)
+        self.audit = AuditLog(self.log, self.index)
         self.ingestor = Ingestor(self.log, self.index, settings.limits)
         self.saved_filters = SavedFilters(self.log, self.index)
         self.compactor = Compactor(self.log, self.index, settings.session_timeout_s)

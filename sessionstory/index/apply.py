@@ -22,7 +22,7 @@ from sessionstory.index.compaction import apply_compacted, apply_dictionary, new
 from sessionstory.store import BatchMeta, CompactedMeta, DictionaryMeta, EntityChange, Location, Record
 from sessionstory.store.compression import decompress
 
-ACCOUNT_TABLES = {"projects": "id", "users": "id", "tokens": "id", "saved_filters": "id"}
+ACCOUNT_TABLES = {"projects": "id", "users": "id", "tokens": "id", "saved_filters": "id", "audit": "id"}
 URLS_MAX = 4000
 SEARCH_MAX = 4000
 VITALS = ("lcp", "inp", "cls", "fcp", "ttfb")

@@ -36,6 +36,15 @@ CREATE TABLE IF NOT EXISTS saved_filters (
     query VARCHAR NOT NULL,
     created_ms BIGINT NOT NULL
 );
+-- Who changed accounts, projects or data (audit.py); kept in the log like the accounts.
+CREATE TABLE IF NOT EXISTS audit (
+    id VARCHAR PRIMARY KEY,
+    at_ms BIGINT NOT NULL,
+    actor VARCHAR NOT NULL,
+    action VARCHAR NOT NULL,
+    target VARCHAR NOT NULL,
+    detail VARCHAR NOT NULL
+);
 -- Dashboard sign-ins. Not in the log: a rebuilt index only signs people out.
 CREATE TABLE IF NOT EXISTS web_sessions (
     id_hash VARCHAR PRIMARY KEY,

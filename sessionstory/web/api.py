@@ -30,7 +30,7 @@ from sessionstory.portability import export_session
 from sessionstory.projects import Project
 from sessionstory.replay import erase_session, session_events
 from sessionstory.web.threads import blocking
-from sessionstory.web.security import api_user, datadir
+from sessionstory.web.security import api_user, datadir, require_admin
 
 MAX_LIMIT = 500
 
@@ -182,7 +182,9 @@ def moments(request: Request, session_id: FromPath[str]) -> list[Moment]:  # typ
 @delete("/api/v1/sessions/{session_id:str}", status_code=204)
 @blocking
 def remove_session(request: Request, session_id: FromPath[str]) -> None:  # type: ignore[type-arg]
-    api_user(request)
+    user = api_user(request)
+    require_admin(user, "delete sessions")
     dd = datadir(request)
     if not erase_session(dd.log, dd.index, session_id):
         raise NotFoundException(f"no session {session_id!r}")
+    dd.audit.record(user.email, "session.delete", session_id)

@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 from litestar import Request, Response, get, post
 from litestar.datastructures import Cookie
-from litestar.exceptions import NotFoundException, PermissionDeniedException, ValidationException
+from litestar.exceptions import NotFoundException, ValidationException
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
@@ -32,6 +32,7 @@ from sessionstory.web.security import (
     SESSION_COOKIE,
     check_csrf,
     datadir,
+    require_admin,
     secure_cookies,
     signed_in,
 )
@@ -277,8 +278,7 @@ def projects_page(request: Request) -> Template:  # type: ignore[type-arg]
 def create_project(request: Request, data: URLEncodedBody[dict[str, str]]) -> Response[Any]:  # type: ignore[type-arg]
     sign_in = require_sign_in(request)
     check_csrf(request, sign_in, data.get(CSRF_FIELD))
-    if sign_in.user.role != "admin":
-        raise PermissionDeniedException("only admins create projects")
+    require_admin(sign_in.user, "create projects")
     dd = datadir(request)
     origins = [o for o in data.get("origins", "").split() if o]
     try:
@@ -287,6 +287,7 @@ def create_project(request: Request, data: URLEncodedBody[dict[str, str]]) -> Re
         template = render("projects.html", request, sign_in, projects=dd.projects.all(), error=str(exc))
         template.status_code = 400
         return template
+    dd.audit.record(sign_in.user.email, "project.create", project.id, f"{project.name} · origins: {' '.join(origins) or 'any'}")
     then = _safe_next(data.get("then")) if data.get("then") else f"/projects/{project.id}"
     return Redirect(then, status_code=303)
 

@@ -51,3 +51,9 @@ def check_csrf(request: Request, sign_in: SignIn, form_value: str | None) -> Non
 
 def secure_cookies(request: Request) -> bool:  # type: ignore[type-arg]
     return datadir(request).settings.base_url.startswith("https://")
+
+
+def require_admin(user: User, doing: str) -> None:
+    """Admins manage users, projects and data; members view."""
+    if user.role != "admin":
+        raise PermissionDeniedException(f"only admins {doing}")
