@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from typing import Any
 
 from litestar import Request, Response, get, post
 from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Template
 
-from sessionstory.auth import AuthError, SignIn
+from sessionstory.auth import AuthError, SignIn, User
 from sessionstory.web.pages import render, require_sign_in
 from sessionstory.web.security import CSRF_FIELD, check_csrf, datadir, require_admin
 from sessionstory.web.threads import blocking
@@ -55,25 +56,28 @@ def create_user(request: Request, data: URLEncodedBody[dict[str, str]]) -> Templ
 @blocking
 def change_role(request: Request, user_id: FromPath[str], data: URLEncodedBody[dict[str, str]]) -> Response[Any]:  # type: ignore[type-arg]
     sign_in = _admin(request, data)
-    dd = datadir(request)
-    try:
-        user = dd.accounts.set_role(user_id, data.get("role", ""))
-    except AuthError as exc:
-        return _users_page(request, sign_in, 400, error=str(exc))
-    dd.audit.record(sign_in.user.email, "user.role", user.email, f"now {user.role}")
-    return Redirect("/users", status_code=303)
+    accounts = datadir(request).accounts
+    return _apply(request, sign_in, lambda: accounts.set_role(user_id, data.get("role", "")), "user.role",
+                  lambda user: f"now {user.role}")
 
 
 @post("/users/{user_id:str}/delete")
 @blocking
 def delete_user(request: Request, user_id: FromPath[str], data: URLEncodedBody[dict[str, str]]) -> Response[Any]:  # type: ignore[type-arg]
     sign_in = _admin(request, data)
-    dd = datadir(request)
+    accounts = datadir(request).accounts
+    return _apply(request, sign_in, lambda: accounts.delete_user(user_id), "user.delete",
+                  lambda _: "tokens and sign-ins revoked")
+
+
+def _apply(request: Request, sign_in: SignIn, change: Callable[[], User], action: str,  # type: ignore[type-arg]
+           detail: Callable[[User], str]) -> Response[Any]:
+    """Make one change to a user, audit it, and go back to the list (or show why not)."""
     try:
-        user = dd.accounts.delete_user(user_id)
+        user = change()
     except AuthError as exc:
         return _users_page(request, sign_in, 400, error=str(exc))
-    dd.audit.record(sign_in.user.email, "user.delete", user.email, "tokens and sign-ins revoked")
+    datadir(request).audit.record(sign_in.user.email, action, user.email, detail(user))
     return Redirect("/users", status_code=303)
 
 
