@@ -124,6 +124,8 @@ _FORMER_SNAPSHOT = """SELECT p.session_id, p.at_ms - s.started_ms + 1000, p.at_m
            ORDER BY p.at_ms DESC LIMIT 1"""
 _FORMER_VIEWPORT = _replace("AND vw > 0 AND at_ms >= ? AND at_ms <= ?", "AND vw > 0", lambda p: [p[0], p[3]])
 
+_FORMER_FUNNEL = _replace("WHERE p.at_ms >= ? AND p.url", "WHERE p.url", lambda p: p[:4] + p[5::2])
+
 REWRITES: list[Rewrite] = [
     Rewrite("sessions: no filter", "ORDER BY", "former",
             "list_contains(?, project_id) -> project_id IN (SELECT unnest(?)) (last hour)", _FORMER_PROJECT),
@@ -148,6 +150,8 @@ REWRITES: list[Rewrite] = [
     Rewrite("overview 30d", "WITH slow AS", "former", "slowest pages: three p75s for every URL", _whole(_FORMER_VITALS)),
     Rewrite("overview 30d", "count(DISTINCT visitor_id)", "candidate", "count(DISTINCT visitor_id) -> approx_count_distinct",
             _replace("count(DISTINCT visitor_id)", "approx_count_distinct(visitor_id)"), exact=False),
+    Rewrite("funnel", "WITH s0", "former", "later steps without the bare p.at_ms >= ? (from the range's start)",
+            _FORMER_FUNNEL),
     Rewrite("heatmap", "JOIN sessions s", "former", "snapshot: join every view of the page, then LIMIT 1",
             _whole(_FORMER_SNAPSHOT)),
     Rewrite("heatmap", "FROM interactions WHERE session_id", "former", "viewport: no time window around the view",
@@ -157,7 +161,7 @@ REWRITES: list[Rewrite] = [
 
 def _kind(rw: Rewrite) -> str:
     kinds = {"count(*)": "count", "ORDER BY": "page", "count(DISTINCT visitor_id)": "totals", "WITH slow AS": "vitals",
-             "GROUP BY d)": "per day", "JOIN sessions s": "snapshot", "FROM interactions WHERE session_id": "viewport"}
+             "GROUP BY d)": "per day", "JOIN sessions s": "snapshot", "WITH s0": "steps", "FROM interactions WHERE session_id": "viewport"}
     return kinds.get(rw.statement, rw.statement)
 
 

@@ -189,7 +189,7 @@ def where_clauses(f: SessionFilter, now_ms: int) -> tuple[list[str], list[object
         else:  # urls, search_text and user_id, lower-cased by the index writer (apply.search_lower)
             add("contains(search_lower, ?)", text)
     if f.funnel and (f.reached or f.dropped):
-        sql, steps = reached_sql(f.funnel, scoped=False)
+        sql, steps = reached_sql(f.funnel)
         condition = "step >= ?" if f.reached else "step = ?"
         add(f"id IN (SELECT session_id FROM ({sql}) WHERE {condition})", *steps, f.reached or f.dropped)
     if f.live is not None:
