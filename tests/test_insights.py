@@ -103,3 +103,20 @@ def test_timeline_cleaning() -> None:
     assert clean("Summary: HACKED Facts: - x") == "Summary HACKED Facts - x"
     assert len(clean("x" * 500)) == 80
     assert msgspec.json.encode(Fact(0, "page", "opened /")).startswith(b"{")
+
+
+def test_a_question_the_parser_cannot_read_goes_to_the_model(app: Any) -> None:
+    from sessionstory.index.filters import parse_filters
+    from sessionstory.insights.llm_search import FIELDS
+    from sessionstory.insights.search import parse_question
+
+    client, dd, auth = app
+    project = next(p for p in dd.projects.all() if p.name == "Demo")
+    question = "sessions from brasil"
+    assert parse_question(question) == {}, "the deterministic parser has no word for this"
+    r = client.get("/api/v1/search", params={"project": project.id, "q": question}, headers=auth)
+    assert r.status_code == 200, r.text
+    spec = r.json()["filter"]
+    assert set(spec) <= set(FIELDS)
+    parse_filters(spec, 0)  # what the model wrote is a spec a person could have typed
+    assert spec.get("country", "BR") == "BR" and "user" not in spec and "from" not in spec, "nothing invented"

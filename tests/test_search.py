@@ -85,3 +85,21 @@ def test_the_search_box_turns_a_question_into_the_lists_filters(client: TestClie
     assert "device=mobile" in location and "has_errors=true" in location and "from=24h" in location
     page = client.get(location).text
     assert '<option value="mobile" selected>' in page, "the filters show in the form, ready to adjust"
+
+
+def test_the_models_answer_is_held_to_the_schema_and_the_question() -> None:
+    from sessionstory.insights.llm_search import grammar, validate
+
+    known = {"browser": ["Chrome Mobile"], "os": [], "event": ["purchase"]}
+    q = "who bought on a phone from Brazil on the pricing page"
+    assert validate('{"device": "mobile", "event": "purchase", "country": "BR", "url": "/pricing"}', q, known) == {
+        "device": "mobile", "event": "purchase", "country": "BR", "url": "/pricing"}
+    assert validate('{"user": "4711", "event": "signup", "country": "XX", "url": "/admin"}', q, known) == {}, \
+        "ids, events, countries and pages the question never named are dropped"
+    assert validate('{"device": "toaster"}', q, known) == {}, "a value the filters refuse drops the spec"
+    assert validate('{"q": "x", "funnel": "/a|/b", "sql": "DROP TABLE"}', q, known) == {}
+    assert validate('{"device": "mob', q, known) == {} and validate("[1]", q, known) == {}
+    llama_cpp = pytest.importorskip("llama_cpp")
+    text = grammar(known)
+    assert '"\\"Chrome Mobile\\""' in text and '"\\"purchase\\""' in text
+    llama_cpp.LlamaGrammar.from_string(text, verbose=False)  # it compiles

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from sessionstory.insights.llm import LocalModel
+from sessionstory.insights.llm_search import model_spec
 from sessionstory.insights.vocabulary import (
     BROWSERS,
     COUNTRIES,
@@ -188,7 +190,12 @@ def known_values(cur: object, project_id: str) -> dict[str, list[str]]:
     return {"browser": list(rows[0] or []), "os": list(rows[1] or []), "event": list(rows[2] or [])}
 
 
-def question_to_filters(index: object, project_id: str, question: str) -> Spec:
-    """The API's and the search box's one path: parse, then fit to what the project knows."""
+def question_to_filters(index: object, project_id: str, question: str, model: LocalModel | None = None) -> Spec:
+    """The API's and the search box's one path: parse, then fit to what the project knows.
+    A question the parser cannot read at all goes to the model, when there is one
+    (`llm_search`: grammar-constrained JSON, validated like any query string)."""
     known = index.read(lambda cur: known_values(cur, project_id))  # type: ignore[attr-defined]
-    return fit_to_project(parse_question(question, known["event"]), known)
+    spec = parse_question(question, known["event"])
+    if not spec and model is not None:
+        spec = model_spec(model, question, known)
+    return fit_to_project(spec, known)

@@ -129,7 +129,7 @@ def search(request: Request, project: FromQuery[str], q: FromQuery[str],  # type
         raise ValidationException("q must be a question of 1 to 500 characters")
     _check_limit(limit)
     now = _now_ms()
-    spec = question_to_filters(dd.index, project, q)
+    spec = question_to_filters(dd.index, project, q, dd.model)
     try:
         filters = parse_filters(spec, now)
     except FilterError as exc:  # the parser only writes valid values; this guards the guard

@@ -200,7 +200,8 @@ def ask(request: Request, project: FromQuery[str], q: FromQuery[str] = "") -> Re
     require_sign_in(request)
     _, current = chosen_project(request, project)
     assert current is not None
-    spec = question_to_filters(datadir(request).index, current.id, q[:500]) if q.strip() else {}
+    dd = datadir(request)
+    spec = question_to_filters(dd.index, current.id, q[:500], dd.model) if q.strip() else {}
     return Redirect(f"/?{filter_query({**spec, 'project': current.id})}&asked={quote(q[:500])}", status_code=303)
 
 
