@@ -13,6 +13,7 @@ from sessionstory.index.errors import error_groups
 from sessionstory.index.funnels import MAX_STEPS, funnel
 from sessionstory.index.heatmaps import Heatmap, heatmap, page_urls
 from sessionstory.index.overview import overview
+from sessionstory.insights.anomalies import find_anomalies
 from sessionstory.web.headers import allow_media_from
 from sessionstory.web.pages import chosen_project, render, require_sign_in, time_range
 from sessionstory.web.security import api_user, datadir
@@ -26,9 +27,10 @@ def overview_page(request: Request, project: FromQuery[str | None] = None,  # ty
     sign_in = require_sign_in(request)
     projects, current = chosen_project(request, project)
     span = time_range(range)
-    data = None
+    data, anomalies = None, []
     if current is not None:
         data = datadir(request).index.read(lambda cur: overview(cur, current.id, span.from_ms, span.to_ms))
+        anomalies = datadir(request).index.read(lambda cur: find_anomalies(cur, current.id, span.from_ms, span.to_ms))
     chart = None
     if data is not None:
         chart = json.dumps({"kind": "bars", "x": [d.day for d in data.per_day], "height": 220, "series": [
@@ -37,7 +39,7 @@ def overview_page(request: Request, project: FromQuery[str | None] = None,  # ty
             {"label": "Frustrated", "values": [d.frustrated for d in data.per_day]},
         ]})
     return render("overview.html", request, sign_in, projects=projects, project=current, span=span, data=data,
-                  chart=chart)
+                  chart=chart, anomalies=anomalies)
 
 
 @get("/errors")
