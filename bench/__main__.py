@@ -69,7 +69,8 @@ def main(argv: list[str] | None = None) -> int:
               f"made in {info.seconds:.0f} s")
         print(f"{when}; {queries.machine()}; {load}")
         print(f"`{command}`: {args.reps} runs of raw and web in turns after {stats.WARMUPS} warm-ups; "
-              f"times in ms; bare HTTP GET /healthz p50 {stats.ms(stats.p50(report.bare_http))} ms")
+              f"times in ms; bare HTTP GET /healthz p50 {stats.ms(stats.p50(report.bare_http))} ms, "
+              f"GET /api/v1/projects with the token p50 {stats.ms(stats.p50(report.authed_http))} ms")
         print(f"deep page = cursor after {report.ctx.deep_offset:,} sessions; heatmap page = {report.ctx.top_url}")
         print()
         print(report.text())

@@ -327,6 +327,7 @@ class Report:
     ctx: Context
     results: list[Result]
     bare_http: list[float]
+    authed_http: list[float]  # GET /api/v1/projects with the token: the fixed cost of an API route
     reps: int
     seconds: float
 
@@ -362,7 +363,8 @@ class Report:
         return {
             "sessions": self.info.sessions, "seed": self.info.seed, "index_bytes": self.info.index_bytes,
             "reps": self.reps, "warmups": stats.WARMUPS,
-            "bare_http_p50_ms": stats.p50(self.bare_http), "seconds": round(self.seconds, 1),
+            "bare_http_p50_ms": stats.p50(self.bare_http), "authed_http_p50_ms": stats.p50(self.authed_http),
+            "seconds": round(self.seconds, 1),
             "deep_offset": self.ctx.deep_offset, "top_url": self.ctx.top_url,
             "results": [
                 {"query": r.case.name, "request": r.case.path.replace(self.ctx.project_id, "P"),
@@ -431,6 +433,7 @@ def run(data_dir: Path, info: SynthInfo, reps: int = stats.REPS, say: Callable[[
         cookie = client.sign_in(info.email, info.password)
         headers = {"token": {"Authorization": f"Bearer {info.token}"}, "cookie": {"Cookie": f"ss_session={cookie}"}}
         bare = stats.timed(lambda: client.request("GET", "/healthz"), reps)
+        authed = stats.timed(lambda: client.request("GET", "/api/v1/projects", headers["token"]), reps)
         say(f"queries: {stats.WARMUPS} warm-ups, then {reps} runs of raw and web in turns, per query")
         for r in results:
             h = headers[r.case.auth]
@@ -454,7 +457,7 @@ def run(data_dir: Path, info: SynthInfo, reps: int = stats.REPS, say: Callable[[
         con.close()
         for leftover in (copy_path, Path(f"{copy_path}.wal")):
             leftover.unlink(missing_ok=True)
-    return Report(info, ctx, results, bare, reps, time.perf_counter() - t0)
+    return Report(info, ctx, results, bare, authed, reps, time.perf_counter() - t0)
 
 
 def _check(client: Client, r: Result, headers: dict[str, str], say: Callable[[str], None]) -> None:
