@@ -25,6 +25,7 @@ from sessionstory.index.sessions import iso
 from sessionstory.live import LiveHub
 from sessionstory.throttle import SignInLimits
 from sessionstory.web import admin_pages, analytics, api, collect, dashboard, errors, live, pages, reproduce, visitors
+from sessionstory.web.digest import digest_data, digest_page
 from sessionstory.web.headers import csp_nonce, security_headers
 from sessionstory.web.security import datadir
 
@@ -69,6 +70,7 @@ def create_app(settings: Settings, dd: DataDir | None = None) -> Litestar:
             analytics.funnels_page, visitors.visitors_page, visitors.visitor_page,
             admin_pages.users_page, admin_pages.create_user, admin_pages.change_role, admin_pages.delete_user,
             admin_pages.audit_page,
+            digest_page, digest_data,
             demo_page,
             create_static_files_router(path="/static", directories=[WEB / "static"], include_in_schema=False),
         ],

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import time
+from typing import TypeVar
 
 import duckdb
 import msgspec
@@ -16,6 +17,8 @@ import msgspec
 from sessionstory.index import Index
 from sessionstory.insights.llm import LocalModel
 from sessionstory.insights.timeline import Fact, render, session_facts
+
+T = TypeVar("T", bound=msgspec.Struct)
 
 SIGNAL_KINDS = ("rage_click", "dead_click", "error_click", "error", "failed_request", "thrashed_cursor",
                 "quick_back", "excessive_scroll")
@@ -117,15 +120,18 @@ def session_insight(index: Index, model: LocalModel, session_id: str) -> Insight
     return made
 
 
-def cached(cur: duckdb.DuckDBPyConnection, session_id: str, model_sha: str, event_count: int) -> Insight | None:
+def cached(cur: duckdb.DuckDBPyConnection, session_id: str, model_sha: str, event_count: int,
+           kind: type[T] = Insight) -> T | None:  # type: ignore[assignment]
+    """What the model made for this key, model and data (`kind`: an Insight, or a digest's)."""
     row = cur.execute(
         "SELECT body FROM insights WHERE session_id = ? AND model_sha = ? AND event_count = ?",
         [session_id, model_sha, event_count],
     ).fetchone()
-    return msgspec.json.decode(row[0], type=Insight) if row else None
+    return msgspec.json.decode(row[0], type=kind) if row else None
 
 
-def store(con: duckdb.DuckDBPyConnection, session_id: str, model_sha: str, event_count: int, insight: Insight) -> None:
+def store(con: duckdb.DuckDBPyConnection, session_id: str, model_sha: str, event_count: int,
+          insight: msgspec.Struct) -> None:
     con.execute(
         "INSERT OR REPLACE INTO insights VALUES (?, ?, ?, ?, ?)",
         [session_id, model_sha, event_count, msgspec.json.encode(insight).decode(), int(time.time() * 1000)],
