@@ -9,7 +9,7 @@ DIST := sessionstory/web/static/dist
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=OFF
 JS_SOURCES := $(shell find sessionstory/sdk_js/src sessionstory/player/src sessionstory/web/js -type f 2>/dev/null) scripts/build.mjs
 
-.PHONY: run test build bench clean chromium docker-test
+.PHONY: run test build bench eval clean chromium docker-test
 
 run: build
 	$(VENV)/bin/sessionstory serve
@@ -19,6 +19,10 @@ test: build chromium
 
 bench: build
 	$(PY) -m bench
+
+# Quality of the local AI on the labelled set in eval/ (docs/ai.md): minutes, not part of `make test`.
+eval: build
+	$(PY) -m eval
 
 build: $(STAMPS)/python $(DIST)/sdk.js
 
