@@ -49,6 +49,7 @@ from sessionstory.index.funnels import funnel
 from sessionstory.index.heatmaps import heatmap, page_urls
 from sessionstory.index.overview import overview
 from sessionstory.index.sessions import encode_cursor, list_sessions
+from sessionstory.insights.anomalies import find_anomalies
 from sessionstory.web.pages import time_range
 
 LIST_GOAL_MS = 100  # p95 of a session-list request
@@ -133,6 +134,11 @@ def _span_case(name: str, route: str, range_key: str, extra: Callable[[Context],
     return make
 
 
+def _overview_page(cur: Any, c: Context, a: int, b: int) -> Any:
+    """What GET /overview reads: the overview, then the anomalies flagged on it."""
+    return overview(cur, c.project_id, a, b), find_anomalies(cur, c.project_id, a, b)
+
+
 CASES: list[Callable[[Context], Case]] = [
     _list_case("sessions: no filter", {}),
     _list_case("sessions: device=mobile", {"device": "mobile"}),
@@ -141,10 +147,8 @@ CASES: list[Callable[[Context], Case]] = [
     _list_case("sessions: url=/checkout", {"url": "/checkout"}),
     _list_case(f"sessions: q={Q_TEXT}", {"q": Q_TEXT}),
     _list_case(f"sessions: q={Q_TEXT}, page 2", {"q": Q_TEXT}, cursor=lambda c: c.q_cursor),
-    _span_case("overview 7d (page)", "/overview", "7d", lambda c: {},
-               lambda cur, c, a, b: overview(cur, c.project_id, a, b), goal_ms=OVERVIEW_GOAL_MS),
-    _span_case("overview 30d (page)", "/overview", "30d", lambda c: {},
-               lambda cur, c, a, b: overview(cur, c.project_id, a, b), goal_ms=OVERVIEW_GOAL_MS),
+    _span_case("overview 7d (page)", "/overview", "7d", lambda c: {}, _overview_page, goal_ms=OVERVIEW_GOAL_MS),
+    _span_case("overview 30d (page)", "/overview", "30d", lambda c: {}, _overview_page, goal_ms=OVERVIEW_GOAL_MS),
     _span_case("errors 7d (page)", "/errors", "7d", lambda c: {},
                lambda cur, c, a, b: error_groups(cur, c.project_id, a, b)),
     _span_case("funnel 4 steps 30d (page)", "/funnels", "30d", lambda c: {"steps": "\n".join(FUNNEL_STEPS)},
