@@ -6,6 +6,7 @@ and nothing in the dashboard can edit or delete one.
 
 from __future__ import annotations
 
+import hashlib
 import time
 import uuid
 
@@ -16,6 +17,12 @@ from sessionstory.index import Index
 from sessionstory.store import SegmentLog
 
 CLI = "command line"  # the actor of commands run on the server itself
+
+
+def fingerprint(identifier: str) -> str:
+    """What the audit keeps of erased data's id: proof of which one, for whoever has the id,
+    without keeping the id itself (an erasure leaves no byte of it behind)."""
+    return "sha256:" + hashlib.sha256(identifier.encode()).hexdigest()[:16]
 
 
 class Entry(msgspec.Struct, frozen=True):

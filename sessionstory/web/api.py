@@ -10,6 +10,7 @@ from litestar import Request, Response, delete, get
 from litestar.exceptions import NotFoundException, ServiceUnavailableException, ValidationException
 from litestar.params import FromPath, FromQuery
 
+from sessionstory.audit import fingerprint
 from sessionstory.datadir import DataDir
 from sessionstory.index.filters import FilterError, parse_filters
 from sessionstory.index.sessions import (
@@ -28,7 +29,7 @@ from sessionstory.insights.search import question_to_filters
 from sessionstory.insights.summary import Insight, session_insight
 from sessionstory.portability import export_session
 from sessionstory.projects import Project
-from sessionstory.replay import erase_session, session_events
+from sessionstory.replay import erase_session, session_events_page
 from sessionstory.web.threads import blocking
 from sessionstory.web.security import api_user, datadir, require_admin
 
@@ -102,11 +103,20 @@ def _require_session(dd: DataDir, session_id: str) -> None:
 
 @get("/api/v1/sessions/{session_id:str}/events")
 @blocking
-def events(request: Request, session_id: FromPath[str]) -> Response[bytes]:  # type: ignore[type-arg]
+def events(
+    request: Request,  # type: ignore[type-arg]
+    session_id: FromPath[str],
+    start: FromQuery[int] = 0,
+    count: FromQuery[int | None] = None,
+) -> Response[bytes]:
+    """All events; or, with `start`/`count`, those of a range of batches (a player's pages)."""
     api_user(request)
     dd = datadir(request)
     _require_session(dd, session_id)
-    return Response(session_events(dd.log, dd.index, session_id), media_type="application/json")
+    if start < 0 or (count is not None and count < 1):
+        raise ValidationException("start must be 0 or more, count 1 or more")
+    page = session_events_page(dd.log, dd.index, session_id, start, count)
+    return Response(page.events, media_type="application/json", headers={"X-Batches": str(page.batches)})
 
 
 class SearchResult(msgspec.Struct):
@@ -187,4 +197,4 @@ def remove_session(request: Request, session_id: FromPath[str]) -> None:  # type
     dd = datadir(request)
     if not erase_session(dd.log, dd.index, session_id):
         raise NotFoundException(f"no session {session_id!r}")
-    dd.audit.record(user.email, "session.delete", session_id)
+    dd.audit.record(user.email, "session.delete", fingerprint(session_id))
