@@ -107,3 +107,17 @@ def test_moments_of_a_session(client: TestClient, project: Any, auth: dict[str, 
     assert kinds.count("click") == 3 and kinds.count("rage_click") == 1 and kinds.count("dead_click") == 3
     assert {m["offset_ms"] for m in moments if m["kind"] == "rage_click"} == {100}
     assert client.get("/api/v1/sessions/nope/moments", headers=auth).status_code == 404
+
+
+def test_events_come_in_pages_of_batches(client: TestClient, project: Any, auth: dict[str, str]) -> None:  # type: ignore[type-arg]
+    at = 1_700_000_000_000
+    for seq in range(5):
+        events = [meta_event(at + seq * 1000 + 1)] if seq == 0 else [{"type": 3, "timestamp": at + seq * 1000, "data": {"source": 3, "id": 1, "x": 0, "y": seq}}]
+        assert client.post("/api/v1/ingest", json=batch(project.public_key, "paged", seq=seq, events=events)).status_code == 200
+    whole = client.get("/api/v1/sessions/paged/events", headers=auth)
+    assert whole.headers["x-batches"] == "5" and len(whole.json()) == 5
+    first = client.get("/api/v1/sessions/paged/events?start=0&count=2", headers=auth)
+    rest = client.get("/api/v1/sessions/paged/events?start=2&count=10", headers=auth)
+    assert first.json() + rest.json() == whole.json()
+    assert client.get("/api/v1/sessions/paged/events?start=9&count=2", headers=auth).json() == []
+    assert client.get("/api/v1/sessions/paged/events?count=0", headers=auth).status_code == 400

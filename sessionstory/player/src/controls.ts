@@ -54,7 +54,7 @@ export class Controls {
 
   constructor(
     timeline: Timeline,
-    private readonly total: number,
+    private total: number,
     initial: { speed: number; skipInactive: boolean },
     private readonly actions: ControlActions,
   ) {
@@ -104,6 +104,10 @@ export class Controls {
     this.playButton.replaceChildren(icon(ICONS[state]));
     this.playButton.setAttribute("aria-label", LABELS[state]);
     this.playButton.title = `${LABELS[state]} (space)`;
+  }
+
+  setTotal(total: number): void {
+    this.total = total;
   }
 
   setTime(ms: number): void {

@@ -14,22 +14,53 @@ const SOURCE_INPUT = 5;
 /** An error whose message is written for the person looking at the player. */
 export class LoadError extends Error {}
 
-/** Fetches the session's events (same-origin, with the dashboard's session cookie). */
-export async function fetchEvents(url: string): Promise<RecordedEvent[]> {
-  let response: Response;
-  try {
-    response = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
-  } catch {
-    throw new LoadError("Could not load this session (network error).");
+/**
+ * Loads a session's events a range of batches at a time (the API's `start` and `count`), so the player
+ * can start on the first part of a long session while the rest arrives.
+ */
+export class EventPages {
+  private next = 0;
+  private batches = Infinity;
+
+  constructor(private readonly url: string) {}
+
+  get done(): boolean {
+    return this.next >= this.batches;
   }
-  if (!response.ok) throw new LoadError(`Could not load this session (HTTP ${response.status}).`);
-  let body: unknown;
-  try {
-    body = await response.json();
-  } catch {
-    throw new LoadError("Could not load this session (the server sent invalid data).");
+
+  /**
+   * How many batches to ask for next to reach `ms` into a session of about `total` ms in one request
+   * (batches spread evenly, plus a margin), and at least `atLeast`.
+   */
+  countToReach(ms: number, total: number, atLeast: number): number {
+    if (!Number.isFinite(this.batches) || total <= 0) return atLeast;
+    return Math.max(atLeast, Math.ceil((ms / total) * this.batches) - this.next + 8);
   }
-  return checkEvents(body);
+
+  /** The events of the next `count` batches, in timestamp order. */
+  async fetch(count: number): Promise<RecordedEvent[]> {
+    const url = new URL(this.url, location.href);
+    url.searchParams.set("start", String(this.next));
+    url.searchParams.set("count", String(count));
+    let response: Response;
+    try {
+      response = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
+    } catch {
+      throw new LoadError("Could not load this session (network error).");
+    }
+    if (!response.ok) throw new LoadError(`Could not load this session (HTTP ${response.status}).`);
+    let body: unknown;
+    try {
+      body = await response.json();
+    } catch {
+      throw new LoadError("Could not load this session (the server sent invalid data).");
+    }
+    if (!Array.isArray(body)) throw new LoadError("Could not load this session (the server sent invalid data).");
+    this.batches = Number(response.headers.get("X-Batches") ?? 0);
+    this.next += count;
+    // The Replayer sorts its own copy; sorting ours too keeps our times (start, page loads) in step with it.
+    return body.filter(isEvent).sort((a, b) => a.timestamp - b.timestamp);
+  }
 }
 
 export function isEvent(value: unknown): value is RecordedEvent {
@@ -37,15 +68,19 @@ export function isEvent(value: unknown): value is RecordedEvent {
   return !!e && typeof e.type === "number" && typeof e.timestamp === "number";
 }
 
+/** Whether `events` are enough to show the moment `ms` after their start: a full snapshot, and time up to it. */
+export function reaches(events: RecordedEvent[], ms: number): boolean {
+  return (
+    events.some((e) => e.type === FULL_SNAPSHOT) && events[events.length - 1].timestamp - events[0].timestamp >= ms
+  );
+}
+
 /** The Replayer throws on fewer than 2 events and shows nothing without a full snapshot: say so in words instead. */
-function checkEvents(body: unknown): RecordedEvent[] {
-  if (!Array.isArray(body)) throw new LoadError("Could not load this session (the server sent invalid data).");
-  const events = body.filter(isEvent);
+export function checkEvents(events: RecordedEvent[]): RecordedEvent[] {
   if (events.length < 2 || !events.some((e) => e.type === FULL_SNAPSHOT)) {
     throw new LoadError("This session has nothing to replay yet.");
   }
-  // The Replayer sorts its own copy; sorting ours too keeps our times (start, page loads) in step with it.
-  return events.sort((a, b) => a.timestamp - b.timestamp);
+  return events;
 }
 
 /** Where and when each page load starts (Meta events), in ms from the session's first event. */
@@ -77,6 +112,23 @@ export function activityTimes(events: RecordedEvent[], start: number): number[] 
 }
 
 /** The first recorded viewport size, so the stage has its size before the Replayer reports it. */
+/** The size of the page shown `ms` after the first event: its last page load (Meta) at or before then. */
+export function viewportAt(events: RecordedEvent[], ms: number): { width: number; height: number } | null {
+  const until = events.length ? events[0].timestamp + ms : 0;
+  let meta: RecordedEvent | undefined;
+  for (const e of events) {
+    if (e.timestamp > until) break;
+    if (e.type === META) meta = e;
+  }
+  if (!meta) return firstViewport(events);
+  const { width, height } = meta.data as { width: number; height: number };
+  return { width, height };
+}
+
+export function sameViewport(a: { width: number; height: number } | null, b: { width: number; height: number } | null): boolean {
+  return !!a && !!b && a.width === b.width && a.height === b.height;
+}
+
 export function firstViewport(events: RecordedEvent[]): { width: number; height: number } | null {
   const meta = events.find((e) => e.type === META);
   if (!meta) return null;

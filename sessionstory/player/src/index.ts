@@ -1,5 +1,5 @@
 // Entry point of player.js: mounts a player on every [data-testid="player"] the dashboard rendered.
-import { LoadError, fetchEvents } from "./events";
+import { EventPages, LoadError, checkEvents, reaches } from "./events";
 import { h } from "./dom";
 import { LivePlayer } from "./live";
 import { Player } from "./player";
@@ -12,6 +12,12 @@ declare global {
 }
 
 const mounted = new WeakSet<HTMLElement>();
+/**
+ * Batches asked for first, then in each later request. The first few are the session's start (a full
+ * snapshot): the player opens on them while the rest arrives. At 2 s a batch, 16 is about half a minute.
+ */
+const FIRST_BATCHES = 16;
+const MORE_BATCHES = 128;
 
 /** Reads the optional start time; anything that is not a number means "from the start". */
 function startMs(root: HTMLElement): number {
@@ -35,7 +41,14 @@ async function mount(root: HTMLElement): Promise<void> {
   moments?.catch(() => undefined); // handled below, once the player exists
   try {
     if (!url) throw new LoadError("Could not load this session (no events URL).");
-    const player = new Player(root, await fetchEvents(url));
+    const at = startMs(root);
+    const pages = new EventPages(url);
+    const expectedTotal = Number(root.dataset.durationMs) || 0;
+    let events = await pages.fetch(FIRST_BATCHES);
+    while (!pages.done && !reaches(events, at)) {
+      events = events.concat(await pages.fetch(pages.countToReach(at, expectedTotal, MORE_BATCHES)));
+    }
+    const player = new Player(root, checkEvents(events), { complete: pages.done, expectedTotal });
     // For debugging and for tests: the live rrweb Replayer.
     (root as HTMLElement & { replayer?: unknown }).replayer = player.replayer;
     window.__ssPlayer = player.replayer;
@@ -48,15 +61,30 @@ async function mount(root: HTMLElement): Promise<void> {
         },
       );
     } else player.setMoments(null);
-    await player.openAt(startMs(root));
+    await player.openAt(at);
     root.dataset.ready = "true";
     if (root.dataset.autoplay === "1") player.play();
+    void loadRest(player, pages, root);
   } catch (error) {
     if (!(error instanceof LoadError)) console.error("SessionStory player:", error);
     showMessage(root, error instanceof LoadError ? error.message : "Could not replay this session.", "alert");
     root.dataset.ready = "error";
   } finally {
     root.removeAttribute("aria-busy");
+  }
+}
+
+/** The rest of a long session, page by page, into the running player; `data-loaded` says when all is in. */
+async function loadRest(player: Player, pages: EventPages, root: HTMLElement): Promise<void> {
+  try {
+    while (!pages.done) {
+      const more = await pages.fetch(MORE_BATCHES);
+      player.extend(more, pages.done);
+    }
+    root.dataset.loaded = "true";
+  } catch (error) {
+    console.warn("SessionStory player: could not load the rest of the session:", error);
+    root.dataset.loaded = "error";
   }
 }
 

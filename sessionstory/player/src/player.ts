@@ -4,7 +4,7 @@ import { IDLE_GAP_MS, nextActivity } from "./activity";
 import { Controls, SPEEDS, type PlayState } from "./controls";
 import { originOf } from "./describe";
 import { h } from "./dom";
-import { activityTimes, firstViewport, pageLoads, type PageLoad, type RecordedEvent } from "./events";
+import { activityTimes, firstViewport, pageLoads, sameViewport, viewportAt, type PageLoad, type RecordedEvent } from "./events";
 import { toggleFullscreen, watchFullscreen } from "./fullscreen";
 import { Inspector } from "./inspector";
 import { buildMarkers } from "./markers";
@@ -34,20 +34,29 @@ const STAGE_CHROME_PX = 33;
 
 export class Player {
   readonly replayer: Replayer;
-  private readonly total: number;
-  private readonly activity: number[];
-  private readonly story: Story;
-  private readonly home: string;
+  /** What has arrived so far, in timestamp order; the rest of a long session comes through extend(). */
+  private events: RecordedEvent[];
+  private complete: boolean;
+  private readonly expectedTotal: number;
+  private total = 0;
+  private activity: number[] = [];
+  private story!: Story;
+  private home = "";
+  private moments: { list: Moment[] | null; status: "loading" | "failed" | "ready" } = { list: null, status: "loading" };
   private readonly timeline: Timeline;
   private readonly controls: Controls;
   private readonly urlbar: UrlBar;
-  private readonly inspector: Inspector;
-  private readonly eventsPanel: EventsPanel;
+  private inspector!: Inspector;
+  private eventsPanel!: EventsPanel;
+  /** Read by the server for the whole session: made once, kept when the other panels are rebuilt. */
+  private stepsPanel: StepsPanel | null = null;
   private readonly skipBadge: HTMLElement;
   private readonly scaler: StageScaler;
   private recorded: Size | null = null;
   private playing = false;
   private ended = false;
+  /** Playback reached the end of what has arrived while more is coming: it resumes when it comes. */
+  private starved = false;
   private loop = 0;
   private pendingSeek: number | null = null;
   // Bumped by every seek/play, to tell a stale "finish" (scheduled by rrweb before the seek) from a real one.
@@ -55,16 +64,21 @@ export class Player {
   private finishGeneration = -1;
   private skipBadgeUntil = 0;
 
-  constructor(private readonly root: HTMLElement, events: RecordedEvent[]) {
-    const start = events[0].timestamp;
-    this.total = events[events.length - 1].timestamp - start;
-    const loads = pageLoads(events, start);
-    this.activity = activityTimes(events, start);
-    this.story = readStory(events, start);
-    this.home = originOf(loads[0]?.href ?? this.story.pages[0]?.url ?? "");
-    this.urlbar = new UrlBar(locations(loads, this.story.pages));
-    this.timeline = new Timeline({ total: this.total, activity: this.activity }, (ms) => this.userSeek(ms));
-    this.controls = new Controls(this.timeline, this.total, DEFAULTS, {
+  /**
+   * `events` may be the first part of the session (`complete` false): the rest follows through extend(),
+   * and `expectedTotal` (the session's duration as the server knows it) sizes the timeline meanwhile.
+   */
+  constructor(
+    private readonly root: HTMLElement,
+    events: RecordedEvent[],
+    loading: { complete: boolean; expectedTotal: number } = { complete: true, expectedTotal: 0 },
+  ) {
+    this.events = events;
+    this.complete = loading.complete;
+    this.expectedTotal = loading.expectedTotal;
+    this.urlbar = new UrlBar([]);
+    this.timeline = new Timeline({ total: 0, activity: [] }, (ms) => this.userSeek(ms));
+    this.controls = new Controls(this.timeline, 0, DEFAULTS, {
       togglePlay: () => this.togglePlay(),
       setSpeed: (speed) => this.replayer.setConfig({ speed }),
       setSkipInactive: (on) => this.replayer.setConfig({ skipInactive: on }),
@@ -72,24 +86,12 @@ export class Player {
       linkHere: () => this.linkHere(),
       toggleFullscreen: () => toggleFullscreen(this.root),
     });
-    const ctx = { total: this.total, home: this.home, seek: (ms: number) => this.userSeek(ms) };
-    this.eventsPanel = new EventsPanel(this.story, ctx);
-    this.inspector = new Inspector(
-      [
-        new ConsolePanel(this.story.console, ctx),
-        new NetworkPanel(this.story.network, ctx),
-        new ErrorsPanel(this.story.errors, ctx),
-        new PagesPanel(this.story.pages, ctx),
-        this.eventsPanel,
-        new StepsPanel(stepsUrl(root), ctx, () => this.inspector.refreshCounts()),
-      ],
-      "events",
-    );
     const stage = h("div", { class: "ss-stage" });
     this.skipBadge = h("div", { class: "ss-skipping", hidden: "" }, ["Skipping inactivity…"]);
     const viewport = h("div", { class: "ss-viewport" }, [stage, this.skipBadge]);
     const pane = h("div", { class: "ss-pane" }, [this.urlbar.element, viewport, this.controls.element]);
-    this.root.replaceChildren(h("div", { class: "ss-main" }, [pane, this.inspector.element]));
+    this.root.replaceChildren(h("div", { class: "ss-main" }, [pane]));
+    this.derive();
 
     this.replayer = createReplayer(stage, events, DEFAULTS);
     this.scaler = new StageScaler(viewport, stage, this.replayer.wrapper, (size, scale) => this.onScale(size, scale));
@@ -99,17 +101,81 @@ export class Player {
       this.placeInspector();
       this.scaler.setRecordedSize(size); // before rrweb's own first "resize", so the stage never jumps
     }
-    this.timeline.setMarkers(buildMarkers(this.story, this.story.clicks, this.home));
-    this.controls.setFirstError(this.story.errors.length > 0);
     this.listen(stage);
+  }
+
+  /** More of the session, in order; `complete` once it is all in (the timeline and panels then show all of it). */
+  extend(more: RecordedEvent[], complete: boolean): void {
+    for (const event of more) this.replayer.addEvent(event);
+    this.events = this.events.concat(more);
+    this.complete = complete;
+    if (complete) this.derive();
+    else this.setTotal(Math.max(this.total, this.loadedTotal()));
+    if (this.starved && (more.length || complete)) {
+      this.starved = false;
+      if (more.length) this.play();
+    }
+  }
+
+  /** Everything the UI reads from the events: times, the story, the panels, the markers. */
+  private derive(): void {
+    const events = this.events;
+    const start = events[0].timestamp;
+    const loads = pageLoads(events, start);
+    this.activity = activityTimes(events, start);
+    this.story = readStory(events, start);
+    this.home = originOf(loads[0]?.href ?? this.story.pages[0]?.url ?? "");
+    this.urlbar.setLoads(locations(loads, this.story.pages));
+    this.setTotal(this.complete ? this.loadedTotal() : Math.max(this.loadedTotal(), this.expectedTotal));
+    this.buildInspector();
+    this.showMarkers();
+    this.controls.setFirstError(this.story.errors.length > 0);
+  }
+
+  private loadedTotal(): number {
+    return this.events[this.events.length - 1].timestamp - this.events[0].timestamp;
+  }
+
+  private setTotal(total: number): void {
+    this.total = total;
+    this.timeline.setData({ total, activity: this.activity });
+    this.controls.setTotal(total);
+  }
+
+  private buildInspector(): void {
+    const ctx = { total: this.total, home: this.home, seek: (ms: number) => this.userSeek(ms) };
+    this.eventsPanel = new EventsPanel(this.story, ctx);
+    this.eventsPanel.setMoments(this.moments.list, this.moments.status);
+    const inspector = new Inspector(
+      [
+        new ConsolePanel(this.story.console, ctx),
+        new NetworkPanel(this.story.network, ctx),
+        new ErrorsPanel(this.story.errors, ctx),
+        new PagesPanel(this.story.pages, ctx),
+        this.eventsPanel,
+        (this.stepsPanel ??= new StepsPanel(stepsUrl(this.root), ctx, () => this.inspector.refreshCounts())),
+      ],
+      "events",
+    );
+    if (this.inspector) this.inspector.element.replaceWith(inspector.element);
+    else this.root.querySelector(".ss-main")?.append(inspector.element);
+    this.inspector = inspector;
+  }
+
+  private showMarkers(): void {
+    this.timeline.setMarkers(buildMarkers(this.story, this.moments.list ?? this.story.clicks, this.home));
   }
 
   /** Opens paused at `ms` and resolves once that frame is on screen. */
   async openAt(ms: number): Promise<void> {
-    // The Replayer builds its first page in setTimeout(0)/(1) calls of its constructor; seeking after them
-    // keeps its late "first page size" from overriding the size at `ms` (a later page may differ).
+    // The Replayer builds its first page and announces the first page's size in setTimeout(0)/(1) calls of
+    // its constructor. Seeking before they run spares building that page twice (a seek builds it again;
+    // a big page takes hundreds of ms), but their late "first page size" would then override the size at
+    // `ms`: so seek first only when the page at `ms` has the first page's size.
+    const sameSize = sameViewport(firstViewport(this.events), viewportAt(this.events, ms));
+    if (sameSize) this.seek(ms);
     await new Promise((resolve) => setTimeout(resolve, 16));
-    this.seek(ms);
+    if (!sameSize) this.seek(ms);
     await frameRendered(this.replayer.iframe);
   }
 
@@ -118,8 +184,9 @@ export class Player {
    * are none to be had: the recording's own click events stand in (without the signals).
    */
   setMoments(moments: Moment[] | null, failed = false): void {
-    this.timeline.setMarkers(buildMarkers(this.story, moments ?? this.story.clicks, this.home));
-    this.eventsPanel.setMoments(moments, failed ? "failed" : "ready");
+    this.moments = { list: moments, status: failed ? "failed" : "ready" };
+    this.showMarkers();
+    this.eventsPanel.setMoments(moments, this.moments.status);
     this.inspector.refreshCounts();
   }
 
@@ -239,6 +306,12 @@ export class Player {
   }
 
   private onFinish(): void {
+    if (!this.complete) {
+      // The end of what has arrived, not of the session: wait for the rest, then go on (extend()).
+      this.starved = true;
+      this.replayer.pause();
+      return;
+    }
     this.ended = true;
     this.playing = false;
     this.render();

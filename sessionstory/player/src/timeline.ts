@@ -21,6 +21,7 @@ export class Timeline {
   readonly element: HTMLElement;
   readonly input: HTMLInputElement;
   private readonly fill: HTMLElement;
+  private readonly track: HTMLElement;
   private readonly lane: HTMLElement;
   private readonly tip: HTMLElement;
   private markers: Marker[] = [];
@@ -28,11 +29,11 @@ export class Timeline {
   private scrubbing = false;
 
   constructor(
-    private readonly data: TimelineData,
+    private data: TimelineData,
     private readonly onSeek: (ms: number) => void,
   ) {
     this.fill = h("div", { class: "ss-track-fill" });
-    const track = h("div", { class: "ss-track", "aria-hidden": "true" }, [...this.idleSegments(), this.fill]);
+    const track = (this.track = h("div", { class: "ss-track", "aria-hidden": "true" }, [...this.idleSegments(), this.fill]));
     this.input = h("input", {
       class: "ss-seek",
       type: "range",
@@ -55,6 +56,14 @@ export class Timeline {
     ]);
     this.listen();
     this.listenLane();
+  }
+
+  /** A new length or new idle stretches (a long session's later parts have arrived). */
+  setData(data: TimelineData): void {
+    this.data = data;
+    this.input.max = String(data.total);
+    this.track.replaceChildren(...this.idleSegments(), this.fill);
+    this.setMarkers(this.markers);
   }
 
   /** Shows `ms` as the current time, except while the user is dragging the thumb (their position wins). */

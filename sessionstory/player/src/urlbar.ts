@@ -8,7 +8,7 @@ export class UrlBar {
   private readonly url: HTMLElement;
   private readonly size: HTMLElement;
 
-  constructor(private readonly pageLoads: PageLoad[]) {
+  constructor(private pageLoads: PageLoad[]) {
     // Plain text on purpose: a recorded href is visitor data and must never become a live link.
     this.url = h("span", { class: "ss-url" });
     this.size = h("span", { class: "ss-size" });
@@ -22,6 +22,10 @@ export class UrlBar {
       this.url.textContent = href;
       this.url.title = href;
     }
+  }
+
+  setLoads(pageLoads: PageLoad[]): void {
+    this.pageLoads = pageLoads;
   }
 
   setViewport(recorded: Size, scale: number): void {

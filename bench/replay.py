@@ -1,0 +1,196 @@
+"""Replay start: time to the first frame of a long session, beside fetching its events as a static file.
+
+    python -m bench.replay [--minutes 60] [--memory-minutes 120]
+
+A real page (Python's documentation, recorded by the real SDK in Chromium) is stretched
+into a long session by a seeded generator: mouse moves, scrolls, text changes and a new
+page load every ten minutes, sent through ingest in 10-second batches. Then, in Chromium:
+
+- baseline: the same events as one static file served by the same server, fetched and
+  parsed (`fetch().json()`), timed in the page;
+- the player: navigation to `/sessions/{id}?t=T` until the root says `data-ready="true"`,
+  at the start and half-way in (the requested time must be on screen).
+
+Goal (issue #4): the player within 1.5x of the baseline. And the player's JS heap for a
+2-hour session, beside the size of its events.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from bench import stats
+from sessionstory.web.collect import DIST
+from tests.e2e.conftest import CHROMIUM_ARGS, find_chromium, signed_in_page, wait_for_sdk
+from tests.e2e.sites import Sites
+from tests.server import Server
+
+STATIC = DIST.parent / "bench-events.json"  # under /static/, served by the server itself
+BATCH_S = 10
+REPS = 5
+
+
+def record_page(browser: Any, server: Server, sites: Sites, token: str) -> list[dict[str, Any]]:
+    """A real recording of a documentation page: its Meta and FullSnapshot events."""
+    page = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
+    page.goto(f"{sites.url}/pydocs/library/functions.html")
+    wait_for_sdk(page)
+    session_id = page.evaluate("window.sessionstory.sessionId()")
+    page.evaluate("window.sessionstory.flush()")
+    page.context.close()
+    events = _get(server, f"/api/v1/sessions/{session_id}/events", token)
+    return [e for e in events if e["type"] in (2, 4)][:2]
+
+
+def long_session(opening: list[dict[str, Any]], minutes: int, seed: int = 20261126, busy: bool = False) -> list[dict[str, Any]]:
+    """`minutes` of plausible activity over the recorded page, page loads every ten minutes; `busy`
+    adds what a single-page app does all the time: a list re-rendered every half second."""
+    rng = random.Random(seed)
+    meta, snapshot = opening
+    text_ids = [n["id"] for n in _nodes(snapshot["data"]["node"]) if n.get("type") == 3 and n.get("textContent", "").strip()]
+    start = int(time.time() * 1000) - minutes * 60_000 - 60_000
+    events: list[dict[str, Any]] = []
+    for t in range(0, minutes * 60_000, 500):
+        at = start + t
+        if t % 600_000 == 0:
+            events += [{**meta, "timestamp": at}, {**snapshot, "timestamp": at + 1}]
+            continue
+        positions = [{"x": rng.randrange(1280), "y": rng.randrange(800), "id": 1, "timeOffset": -450 + 50 * i}
+                     for i in range(10)]
+        events.append({"type": 3, "timestamp": at, "data": {"source": 1, "positions": positions}})
+        if t % 4_000 == 0:
+            events.append({"type": 3, "timestamp": at + 10, "data": {"source": 3, "id": 1, "x": 0,
+                                                                    "y": rng.randrange(0, 20_000)}})
+        if t % 10_000 == 0 or busy:
+            events.append({"type": 3, "timestamp": at + 20, "data": {
+                "source": 0, "adds": [], "removes": [], "attributes": [],
+                "texts": [{"id": i, "value": f"changed at {t} ms"} for i in rng.sample(text_ids, 40 if busy else 1)]}})
+    return events
+
+
+def _nodes(node: dict[str, Any]) -> list[dict[str, Any]]:
+    out, stack = [], [node]
+    while stack:
+        n = stack.pop()
+        out.append(n)
+        stack.extend(n.get("childNodes", []))
+    return out
+
+
+def ingest(server: Server, key: str, session_id: str, events: list[dict[str, Any]]) -> None:
+    batches: dict[int, list[dict[str, Any]]] = {}
+    first = events[0]["timestamp"]
+    for e in events:
+        batches.setdefault((e["timestamp"] - first) // (BATCH_S * 1000), []).append(e)
+    for seq, (_, batch) in enumerate(sorted(batches.items())):
+        body = json.dumps({"key": key, "session_id": session_id, "visitor_id": "bench", "seq": seq, "events": batch})
+        req = urllib.request.Request(f"{server.url}/api/v1/ingest", data=body.encode(),
+                                     headers={"Content-Type": "application/json"})
+        urllib.request.urlopen(req, timeout=60).read()
+
+
+def _get(server: Server, path: str, token: str) -> Any:
+    req = urllib.request.Request(server.url + path, headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(req, timeout=120) as r:
+        return json.loads(r.read())
+
+
+def time_static(page: Any, server: Server) -> float:
+    page.goto(f"{server.url}/static/app.css")
+    return float(page.evaluate("""async (url) => {
+        const t = performance.now();
+        const events = await (await fetch(url, {cache: "no-store"})).json();
+        return events.length ? performance.now() - t : -1;
+    }""", f"{server.url}/static/{STATIC.name}"))
+
+
+READY_CLOCK = """
+new MutationObserver(() => {
+  if (!window.__readyAt && document.querySelector('[data-testid="player"][data-ready="true"]')) window.__readyAt = performance.now();
+}).observe(document, { subtree: true, attributes: true, attributeFilter: ["data-ready"] });
+"""
+
+
+def time_player(page: Any, server: Server, session_id: str, at_ms: int) -> float:
+    """From the navigation's start to the moment the player says the frame at `at_ms` is on screen
+    (read in the page, so the rest of the session loading afterwards does not count)."""
+    page.goto(f"{server.url}/sessions/{session_id}?t={at_ms}")
+    page.wait_for_selector('[data-testid="player"][data-ready="true"]', timeout=120_000)
+    return float(page.evaluate("window.__readyAt"))
+
+
+def heap_after_ready(page: Any, server: Server, session_id: str) -> int:
+    page.goto(f"{server.url}/sessions/{session_id}")
+    page.wait_for_selector('[data-testid="player"][data-loaded="true"]', timeout=120_000)
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("HeapProfiler.collectGarbage")
+    cdp.send("Performance.enable")
+    metrics = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
+    return int(metrics["JSHeapUsedSize"])
+
+
+def measure(page: Any, server: Server, token: str, key: str, session_id: str, events: list[dict[str, Any]],
+            minutes: int) -> dict[str, Any]:
+    ingest(server, key, session_id, events)
+    stored = _get(server, f"/api/v1/sessions/{session_id}/events", token)
+    STATIC.write_text(json.dumps(stored))
+    half = minutes * 30_000
+    return {
+        "events": len(stored), "bytes": STATIC.stat().st_size,
+        "static": stats.p50([time_static(page, server) for _ in range(REPS)]),
+        "start": stats.p50([time_player(page, server, session_id, 0) for _ in range(REPS)]),
+        "middle": stats.p50([time_player(page, server, session_id, half) for _ in range(REPS)]),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.replay", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--minutes", type=int, default=60)
+    parser.add_argument("--memory-minutes", type=int, default=120)
+    args = parser.parse_args(argv)
+    executable = find_chromium()
+    if executable is None:
+        raise SystemExit("no Chromium found: install Debian's chromium or set SESSIONSTORY_CHROMIUM")
+    from playwright.sync_api import sync_playwright
+
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
+        server = Server(Path(tmp) / "data").start()
+        browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            token, key = server.token(), server.project("Replay bench")["public_key"]
+            sites = Sites(server.url, key)
+            opening = record_page(browser, server, sites, token)
+            sites.close()
+            _, page = signed_in_page(browser, server)
+            page.add_init_script(READY_CLOCK)
+            for name, busy in (("steady", False), ("busy", True)):
+                results[name] = measure(page, server, token, key, f"bench-{name}",
+                                        long_session(opening, args.minutes, busy=busy), args.minutes)
+            ingest(server, key, "bench-2h", long_session(opening, args.memory_minutes, seed=7))
+            heap = heap_after_ready(page, server, "bench-2h")
+            size_2h = len(json.dumps(_get(server, "/api/v1/sessions/bench-2h/events", token)))
+        finally:
+            STATIC.unlink(missing_ok=True)
+            browser.close()
+            server.stop()
+    print(f"Replay start: {args.minutes}-minute sessions over a recorded documentation page "
+          f"(Chromium, loopback, median of {REPS}); first frame = navigation start to data-ready")
+    for name, r in results.items():
+        print(f"  {name}: {r['events']:,} events, {r['bytes'] / 2**20:.1f} MiB; static file fetch + parse {r['static']:.0f} ms; "
+              f"player at 0 {r['start']:.0f} ms ({r['start'] / r['static']:.2f}x), "
+              f"at {args.minutes // 2} min {r['middle']:.0f} ms ({r['middle'] / r['static']:.2f}x)")
+    print(f"  {args.memory_minutes}-minute session ({size_2h / 2**20:.1f} MiB of events): player JS heap {heap / 2**20:.0f} MiB "
+          f"after it all loaded ({heap / max(size_2h, 1):.1f}x the events' JSON)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
