@@ -16,7 +16,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future
+from concurrent.futures import Future, InvalidStateError
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -193,7 +193,10 @@ class Index:
             ready = [f for key, f in self._waiters if key <= self._applied]
             self._waiters = [(key, f) for key, f in self._waiters if key > self._applied]
         for future in ready:
-            future.set_result(None)
+            try:
+                future.set_result(None)
+            except InvalidStateError:  # its waiter gave up (ingest waits 2 s at most) and cancelled it
+                pass
 
     def _settle_quiet(self) -> None:
         """Judge the pending clicks of sessions that have sent nothing for a while."""
