@@ -13,14 +13,20 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sessionstory.config import Limits
 from sessionstory.ingest import IngestError
 from sessionstory.throttle import RateLimit
 
+if TYPE_CHECKING:
+    from sessionstory.index import Index
+    from sessionstory.store import SegmentLog
+
 LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
 DISK_RETRY_S = 60
 DISK_CHECK_S = 1.0  # how long one look at the free space holds
+BACKLOG_RETRY_S = 5
 
 
 class Admission:
@@ -28,6 +34,7 @@ class Admission:
         self.per_address = RateLimit(limits.per_address_rate, 2 * limits.per_address_rate, clock)
         self.per_project = RateLimit(limits.per_project_rate, 2 * limits.per_project_rate, clock)
         self.disk = DiskRoom(data_dir, limits.min_free_bytes, clock)
+        self.limits = limits
 
     def check_address(self, address: str) -> None:
         # Loopback is this machine: a reverse proxy in front (all its clients would share one
@@ -42,6 +49,23 @@ class Admission:
     def check_disk(self) -> None:
         if not self.disk.enough():
             raise IngestError(503, "the server's disk is nearly full; try again later", retry_after=DISK_RETRY_S)
+
+    def check_backlog(self, log: SegmentLog, index: Index) -> None:
+        """Backpressure: while the committer or the index writer is too far behind, refuse
+        rather than hold more in memory (a bound plus the requests in flight at most)."""
+        reason = backlog(log, index, self.limits)
+        if reason is not None:
+            raise IngestError(503, f"the server is catching up ({reason}); try again shortly", retry_after=BACKLOG_RETRY_S)
+
+
+def backlog(log: SegmentLog, index: Index, limits: Limits) -> str | None:
+    """Why writes should wait now (a queue past its bound), or None."""
+    if log.queued > limits.max_commit_queue:
+        return f"{log.queued} records wait for the log's committer"
+    records, size = index.lag
+    if records > limits.max_index_lag_records or size > limits.max_index_lag_bytes:
+        return f"the index is {records} records ({size:,} bytes) behind the log"
+    return None
 
 
 def _refuse_if_waiting(wait_s: float, message: str) -> None:

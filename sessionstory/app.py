@@ -24,7 +24,7 @@ from sessionstory.datadir import DataDir
 from sessionstory.index.sessions import iso
 from sessionstory.live import LiveHub
 from sessionstory.throttle import SignInLimits
-from sessionstory.web import admin_pages, analytics, api, collect, dashboard, errors, live, pages, reproduce, visitors
+from sessionstory.web import admin_pages, analytics, api, collect, dashboard, errors, live, ops, pages, reproduce, visitors
 from sessionstory.web.digest import digest_data, digest_page
 from sessionstory.web.headers import csp_nonce, security_headers
 from sessionstory.web.security import datadir
@@ -62,7 +62,7 @@ def create_app(settings: Settings, dd: DataDir | None = None) -> Litestar:
         route_handlers=[
             api.healthz, api.projects, api.sessions, api.session, api.events, api.export, api.moments, api.search, api.insight, api.remove_session, live.live_stream,
             reproduce.steps, reproduce.steps_test,
-            collect.sdk_script, collect.ingest_preflight, collect.ingest,
+            collect.sdk_script, collect.ingest_preflight, collect.ingest, ops.metrics, ops.readyz,
             dashboard.login_page, dashboard.login, dashboard.logout, dashboard.session_list,
             dashboard.onboarding_status, dashboard.live_now, dashboard.ask, dashboard.save_filter, dashboard.delete_filter,
             dashboard.session_page, dashboard.session_insight_card, dashboard.projects_page, dashboard.create_project, dashboard.project_page,
@@ -74,7 +74,7 @@ def create_app(settings: Settings, dd: DataDir | None = None) -> Litestar:
             demo_page,
             create_static_files_router(path="/static", directories=[WEB / "static"], include_in_schema=False),
         ],
-        lifespan=[lifespan],
+        lifespan=[lifespan, ops.lifespan],
         template_config=TemplateConfig(engine=JinjaTemplateEngine.from_environment(_templates())),
         exception_handlers={pages.SignInRequired: pages.to_login, **errors.HANDLERS},  # type: ignore[dict-item]
         before_send=[security_headers(https=settings.base_url.startswith("https://"))],

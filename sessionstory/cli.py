@@ -188,13 +188,16 @@ def _progress(count: int) -> None:
 def serve(settings: Settings) -> int:
     import uvicorn
 
+    from sessionstory import logs
     from sessionstory.app import create_app
 
     settings = prepare_data_dir(settings)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     print(f"SessionStory on {settings.base_url} (data in {settings.data_dir.resolve()})", flush=True)
-    config = uvicorn.Config(create_app(settings), host=settings.host, port=settings.port, log_level="info",
-                            proxy_headers=True, server_header=False)
+    app = create_app(settings)
+    uvicorn_logging = logs.configure(settings.log_format)  # after the app: litestar sets up logging too
+    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="info",
+                            proxy_headers=True, server_header=False, log_config=uvicorn_logging)
     try:
         uvicorn.Server(config).run()
     except duckdb.IOException as exc:

@@ -31,6 +31,10 @@ class Limits(msgspec.Struct, frozen=True):
     # (Old recordings are fine: imports and late retries carry the past legitimately.)
     min_timestamp_ms: int = 946_684_800_000
     max_future_ms: int = 86_400_000
+    # Backpressure: past these, ingest answers 503 with Retry-After rather than queue more in memory.
+    max_commit_queue: int = 5_000  # records waiting for the group committer
+    max_index_lag_records: int = 20_000  # records durable in the log but not yet indexed...
+    max_index_lag_bytes: int = 128 * 1024 * 1024  # ...and their bytes
 
 
 class Settings(msgspec.Struct, frozen=True):
@@ -44,6 +48,8 @@ class Settings(msgspec.Struct, frozen=True):
     llm_model: str = ""
     session_timeout_s: int = 30 * 60
     limits: Limits = Limits()
+    log_format: str = "text"  # or "json": one JSON object per line
+    metrics_token: str = ""  # when set, GET /metrics wants `Authorization: Bearer` it
 
     @property
     def base_url(self) -> str:
@@ -89,6 +95,9 @@ def load_settings(
     email, password = env.get("SESSIONSTORY_ADMIN_EMAIL", ""), env.get("SESSIONSTORY_ADMIN_PASSWORD", "")
     if bool(email) != bool(password):
         raise ConfigError("set both SESSIONSTORY_ADMIN_EMAIL and SESSIONSTORY_ADMIN_PASSWORD, or neither")
+    log_format = env.get("SESSIONSTORY_LOG_FORMAT", "").strip().lower() or "text"
+    if log_format not in ("text", "json"):
+        raise ConfigError(f"SESSIONSTORY_LOG_FORMAT must be text or json, not {log_format!r}")
     return Settings(
         limits=_limits(env),
         data_dir=data,
@@ -99,6 +108,8 @@ def load_settings(
         admin_email=email,
         admin_password=password,
         llm_model=env.get("SESSIONSTORY_LLM_MODEL", ""),
+        log_format=log_format,
+        metrics_token=env.get("SESSIONSTORY_METRICS_TOKEN", ""),
     )
 
 

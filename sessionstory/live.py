@@ -76,6 +76,11 @@ class LiveHub:
     def watched(self, session_id: str) -> bool:
         return session_id in self._viewers
 
+    def viewer_count(self) -> int:
+        """Open live streams, over all sessions (metrics)."""
+        with self._lock:
+            return sum(len(viewers) for viewers in self._viewers.values())
+
     def watch(self, session_id: str) -> Viewer:
         viewer = Viewer(session_id, asyncio.get_running_loop())
         with self._lock:

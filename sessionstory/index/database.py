@@ -71,6 +71,9 @@ class Index:
         self._waiters_lock = threading.Lock()
         self._applied: tuple[int, int] = (0, -1)
         self._pending: dict[str, float] = {}  # sessions with clicks awaiting an outcome -> when seen
+        # Records (and their bytes in the log) handed to the writer, and applied by it: the
+        # difference is the index's lag behind the log (metrics, backpressure). One writer each.
+        self.fed = self.indexed = (0, 0)
 
     def _set_aside(self) -> None:
         stamp = time.strftime("%Y%m%dT%H%M%S")
@@ -113,6 +116,7 @@ class Index:
 
     def feed(self, committed: _Committed) -> None:
         """Log commit listener: queue durable records for indexing."""
+        self.fed = (self.fed[0] + len(committed), self.fed[1] + sum(loc.length for loc, *_ in committed))
         if self._thread is None:
             self._apply(committed)
         else:
@@ -133,6 +137,22 @@ class Index:
     def flush(self) -> None:
         """Wait until everything queued so far is written (tests, shutdown, CLI)."""
         self.write(lambda con: None).result()
+
+    @property
+    def lag(self) -> tuple[int, int]:
+        """Records durable in the log but not yet indexed, and their bytes."""
+        indexed, fed = self.indexed, self.fed  # in this order, never negative
+        return fed[0] - indexed[0], fed[1] - indexed[1]
+
+    @property
+    def queued(self) -> int:
+        """Items (groups of records, jobs) waiting for the writer thread."""
+        return self._queue.qsize()
+
+    @property
+    def writing(self) -> bool:
+        """Whether the writer thread is running."""
+        return self._thread is not None and self._thread.is_alive()
 
     def _write_loop(self) -> None:
         while True:
@@ -192,6 +212,7 @@ class Index:
             self._applied = max(self._applied, (last.segment, last.offset))
             ready = [f for key, f in self._waiters if key <= self._applied]
             self._waiters = [(key, f) for key, f in self._waiters if key > self._applied]
+        self.indexed = (self.indexed[0] + len(committed), self.indexed[1] + sum(loc.length for loc, *_ in committed))
         for future in ready:
             try:
                 future.set_result(None)

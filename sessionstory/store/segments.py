@@ -14,6 +14,7 @@ import logging
 import os
 import queue
 import threading
+import time
 import zlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
@@ -47,6 +48,7 @@ class SegmentLog:
         self._on_commit: list[Committed] = []
         self._lock = threading.Lock()  # guards the active segment's file handle
         self._frozen = threading.Lock()  # held by backups: no erasing or deleting of segments meanwhile
+        self.last_commit_s = 0.0  # how long the latest group took to write and fsync (read by commit listeners)
         directory.mkdir(parents=True, exist_ok=True)
         self._segment, self._fd, self._size = self._open_active()
         # What compacted records need to be read; part of the log like everything else.
@@ -120,6 +122,16 @@ class SegmentLog:
     def active_segment(self) -> int:
         return self._segment
 
+    @property
+    def queued(self) -> int:
+        """Records waiting for the committer (metrics, backpressure)."""
+        return self._queue.qsize()
+
+    @property
+    def committing(self) -> bool:
+        """Whether the committer thread is running."""
+        return self._thread is not None and self._thread.is_alive()
+
     def submit(self, record: Record, note: object = None) -> Future[Location]:
         """Queue a record; the future resolves once it is durable (or fails with OSError).
 
@@ -163,6 +175,7 @@ class SegmentLog:
 
     def _write_group(self, group: list[_Item]) -> list[tuple[Location, Record, object]]:
         with self._lock:
+            started = time.perf_counter()
             placed: list[tuple[Location, Record, object]] = []
             start_size = self._size
             try:
@@ -174,6 +187,7 @@ class SegmentLog:
                     placed.append((Location(self._segment, self._size, len(data)), record, note))
                     self._size += len(data)
                 os.fsync(self._fd)
+                self.last_commit_s = time.perf_counter() - started
             except OSError:
                 # A full disk leaves part of the group written: cut it off so the tail stays clean.
                 self._size = start_size

@@ -10,6 +10,7 @@ from litestar.exceptions import NotFoundException
 
 from sessionstory.admission import Admission
 from sessionstory.ingest import prepare
+from sessionstory.metrics import observed
 from sessionstory.web.live import live_hub
 from sessionstory.web.security import datadir
 
@@ -51,6 +52,7 @@ def ingest_preflight(request: Request) -> Response[None]:  # type: ignore[type-a
 
 
 @post("/api/v1/ingest", status_code=200)
+@observed
 async def ingest(request: Request) -> Response[dict[str, bool]]:  # type: ignore[type-arg]
     dd = datadir(request)
     headers = _cors(request)
@@ -73,6 +75,7 @@ async def ingest(request: Request) -> Response[dict[str, bool]]:  # type: ignore
     # (the SDK sends one batch at a time: a slow index would set its pace).
     admission.check_project(prepared.project.id)
     admission.check_disk()
+    admission.check_backlog(dd.log, dd.index)  # backpressure: the log or the index is too far behind
     watched = live_hub(request).watched(prepared.record.meta.session_id)  # type: ignore[union-attr]
     await dd.ingestor.append(prepared, wait_for_index=not watched)
     return Response({"ok": True, "watched": True} if watched else {"ok": True}, headers=headers)

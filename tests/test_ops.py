@@ -1,0 +1,141 @@
+"""Operations: /metrics in Prometheus' text format, /readyz, and JSON log lines."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import msgspec
+from litestar.testing import TestClient
+from prometheus_client.parser import text_string_to_metric_families
+
+from sessionstory.app import create_app
+from sessionstory.config import Limits, Settings
+from sessionstory.datadir import DataDir
+from tests.conftest import batch, meta_event
+from tests.events import mutation
+from tests.server import free_port
+
+
+def samples(client: TestClient, headers: dict[str, str] | None = None) -> dict[str, float]:  # type: ignore[type-arg]
+    """Every sample of one scrape, by name and labels (`name{label="value"}`)."""
+    answer = client.get("/metrics", headers=headers or {})
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"].startswith("text/plain; version=0.0.4")
+    out: dict[str, float] = {}
+    for family in text_string_to_metric_families(answer.text):
+        for s in family.samples:
+            labels = ",".join(f'{k}="{v}"' for k, v in sorted(s.labels.items()))
+            out[f"{s.name}{{{labels}}}" if labels else s.name] = s.value
+    return out
+
+
+def app_with(settings: Settings, **changes: Any) -> Iterator[tuple[TestClient, DataDir]]:  # type: ignore[type-arg]
+    """A real app on `settings` with some fields changed (`for client, dd in app_with(…)`)."""
+    changed = msgspec.structs.replace(settings, **changes)
+    dd = DataDir(changed)
+    try:
+        with TestClient(create_app(changed, dd)) as client:
+            yield client, dd
+    finally:
+        dd.close()
+
+
+def test_metrics_parse_and_move_with_an_ingest(client: TestClient, project: Any) -> None:  # type: ignore[type-arg]
+    before = samples(client)
+    for name in ("sessionstory_log_queue_records", "sessionstory_index_lag_records", "sessionstory_live_viewers",
+                 "sessionstory_disk_free_bytes", "sessionstory_data_dir_bytes", "sessionstory_index_sessions",
+                 "process_resident_memory_bytes"):
+        assert name in before, name
+    assert before["sessionstory_ready"] == 1 and before["sessionstory_index_writer_up"] == 1
+    at = 1_700_000_000_000
+    events = [meta_event(at), mutation(at + 1), mutation(at + 2)]
+    assert client.post("/api/v1/ingest", json=batch(project.public_key, "metrics-1", events=events)).status_code == 200
+    assert client.post("/api/v1/ingest", json={"key": "nope"}).status_code == 400
+    after = samples(client)
+
+    def grew(name: str) -> float:
+        return after.get(name, 0.0) - before.get(name, 0.0)
+
+    assert grew('sessionstory_ingest_requests_total{status="200"}') == 1
+    assert grew('sessionstory_ingest_requests_total{status="400"}') == 1
+    assert grew("sessionstory_ingest_batches_total") == 1
+    assert grew("sessionstory_ingest_bytes_total") > 0 and grew("sessionstory_ingest_request_bytes_total") > 0
+    assert grew("sessionstory_ingest_ack_seconds_count") == 1 and grew("sessionstory_ingest_ack_seconds_sum") > 0
+    assert grew("sessionstory_log_commit_seconds_count") >= 1
+    assert grew("sessionstory_log_commit_group_records_sum") >= 1
+    assert grew("sessionstory_index_sessions") == 1 and grew("sessionstory_index_events") == 3
+    assert after["sessionstory_index_lag_records"] == 0  # the answer waited for the index
+
+
+def test_metrics_want_the_token_when_one_is_set(settings: Settings) -> None:
+    for client, _ in app_with(settings, metrics_token="s3cret"):
+        refused = client.get("/metrics")
+        assert refused.status_code == 401 and refused.headers["www-authenticate"] == "Bearer"
+        assert client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
+        assert "sessionstory_ready" in samples(client, {"Authorization": "Bearer s3cret"})
+        assert client.get("/readyz").status_code == 200  # readiness stays open: load balancers probe it
+
+
+def test_readyz_is_200_when_writes_can_be_taken(client: TestClient) -> None:  # type: ignore[type-arg]
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json() == {"status": "ready", "checks": dict.fromkeys(("log_committer", "index_writer", "disk", "backlog"), "ok")}
+    assert client.get("/healthz").json() == {"status": "ok"}
+
+
+def test_readyz_is_503_below_the_disk_reserve(settings: Settings) -> None:
+    for client, _ in app_with(settings, limits=Limits(min_free_bytes=2**62)):
+        answer = client.get("/readyz")
+        assert answer.status_code == 503 and answer.headers["retry-after"] == "5"
+        body = answer.json()
+        assert body["status"] == "unavailable" and "reserve" in body["error"] and body["checks"]["index_writer"] == "ok"
+        assert samples(client)["sessionstory_ready"] == 0
+        assert client.get("/healthz").status_code == 200  # alive, just not taking writes
+
+
+def test_readyz_is_503_once_the_index_writer_stops(client: TestClient, datadir: DataDir) -> None:  # type: ignore[type-arg]
+    assert client.get("/readyz").status_code == 200
+    datadir.index.close()  # the writer thread ends (and the index with it: nothing reads it after this)
+    answer = client.get("/readyz")
+    assert answer.status_code == 503
+    assert answer.json()["checks"]["index_writer"] == "the index writer thread is not running"
+
+
+def test_json_logs_are_one_object_a_line(tmp_path: Path) -> None:
+    port = free_port()
+    env = {**os.environ, "SESSIONSTORY_LOG_FORMAT": "json", "SESSIONSTORY_ADMIN_EMAIL": "a@example.com",
+           "SESSIONSTORY_ADMIN_PASSWORD": "pw-12345678"}
+    stderr = tmp_path / "stderr.log"
+    with open(stderr, "wb") as err:
+        proc = subprocess.Popen([sys.executable, "-m", "sessionstory", "serve", "--data-dir", str(tmp_path / "data"),
+                                 "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=err)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as r:
+                    assert r.status == 200 and json.loads(r.read())["status"] == "ready"
+                    break
+            except (urllib.error.URLError, ConnectionError):
+                assert proc.poll() is None and time.monotonic() < deadline, stderr.read_text()[-2000:]
+                time.sleep(0.1)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+            assert b"\nsessionstory_ready 1.0\n" in r.read()  # served by the process itself
+    finally:
+        proc.terminate()
+        proc.wait(15)
+    lines = [line for line in stderr.read_text().splitlines() if line.strip()]
+    records = [json.loads(line) for line in lines]  # every line is one JSON object
+    assert all({"ts", "level", "logger", "message"} <= r.keys() for r in records)
+    assert any(r["logger"].startswith("uvicorn.error") and "startup" in r["message"] for r in records)
+    access = [r for r in records if r["logger"] == "uvicorn.access"]
+    assert any(r["path"] == "/readyz" and r["status"] == 200 and r["method"] == "GET" for r in access)
