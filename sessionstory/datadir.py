@@ -14,6 +14,7 @@ from sessionstory.audit import AuditLog
 from sessionstory.auth import Accounts
 from sessionstory.compaction import Compactor
 from sessionstory.config import Settings
+from sessionstory.erasure import Erasure
 from sessionstory.index import Index
 from sessionstory.index.compaction import dictionary_location, unpack
 from sessionstory.ingest import Ingestor
@@ -41,6 +42,7 @@ class DataDir:
         self.accounts = Accounts(self.log, self.index)
         self.audit = AuditLog(self.log, self.index)
         self.ingestor = Ingestor(self.log, self.index, settings.limits)
+        self.erasure = Erasure(self.log, self.index, self.ingestor, settings.data_dir / "purge-pending", self.reindex)
         self.saved_filters = SavedFilters(self.log, self.index)
         self.compactor = Compactor(self.log, self.index, settings.session_timeout_s)
         self.model = LocalModel(settings.data_dir, settings.llm_model)  # loaded on first use

@@ -31,6 +31,7 @@ from sessionstory.store.records import Kind
 _ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _GZIP_MAGIC = b"\x1f\x8b"
 INDEX_WAIT_S = 2.0
+ERASED = "\0erased"  # the "owner" of an erased session's id: no project can claim it again
 
 
 class IngestError(Exception):
@@ -210,6 +211,8 @@ class Ingestor:
         self._recent: OrderedDict[tuple[str, int], str] = OrderedDict()
         # Stored bytes and events of sessions written lately (ahead of the index), for the caps.
         self._sizes: OrderedDict[str, tuple[int, int]] = OrderedDict()
+        # Sessions erased while this process runs (older erasures: the index's tombstones).
+        self._erased: set[str] = set()
 
     async def append(self, prepared: Prepared, wait_for_index: bool = True) -> None:
         key = prepared.key
@@ -221,6 +224,8 @@ class Ingestor:
         if owner is None or size is None:
             owner, stored, indexed = await self._index.read_async(lambda cur: _lookup(cur, key))
             size = size or indexed
+        if owner == ERASED or key[0] in self._erased:
+            return  # erased on request: acknowledge (the SDK stops retrying), store nothing
         if owner is not None and owner != prepared.project.id:
             raise IngestError(409, "this session id belongs to another project")
         if stored:
@@ -244,6 +249,12 @@ class Ingestor:
             if len(recent) > self.RECENT:
                 recent.popitem(last=False)
 
+    def forget(self, session_id: str) -> None:
+        """The session is being erased: refuse it from now on (the index's tombstone says so
+        too, but this process may know the session well enough not to ask)."""
+        self._erased.add(session_id)
+        self._sizes.pop(session_id, None)
+
     def _grown(self, size: tuple[int, int], prepared: Prepared) -> tuple[int, int]:
         """The session's size with this batch, or 413 when that passes a cap."""
         grown = (size[0] + len(prepared.record.body), size[1] + prepared.facts.event_count)
@@ -263,6 +274,8 @@ async def _durable(future: Future[Location]) -> Location:
 def _lookup(cur: duckdb.DuckDBPyConnection, key: tuple[str, int]) -> tuple[str | None, bool, tuple[int, int]]:
     """The project owning this session id (if any), whether this batch is stored, and the
     session's stored bytes and events so far."""
+    if cur.execute("SELECT count(*) FROM tombstones WHERE session_id = ?", [key[0]]).fetchone()[0]:  # type: ignore[index]
+        return ERASED, True, (0, 0)
     row = cur.execute(
         "SELECT project_id, EXISTS (SELECT 1 FROM records WHERE session_id = ? AND seq = ?), "
         "(SELECT coalesce(sum(length), 0) FROM (SELECT DISTINCT segment, \"offset\", length FROM records WHERE session_id = ?)), "

@@ -96,13 +96,21 @@ def erase_session(log: SegmentLog, index: Index, session_id: str) -> bool:
     """Remove the session from the index, then overwrite its records in the log."""
     if not index.read(lambda cur: session_exists(cur, session_id)):
         return False
+    erase_sessions(log, index, [session_id])
+    return True
+
+
+def erase_sessions(log: SegmentLog, index: Index, session_ids: list[str]) -> None:
+    """Remove sessions from the index, then overwrite their records in the log."""
 
     def forget(con: object) -> list[Location]:
-        # Where its records are, read in the same writer job that forgets them: a compaction
-        # applied just before is seen, and one applied after finds the session gone.
-        locations = record_locations(con, session_id)  # type: ignore[arg-type]
-        delete_session(con, session_id)  # type: ignore[arg-type]
-        forget_session(con, session_id)  # type: ignore[arg-type]
+        # Where their records are, read in the same writer job that forgets them: a compaction
+        # applied just before is seen, and one applied after finds the sessions gone.
+        locations: list[Location] = []
+        for session_id in session_ids:
+            locations += record_locations(con, session_id)  # type: ignore[arg-type]
+            delete_session(con, session_id)  # type: ignore[arg-type]
+            forget_session(con, session_id)  # type: ignore[arg-type]
         return locations
 
     locations = index.write(forget).result()
@@ -110,4 +118,3 @@ def erase_session(log: SegmentLog, index: Index, session_id: str) -> bool:
         for location in locations:
             _expanded.pop(location, None)
     log.erase(sorted(set(locations)))
-    return True

@@ -22,7 +22,8 @@ from sessionstory.index.compaction import apply_compacted, apply_dictionary, new
 from sessionstory.store import BatchMeta, CompactedMeta, DictionaryMeta, EntityChange, Location, Record
 from sessionstory.store.compression import decompress
 
-ACCOUNT_TABLES = {"projects": "id", "users": "id", "tokens": "id", "saved_filters": "id", "audit": "id"}
+ACCOUNT_TABLES = {"projects": "id", "users": "id", "tokens": "id", "saved_filters": "id", "audit": "id",
+                  "tombstones": "session_id"}
 URLS_MAX = 4000
 SEARCH_MAX = 4000
 VITALS = ("lcp", "inp", "cls", "fcp", "ttfb")
@@ -147,7 +148,7 @@ class _Flush:
 
 
 def _apply_batches(con: duckdb.DuckDBPyConnection, batches: list[tuple[Location, BatchMeta, BatchFacts]]) -> set[str]:
-    fresh = _drop_known(con, batches)
+    fresh = _drop_known(con, _drop_erased(con, batches))
     if not fresh:
         return set()
     insert_rows(con, 'INSERT INTO records (session_id, seq, segment, "offset", length)',
@@ -198,6 +199,21 @@ def insert_rows(con: duckdb.DuckDBPyConnection, sql: str, rows: list[tuple[Any, 
     for start in range(0, len(rows), ROWS_PER_STATEMENT):
         chunk = rows[start : start + ROWS_PER_STATEMENT]
         con.execute(f"{sql} VALUES {', '.join([one] * len(chunk))}", [v for row in chunk for v in row])
+
+
+def _drop_erased(
+    con: duckdb.DuckDBPyConnection, batches: list[tuple[Location, BatchMeta, BatchFacts]]
+) -> list[tuple[Location, BatchMeta, BatchFacts]]:
+    """Batches of erased sessions (one that raced its erasure) are not indexed, and their
+    records join the superseded ones, which the compactor erases from the log."""
+    sessions = sorted({m.session_id for _, m, _ in batches})
+    erased = {r[0] for r in con.execute(
+        "SELECT session_id FROM tombstones WHERE session_id IN (SELECT unnest(?::VARCHAR[]))", [sessions]).fetchall()}
+    if not erased:
+        return batches
+    insert_rows(con, 'INSERT INTO superseded (segment, "offset", length)',
+                [(loc.segment, loc.offset, loc.length) for loc, m, _ in batches if m.session_id in erased])
+    return [item for item in batches if item[1].session_id not in erased]
 
 
 def _drop_known(

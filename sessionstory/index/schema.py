@@ -45,6 +45,11 @@ CREATE TABLE IF NOT EXISTS audit (
     target VARCHAR NOT NULL,
     detail VARCHAR NOT NULL
 );
+-- Sessions erased on request (erasure.py): a late retry of one is acknowledged and dropped.
+CREATE TABLE IF NOT EXISTS tombstones (
+    session_id VARCHAR PRIMARY KEY,
+    at_ms BIGINT NOT NULL
+);
 -- Dashboard sign-ins. Not in the log: a rebuilt index only signs people out.
 CREATE TABLE IF NOT EXISTS web_sessions (
     id_hash VARCHAR PRIMARY KEY,

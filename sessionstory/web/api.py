@@ -6,12 +6,13 @@ import time
 
 import msgspec
 
-from litestar import Request, Response, delete, get
+from litestar import Request, Response, delete, get, post
 from litestar.exceptions import NotFoundException, ServiceUnavailableException, ValidationException
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromPath, FromQuery, JSONBody
 
 from sessionstory.audit import fingerprint
 from sessionstory.datadir import DataDir
+from sessionstory.erasure import Erased
 from sessionstory.index.filters import FilterError, parse_filters
 from sessionstory.index.sessions import (
     CursorError,
@@ -198,3 +199,53 @@ def remove_session(request: Request, session_id: FromPath[str]) -> None:  # type
     if not erase_session(dd.log, dd.index, session_id):
         raise NotFoundException(f"no session {session_id!r}")
     dd.audit.record(user.email, "session.delete", fingerprint(session_id))
+
+
+class ErasureRequest(msgspec.Struct, forbid_unknown_fields=True):
+    project: str
+    visitor_id: str | None = None
+    user_id: str | None = None
+
+
+@post("/api/v1/erasure", status_code=200)
+@blocking
+def erase_person(request: Request, data: JSONBody[ErasureRequest]) -> Erased:  # type: ignore[type-arg]
+    """Everything of one visitor or one identified user: their sessions, facts, traits and caches."""
+    user = api_user(request)
+    require_admin(user, "erase data")
+    dd = datadir(request)
+    if dd.projects.get(data.project) is None:
+        raise NotFoundException(f"no project {data.project!r}")
+    if (data.visitor_id is None) == (data.user_id is None):
+        raise ValidationException("give exactly one of visitor_id and user_id")
+    if data.visitor_id is not None:
+        erased = dd.erasure.visitor(data.project, data.visitor_id)
+        dd.audit.record(user.email, "erase.visitor", fingerprint(data.visitor_id), f"{erased.sessions} sessions")
+    else:
+        erased = dd.erasure.user(data.project, data.user_id or "")
+        dd.audit.record(user.email, "erase.user", fingerprint(data.user_id or ""), f"{erased.sessions} sessions")
+    return erased
+
+
+@delete("/api/v1/sessions", status_code=200)
+@blocking
+def remove_matching(request: Request, project: FromQuery[str], all: FromQuery[bool] = False) -> Erased:  # type: ignore[type-arg]  # noqa: A002
+    """Every session of the project matching the filters (the list's, in the query); `all=true`
+    with no filter deletes the project's every session, so an empty filter never does by mistake."""
+    user = api_user(request)
+    require_admin(user, "delete sessions")
+    dd = datadir(request)
+    if dd.projects.get(project) is None:
+        raise NotFoundException(f"no project {project!r}")
+    now = _now_ms()
+    params = {k: v for k, v in request.query_params.items() if k not in ("project", "all") and v != ""}
+    try:
+        filters = parse_filters(params, now)
+    except FilterError as exc:
+        raise ValidationException(str(exc)) from None
+    if not params and not all:
+        raise ValidationException("give at least one filter, or all=true to delete every session of the project")
+    erased = dd.erasure.matching(project, filters, now)
+    dd.audit.record(user.email, "sessions.delete", project,
+                    f"{erased.sessions} sessions matching {', '.join(sorted(params)) or 'everything'}")
+    return erased

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from litestar import Request, get
+from typing import Any
+
+from litestar import Request, Response, get, post
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath, FromQuery
-from litestar.response import Template
+from litestar.params import FromPath, FromQuery, URLEncodedBody
+from litestar.response import Redirect, Template
+
+from sessionstory.audit import fingerprint
 
 from sessionstory.index.visitors import get_visitor, list_visitors, visitor_story
 from sessionstory.web.pages import chosen_project, render, require_sign_in
-from sessionstory.web.security import datadir
+from sessionstory.web.security import CSRF_FIELD, check_csrf, datadir, require_admin
 from sessionstory.web.threads import blocking
 
 PAGE_SIZE = 100
@@ -42,3 +46,19 @@ def visitor_page(request: Request, visitor_id: FromPath[str], project: FromQuery
         raise NotFoundException(f"no visitor {visitor_id!r}")
     story = index.read(lambda cur: visitor_story(cur, current.id, visitor_id))
     return render("visitor.html", request, sign_in, projects=projects, project=current, person=person, story=story)
+
+
+@post("/visitors/{visitor_id:str}/erase")
+@blocking
+def erase_visitor(request: Request, visitor_id: FromPath[str], data: URLEncodedBody[dict[str, str]]) -> Response[Any]:  # type: ignore[type-arg]
+    """Everything of this visitor: sessions, facts, traits, caches; a late retry stores nothing."""
+    sign_in = require_sign_in(request)
+    check_csrf(request, sign_in, data.get(CSRF_FIELD))
+    require_admin(sign_in.user, "erase data")
+    _, current = chosen_project(request, data.get("project"))
+    if current is None:
+        raise NotFoundException("no project")
+    dd = datadir(request)
+    erased = dd.erasure.visitor(current.id, visitor_id)
+    dd.audit.record(sign_in.user.email, "erase.visitor", fingerprint(visitor_id), f"{erased.sessions} sessions")
+    return Redirect(f"/visitors?project={current.id}&erased={erased.sessions}", status_code=303)

@@ -1,0 +1,167 @@
+"""Erasure on request: every session of a visitor or a user, or every session matching a filter.
+
+Order matters, so that nothing comes back:
+1. a tombstone per session goes to the log (durable) and the index: from then on a late
+   retry of one of its batches is acknowledged and dropped by ingest, and a batch that was
+   already on its way is not indexed but queued for erasure (index/apply.py);
+2. the sessions' index rows, facts and cached insights are deleted, and their records
+   (compacted or not) are overwritten in place in the segment files (replay.erase_sessions);
+3. what the index kept about the visitor (identify traits) and digests that may cite
+   the sessions are dropped, and the index is checkpointed, so its write-ahead log no longer
+   holds the deleted rows;
+4. DuckDB's file keeps deleted rows' bytes in its blocks, so a purge is due: the index is
+   rebuilt from the log (where the records are gone) into a fresh file, in the background
+   within PURGE_DELAY_S of the erasure (several erasures share one rebuild), or at once
+   with `sessionstory reindex`. The due purge is a file in the data directory, so a restart
+   does not forget it.
+Tombstones hold only the session id, the one thing needed to refuse it again.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import wait
+from pathlib import Path
+
+import duckdb
+import msgspec
+
+from sessionstory.index import Index
+from sessionstory.index.filters import SessionFilter, where_clauses
+from sessionstory.ingest import Ingestor
+from sessionstory.replay import erase_sessions
+from sessionstory.store import EntityChange, Record, SegmentLog
+from sessionstory.store.records import Kind
+
+CHUNK = 200  # sessions erased per index job
+PURGE_DELAY_S = 600.0
+PURGE_CHECK_S = 60.0
+
+log = logging.getLogger(__name__)
+
+
+class Erased(msgspec.Struct):
+    sessions: int
+
+
+class Erasure:
+    def __init__(self, log: SegmentLog, index: Index, ingestor: Ingestor, purge_file: Path,
+                 rebuild: Callable[[], object]) -> None:
+        self._log, self._index, self._ingestor = log, index, ingestor
+        self.purge_file, self._rebuild = purge_file, rebuild
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def visitor(self, project_id: str, visitor_id: str) -> Erased:
+        ids = self._ids("SELECT id FROM sessions WHERE project_id = ? AND visitor_id = ?", [project_id, visitor_id])
+        erased = self.sessions(ids)
+        self._forget_people("visitor_id = ?", [project_id, visitor_id])
+        return erased
+
+    def user(self, project_id: str, user_id: str) -> Erased:
+        ids = self._ids("SELECT id FROM sessions WHERE project_id = ? AND user_id = ?", [project_id, user_id])
+        erased = self.sessions(ids)
+        self._forget_people("user_id = ?", [project_id, user_id])
+        return erased
+
+    def matching(self, project_id: str, filters: SessionFilter, now_ms: int) -> Erased:
+        conditions, params = where_clauses(filters, now_ms)
+        where = " AND ".join(["project_id = ?", *conditions])
+        return self.sessions(self._ids(f"SELECT id FROM sessions WHERE {where}", [project_id, *params]))
+
+    def sessions(self, session_ids: list[str]) -> Erased:
+        for chunk in _chunks(session_ids, CHUNK):
+            self._tombstone(chunk)
+            for session_id in chunk:
+                self._ingestor.forget(session_id)
+            erase_sessions(self._log, self._index, chunk)
+        if session_ids:
+            # A digest names sessions as evidence; it is made again on its next request. Then a
+            # checkpoint: DuckDB's write-ahead log still holds the deleted rows as they were written.
+            self._index.write(lambda con: con.execute("DELETE FROM insights WHERE session_id LIKE 'digest/%'")).result()
+            self._index.write(_checkpoint).result()
+            if not self.purge_file.exists():
+                self.purge_file.write_text(str(time.time()))
+        return Erased(sessions=len(session_ids))
+
+    # -- the purge of the index file --------------------------------------------------
+
+    def purge_due(self, delay_s: float = PURGE_DELAY_S) -> bool:
+        try:
+            return time.time() - float(self.purge_file.read_text() or 0) >= delay_s
+        except (FileNotFoundError, ValueError):
+            return self.purge_file.exists()
+
+    def purge(self) -> None:
+        """Rebuild the index from the log into a fresh file; no deleted row survives that."""
+        started = self.purge_file.stat().st_mtime if self.purge_file.exists() else None
+        self._rebuild()
+        # An erasure during the rebuild touched the file again: its purge is still due.
+        if started is not None and self.purge_file.exists() and self.purge_file.stat().st_mtime == started:
+            self.purge_file.unlink()
+        log.info("index rebuilt after erasure: deleted rows are gone from its file")
+
+    def start(self) -> None:
+        # An erasure cut short by a crash (tombstoned, not yet deleted) is finished now.
+        unfinished = self._ids("SELECT id FROM sessions WHERE id IN (SELECT session_id FROM tombstones)", [])
+        if unfinished:
+            log.info("finishing the erasure of %d sessions", len(unfinished))
+            self.sessions(unfinished)
+        self._thread = threading.Thread(target=self._purge_loop, name="erasure-purge", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+
+    def _purge_loop(self) -> None:
+        while not self._stop.wait(PURGE_CHECK_S):
+            if self.purge_due():
+                try:
+                    self.purge()
+                except Exception:  # the next check tries again; the erased data is unreadable meanwhile
+                    log.exception("index purge after erasure failed")
+
+    def is_erased(self, session_id: str) -> bool:
+        return bool(self._index.read(lambda cur: cur.execute(
+            "SELECT count(*) FROM tombstones WHERE session_id = ?", [session_id]).fetchone()[0]))
+
+    def _tombstone(self, session_ids: list[str]) -> None:
+        at = int(time.time() * 1000)
+        futures = [
+            self._log.submit(Record(Kind.ENTITY, EntityChange("tombstones", {"session_id": sid, "at_ms": at})))
+            for sid in session_ids
+        ]
+        wait(futures)  # submitted together: they share fsyncs
+        for future in futures:
+            future.result()  # a failed write (full disk) stops the erasure here, before anything is deleted
+        self._index.flush()
+
+    def _ids(self, sql: str, params: list[object]) -> list[str]:
+        return [r[0] for r in self._index.read(lambda cur: cur.execute(sql, params).fetchall())]
+
+    def _forget_people(self, condition: str, params: list[object]) -> None:
+        def forget(con: duckdb.DuckDBPyConnection) -> None:
+            con.execute(f"DELETE FROM visitors WHERE project_id = ? AND {condition}", params)
+
+        self._index.write(forget).result()
+
+
+def _checkpoint(con: duckdb.DuckDBPyConnection) -> None:
+    """A checkpoint waits for no one: while a reader's transaction is open, try again a few
+    times; if it never gets one, the purge's rebuild covers the write-ahead log as well."""
+    for _ in range(20):
+        try:
+            con.execute("CHECKPOINT")
+            return
+        except duckdb.TransactionException:
+            time.sleep(0.05)
+
+
+def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

@@ -1,0 +1,136 @@
+"""Erasure on request: a visitor, a user, or a filter's sessions gone from disk, and gone for good."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from litestar.testing import TestClient
+
+from sessionstory.config import Settings
+from sessionstory.datadir import DataDir
+from sessionstory.ingest import prepare
+from sessionstory.store import batches
+from tests.conftest import batch, meta_event, stored_bytes
+from tests.events import custom, page
+from tests.test_dashboard import sign_in
+
+AT = 1_700_000_000_000
+
+
+def _visit(client: TestClient, key: str, session_id: str, visitor: str, marker: str, seq: int = 0,  # type: ignore[type-arg]
+           user: str | None = None) -> None:
+    events = [meta_event(AT + seq), page(AT + seq + 1, f"https://shop.example/{marker}", title=marker),
+              custom(AT + seq + 2, "identify", user_id=user or "", traits={"email": f"{marker}@example.com"})]
+    body = batch(key, session_id, seq=seq, events=events, visitor_id=visitor, **({"user_id": user} if user else {}))
+    assert client.post("/api/v1/ingest", json=body).status_code == 200
+
+
+def _compact(datadir: DataDir) -> None:
+    datadir.compactor.run(0)
+
+
+def test_erasing_a_visitor_leaves_none_of_their_bytes_even_after_compaction(
+        client: TestClient, project: Any, auth: dict[str, str], datadir: DataDir, settings: Settings) -> None:  # type: ignore[type-arg]
+    for n in range(3):
+        _visit(client, project.public_key, f"gone-{n}", "visitor-gone", "MARKER-GONE-7Q")
+    _visit(client, project.public_key, "kept-1", "visitor-kept", "MARKER-KEPT-3Z")
+    _compact(datadir)
+    assert b"MARKER-GONE-7Q" in _plain(datadir)
+
+    erased = client.post("/api/v1/erasure", json={"project": project.id, "visitor_id": "visitor-gone"}, headers=auth)
+    assert erased.status_code == 200 and erased.json() == {"sessions": 3}
+    _compact(datadir)  # what a crash could have left queued is erased on the next pass
+    assert b"MARKER-GONE-7Q" not in _plain(datadir)
+    assert datadir.erasure.purge_due(delay_s=0)
+    datadir.erasure.purge()  # the index rebuilt: DuckDB's file kept the deleted rows' bytes
+    assert not datadir.erasure.purge_due(delay_s=0)
+    assert b"MARKER-GONE-7Q" not in stored_bytes(settings), "not in any file of the data dir, raw bytes"
+    assert b"visitor-gone" not in stored_bytes(settings)
+    assert b"MARKER-KEPT-3Z" in _plain(datadir)
+    ids = [s["id"] for s in client.get(f"/api/v1/sessions?project={project.id}", headers=auth).json()["items"]]
+    assert "kept-1" in ids and not [i for i in ids if i.startswith("gone-")]
+    assert datadir.index.read(lambda cur: cur.execute(
+        "SELECT count(*) FROM visitors WHERE visitor_id = 'visitor-gone'").fetchone()[0]) == 0
+
+
+def test_a_late_retry_does_not_bring_an_erased_session_back(client: TestClient, project: Any, auth: dict[str, str],  # type: ignore[type-arg]
+                                                            datadir: DataDir) -> None:
+    _visit(client, project.public_key, "late-1", "visitor-late", "MARKER-LATE-1", seq=0)
+    client.post("/api/v1/erasure", json={"project": project.id, "visitor_id": "visitor-late"}, headers=auth)
+    for seq in (0, 1):  # a retry of the erased batch, and one the SDK had not sent yet
+        _visit(client, project.public_key, "late-1", "visitor-late", "MARKER-LATE-1", seq=seq)
+    assert client.get("/api/v1/sessions/late-1", headers=auth).status_code == 404
+    datadir.reindex()
+    assert client.get("/api/v1/sessions/late-1", headers=auth).status_code == 404
+    assert b"MARKER-LATE-1" not in _plain(datadir)
+
+
+def test_a_batch_racing_its_erasure_is_not_indexed_and_gets_erased(client: TestClient, project: Any,  # type: ignore[type-arg]
+                                                                  datadir: DataDir) -> None:
+    _visit(client, project.public_key, "race-1", "visitor-race", "MARKER-RACE-1", seq=0)
+    datadir.erasure.visitor(project.id, "visitor-race")
+    # As if its check had passed before the tombstone: the record reaches the log after the erasure.
+    late = batch(project.public_key, "race-1", seq=5, visitor_id="visitor-race",
+                 events=[meta_event(AT + 9), page(AT + 10, "https://shop.example/MARKER-RACE-1")])
+    prepared = prepare(datadir.projects, json.dumps(late).encode(), "", None, "", datadir.settings.limits)
+    datadir.log.append_now(prepared.record, prepared.facts)
+    datadir.index.flush()
+    assert not datadir.index.read(lambda cur: cur.execute("SELECT count(*) FROM sessions WHERE id = 'race-1'").fetchone()[0])
+    _compact(datadir)
+    assert b"MARKER-RACE-1" not in _plain(datadir)
+
+
+def test_erasing_a_user_and_deleting_by_filter(client: TestClient, project: Any, auth: dict[str, str],  # type: ignore[type-arg]
+                                               datadir: DataDir) -> None:
+    _visit(client, project.public_key, "u-1", "v-u1", "MARKER-USER", user="alice")
+    _visit(client, project.public_key, "u-2", "v-u2", "MARKER-USER", user="alice")
+    _visit(client, project.public_key, "f-1", "v-f1", "checkout-page")
+    _visit(client, project.public_key, "f-2", "v-f2", "home-page")
+    assert client.post("/api/v1/erasure", json={"project": project.id, "user_id": "alice"}, headers=auth).json() == {"sessions": 2}
+    refused = client.request("DELETE", f"/api/v1/sessions?project={project.id}", headers=auth)
+    assert refused.status_code == 400, "no filter is not 'everything' by mistake"
+    deleted = client.request("DELETE", f"/api/v1/sessions?project={project.id}&url=checkout", headers=auth)
+    assert deleted.status_code == 200 and deleted.json() == {"sessions": 1}
+    ids = {s["id"] for s in client.get(f"/api/v1/sessions?project={project.id}", headers=auth).json()["items"]}
+    assert ids == {"f-2"}
+    assert [e.action for e in datadir.audit.recent()][:2] == ["sessions.delete", "erase.user"]
+    assert all("alice" not in (e.target + e.detail) for e in datadir.audit.recent())
+
+
+def test_bad_erasure_requests(client: TestClient, project: Any, auth: dict[str, str]) -> None:  # type: ignore[type-arg]
+    post = lambda body: client.post("/api/v1/erasure", json=body, headers=auth)  # noqa: E731
+    assert post({"project": project.id}).status_code == 400
+    assert post({"project": project.id, "visitor_id": "a", "user_id": "b"}).status_code == 400
+    assert post({"project": "nope", "visitor_id": "a"}).status_code == 404
+    assert post({"project": project.id, "visitor_id": "a", "extra": 1}).status_code == 400
+    assert client.post("/api/v1/erasure", json={"project": project.id, "visitor_id": "a"}).status_code == 401
+
+
+def test_an_admin_erases_a_visitor_from_their_page(client: TestClient, admin: Any, project: Any, datadir: DataDir) -> None:  # type: ignore[type-arg]
+    _visit(client, project.public_key, "page-1", "visitor-page", "MARKER-PAGE")
+    sign_in(client)
+    page_html = client.get(f"/visitors/visitor-page?project={project.id}").text
+    token = re.search(r'name="_csrf" value="([^"]+)"', page_html).group(1)  # type: ignore[union-attr]
+    done = client.post("/visitors/visitor-page/erase", data={"_csrf": token, "project": project.id, "sure": "on"},
+                       follow_redirects=False)
+    assert done.status_code == 303 and "erased=1" in done.headers["location"]
+    assert datadir.erasure.is_erased("page-1")
+
+
+def _plain(datadir: DataDir) -> bytes:
+    """Every record in the log, decompressed: where a marker would hide from a raw grep."""
+    out = []
+    for _, record in datadir.log.scan():
+        out += [b.events + str(b.meta).encode() for b in batches(record, datadir.log.dictionaries)]
+    return b"".join(out)
+
+
+def test_an_erasure_cut_short_is_finished_at_the_next_start(client: TestClient, project: Any, datadir: DataDir) -> None:  # type: ignore[type-arg]
+    _visit(client, project.public_key, "cut-1", "visitor-cut", "MARKER-CUT")
+    datadir.erasure._tombstone(["cut-1"])  # step 1 done, then a crash  # noqa: SLF001
+    datadir.erasure.start()
+    datadir.erasure.stop()
+    assert not datadir.index.read(lambda cur: cur.execute("SELECT count(*) FROM sessions WHERE id = 'cut-1'").fetchone()[0])
+    assert b"MARKER-CUT" not in _plain(datadir)
