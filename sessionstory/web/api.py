@@ -11,6 +11,7 @@ from litestar.exceptions import NotFoundException, ServiceUnavailableException, 
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from sessionstory.audit import fingerprint
+from sessionstory.auth import User
 from sessionstory.datadir import DataDir
 from sessionstory.erasure import Erased
 from sessionstory.index.filters import FilterError, parse_filters
@@ -201,6 +202,16 @@ def remove_session(request: Request, session_id: FromPath[str]) -> None:  # type
     dd.audit.record(user.email, "session.delete", fingerprint(session_id))
 
 
+def _admin_of(request: Request, project: str, doing: str) -> tuple[User, DataDir]:  # type: ignore[type-arg]
+    """The admin asking, for a project that exists."""
+    user = api_user(request)
+    require_admin(user, doing)
+    dd = datadir(request)
+    if dd.projects.get(project) is None:
+        raise NotFoundException(f"no project {project!r}")
+    return user, dd
+
+
 class ErasureRequest(msgspec.Struct, forbid_unknown_fields=True):
     project: str
     visitor_id: str | None = None
@@ -211,11 +222,7 @@ class ErasureRequest(msgspec.Struct, forbid_unknown_fields=True):
 @blocking
 def erase_person(request: Request, data: JSONBody[ErasureRequest]) -> Erased:  # type: ignore[type-arg]
     """Everything of one visitor or one identified user: their sessions, facts, traits and caches."""
-    user = api_user(request)
-    require_admin(user, "erase data")
-    dd = datadir(request)
-    if dd.projects.get(data.project) is None:
-        raise NotFoundException(f"no project {data.project!r}")
+    user, dd = _admin_of(request, data.project, "erase data")
     if (data.visitor_id is None) == (data.user_id is None):
         raise ValidationException("give exactly one of visitor_id and user_id")
     if data.visitor_id is not None:
@@ -232,11 +239,7 @@ def erase_person(request: Request, data: JSONBody[ErasureRequest]) -> Erased:  #
 def remove_matching(request: Request, project: FromQuery[str], all: FromQuery[bool] = False) -> Erased:  # type: ignore[type-arg]  # noqa: A002
     """Every session of the project matching the filters (the list's, in the query); `all=true`
     with no filter deletes the project's every session, so an empty filter never does by mistake."""
-    user = api_user(request)
-    require_admin(user, "delete sessions")
-    dd = datadir(request)
-    if dd.projects.get(project) is None:
-        raise NotFoundException(f"no project {project!r}")
+    user, dd = _admin_of(request, project, "delete sessions")
     now = _now_ms()
     params = {k: v for k, v in request.query_params.items() if k not in ("project", "all") and v != ""}
     try:
