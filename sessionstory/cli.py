@@ -56,6 +56,8 @@ def build_parser() -> Parser:
     token_create.add_argument("--name", default="")
 
     sub.add_parser("reindex", parents=[common], help="rebuild the DuckDB index from the stored events")
+    sub.add_parser("demo", parents=[common],
+                   help="add the Demo project's recorded sessions (made from the bundled demo shop), so the dashboard has something to show")
 
     compact = sub.add_parser("compact", parents=[common],
                              help="compact now every session quiet for a while, and delete dead segments")

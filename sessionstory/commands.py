@@ -88,7 +88,21 @@ def backup(dd: DataDir, directory: str) -> str:
     return f"backed up {len(manifest['segments'])} segments ({manifest['bytes']:,} bytes) to {directory}"
 
 
+def demo(dd: DataDir) -> str:
+    """The Demo project (made if missing) with the bundled recordings added as new sessions."""
+    from sessionstory import demo as demo_data
+
+    project = next((p for p in dd.projects.all() if p.name == demo_data.PROJECT_NAME), None)
+    if project is None:
+        project = dd.projects.create(demo_data.PROJECT_NAME)
+        dd.audit.record(CLI, "project.create", project.id, f"{project.name} (demo)")
+    added = demo_data.seed(dd, project)
+    return (f"added {added} recorded sessions to the {project.name} project ({project.id}); "
+            f"browse {dd.settings.base_url}/demo to record one of your own")
+
+
 COMMANDS: dict[str, Callable[..., str]] = {
+    "demo": demo,
     "user_create": user_create,
     "project_create": project_create,
     "token_create": token_create,

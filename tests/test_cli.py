@@ -21,6 +21,9 @@ def test_commands_work_without_a_server(tmp_path: Path) -> None:
     assert token.returncode == 0 and token.stdout.strip().startswith("sst_") and "\n" not in token.stdout.strip()
     reindex = cli(data, "reindex")
     assert reindex.returncode == 0 and "1 projects" in reindex.stdout
+    demo = cli(data, "demo")
+    assert demo.returncode == 0 and "added 3 recorded sessions to the Demo project" in demo.stdout, demo.stderr
+    assert "3 sessions, 2 projects" in cli(data, "reindex").stdout
 
 
 @pytest.mark.parametrize(
