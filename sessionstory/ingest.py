@@ -23,6 +23,7 @@ from sessionstory.events import Event, EventType, IncrementalSource, event_decod
 from sessionstory.facts import BatchFacts, batch_facts
 from sessionstory.index import Index
 from sessionstory.projects import Project, Projects, origin_allowed
+from sessionstory.privacy import apply_level
 from sessionstory.sanitize import sanitize_event
 from sessionstory.store import BatchMeta, Location, Record, SegmentLog
 from sessionstory.store.compression import compress
@@ -178,6 +179,8 @@ def prepare(
     raws = clamp_timestamps(env.events, events, limits.min_timestamp_ms, received_ms + limits.max_future_ms)
     try:
         clean = [sanitize_event(raw, event) for raw, event in zip(scrub_inputs(raws, events), events)]
+        # The project's privacy level, enforced again here; the facts come from what is stored.
+        clean, events = apply_level(clean, events, projects.privacy(project.id).level)
     except msgspec.DecodeError as exc:
         raise IngestError(400, f"invalid event data: {exc}") from None
     meta = BatchMeta(

@@ -12,6 +12,8 @@ import msgspec
 
 from sessionstory import entities
 from sessionstory.index import Index
+from sessionstory.privacy import DEFAULT as DEFAULT_PRIVACY
+from sessionstory.privacy import PrivacySettings
 from sessionstory.store import SegmentLog
 
 
@@ -34,6 +36,7 @@ class Projects:
         self._log, self._index = log, index
         self._lock = threading.Lock()
         self._by_key: dict[str, Project] = {}
+        self._privacy: dict[str, PrivacySettings] = {}  # by project id; absent: the defaults
         self.reload()
 
     def reload(self) -> None:
@@ -42,8 +45,10 @@ class Projects:
                 "SELECT id, name, public_key, origins, created_ms FROM projects ORDER BY created_ms"
             ).fetchall()
         )
+        privacy = self._index.read(lambda cur: cur.execute("SELECT id, settings FROM project_privacy").fetchall())
         with self._lock:
             self._by_key = {row[2]: Project(*row) for row in rows}
+            self._privacy = {pid: _privacy_decoder.decode(settings) for pid, settings in privacy}
 
     def create(self, name: str, origins: list[str] | None = None) -> Project:
         name = name.strip()
@@ -61,6 +66,16 @@ class Projects:
             self._by_key[project.public_key] = project
         return project
 
+    def privacy(self, project_id: str) -> PrivacySettings:
+        """The project's privacy settings (ingest reads them per batch: from memory)."""
+        return self._privacy.get(project_id, DEFAULT_PRIVACY)
+
+    def set_privacy(self, project_id: str, settings: PrivacySettings) -> None:
+        row = {"id": project_id, "settings": msgspec.json.encode(settings).decode(), "updated_ms": int(time.time() * 1000)}
+        entities.save(self._log, self._index, "project_privacy", row)
+        with self._lock:
+            self._privacy[project_id] = settings
+
     def by_key(self, key: str) -> Project | None:
         return self._by_key.get(key)
 
@@ -70,6 +85,9 @@ class Projects:
     def all(self) -> list[Project]:
         with self._lock:
             return sorted(self._by_key.values(), key=lambda p: p.created_ms)
+
+
+_privacy_decoder = msgspec.json.Decoder(PrivacySettings)
 
 
 def normalize_origin(text: str) -> str:

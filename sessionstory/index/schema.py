@@ -36,6 +36,12 @@ CREATE TABLE IF NOT EXISTS saved_filters (
     query VARCHAR NOT NULL,
     created_ms BIGINT NOT NULL
 );
+-- A project's privacy settings (privacy.PrivacySettings as JSON); kept in the log like the accounts.
+CREATE TABLE IF NOT EXISTS project_privacy (
+    id VARCHAR PRIMARY KEY,         -- the project's id
+    settings VARCHAR NOT NULL,
+    updated_ms BIGINT NOT NULL
+);
 -- Who changed accounts, projects or data (audit.py); kept in the log like the accounts.
 CREATE TABLE IF NOT EXISTS audit (
     id VARCHAR PRIMARY KEY,

@@ -11,6 +11,7 @@ from litestar.exceptions import NotFoundException
 from sessionstory.admission import Admission
 from sessionstory.ingest import prepare
 from sessionstory.metrics import observed
+from sessionstory.privacy import public_config
 from sessionstory.web.live import live_hub
 from sessionstory.web.security import datadir
 
@@ -44,6 +45,21 @@ def sdk_script() -> Response[bytes]:
         media_type="application/javascript; charset=utf-8",
         headers={"Cache-Control": "public, max-age=300", "Access-Control-Allow-Origin": "*"},
     )
+
+
+CONFIG_MAX_AGE_S = 60  # how long a browser (or a cache) may keep a project's config
+
+
+@get("/api/v1/config", sync_to_thread=False, include_in_schema=False)
+def sdk_config(request: Request, key: str = "") -> Response[dict[str, object]]:  # type: ignore[type-arg]
+    """The project's privacy settings, which the SDK applies before it records: public (the
+    page has the key anyway), nothing secret, and from memory."""
+    dd = datadir(request)
+    project = dd.projects.by_key(key)
+    headers = {**cors_headers(request.headers.get("origin")), "Cache-Control": f"public, max-age={CONFIG_MAX_AGE_S}"}
+    if project is None:
+        return Response({"error": "unknown project key"}, status_code=404, headers={**headers, "Cache-Control": "no-store"})
+    return Response(public_config(dd.projects.privacy(project.id)), headers=headers)
 
 
 @route("/api/v1/ingest", http_method=["OPTIONS"], sync_to_thread=False, include_in_schema=False)

@@ -22,6 +22,7 @@ from sessionstory.insights.search import question_to_filters
 from sessionstory.insights.summary import session_insight
 from sessionstory.auth import SignIn
 from sessionstory.projects import Project, ProjectError
+from sessionstory.privacy import LEVELS, PrivacyError, make_settings, privacy_summary
 from sessionstory.throttle import SignInLimits
 from sessionstory.web.headers import allow_media_from
 from sessionstory.web.pages import chosen_project, render, require_sign_in
@@ -301,4 +302,32 @@ def project_page(request: Request, project_id: FromPath[str]) -> Template:  # ty
     project = dd.projects.get(project_id)
     if project is None:
         raise NotFoundException(f"no project {project_id!r}")
-    return render("project.html", request, sign_in, project=project, snippet=_snippet(request, project))
+    return render("project.html", request, sign_in, project=project, snippet=_snippet(request, project),
+                  privacy=dd.projects.privacy(project.id), privacy_error=None, levels=LEVELS)
+
+
+@post("/projects/{project_id:str}/privacy")
+@blocking
+def save_privacy(request: Request, project_id: FromPath[str], data: URLEncodedBody[dict[str, str]]) -> Response[Any]:  # type: ignore[type-arg]
+    """An admin changes a project's privacy settings; audited with the whole new setting."""
+    sign_in = require_sign_in(request)
+    check_csrf(request, sign_in, data.get(CSRF_FIELD))
+    require_admin(sign_in.user, "change privacy settings")
+    dd = datadir(request)
+    project = dd.projects.get(project_id)
+    if project is None:
+        raise NotFoundException(f"no project {project_id!r}")
+    try:
+        settings = make_settings(
+            level=data.get("level", ""), block_selectors=data.get("block", ""), mask_selectors=data.get("mask", ""),
+            ignore_selectors=data.get("ignore", ""), url_rules=data.get("urls", ""),
+            honor_dnt=data.get("dnt") == "on", sample_rate=data.get("sample", "100") or "100",
+        )
+    except PrivacyError as exc:
+        template = render("project.html", request, sign_in, project=project, snippet=_snippet(request, project),
+                          privacy=dd.projects.privacy(project.id), privacy_error=str(exc), levels=LEVELS)
+        template.status_code = 400
+        return template
+    dd.projects.set_privacy(project.id, settings)
+    dd.audit.record(sign_in.user.email, "project.privacy", project.id, privacy_summary(settings))
+    return Redirect(f"/projects/{project.id}#privacy", status_code=303)

@@ -1,0 +1,427 @@
+"""Per-project privacy: the settings, the detectors of personal data, and their enforcement at ingest.
+
+The SDK applies a project's settings in the browser, so masked data never leaves it; ingest
+applies the project's level again to every batch before it is stored (other clients can send
+anything, and an old SDK or a failed config fetch must not store more than the level allows):
+
+- `relaxed`: inputs only (every input value is masked whatever the level: `ingest.scrub_inputs`).
+- `balanced` (the default): e-mail addresses, card numbers that pass Luhn and phone numbers
+  are masked in text nodes, attribute values, Meta hrefs, and our own Custom events (page
+  URLs and titles, clicks, console, network, errors) and plugin payloads.
+- `strict`: all of `balanced`, every text node and text-like attribute masked, media sources
+  (`img`, `video`, `audio`, `source`, `canvas` data, SVG `image`...) dropped.
+
+Masking keeps a string's length: each non-space character of what is masked becomes `*`, as
+rrweb masks text, so a replay keeps its layout. Pure functions over rrweb events, like
+`sanitize.py`; an event that cannot hold anything to mask is stored byte for byte (a byte-level
+test decides that without decoding it). `sdk_js/src/privacy.ts` holds the same patterns.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+
+from sessionstory.events import Event, EventType, event_decoder, incremental_source
+
+LEVELS = ("strict", "balanced", "relaxed")
+DEFAULT_LEVEL = "balanced"
+MAX_SELECTORS = 50
+MAX_SELECTOR_CHARS = 300
+MAX_URL_RULES = 50
+MAX_URL_RULE_CHARS = 500
+
+
+class PrivacyError(ValueError):
+    pass
+
+
+class PrivacySettings(msgspec.Struct, frozen=True, kw_only=True):
+    level: str = DEFAULT_LEVEL
+    block_selectors: list[str] = []
+    mask_selectors: list[str] = []
+    ignore_selectors: list[str] = []
+    url_rules: list[str] = []  # globs of pages where nothing is recorded: "/admin/*"
+    honor_dnt: bool = True  # Do Not Track and Global Privacy Control
+    sample_rate: float = 100.0  # % of sessions recorded, decided once per session by the SDK
+
+
+DEFAULT = PrivacySettings()
+
+
+def make_settings(
+    level: str = DEFAULT_LEVEL,
+    block_selectors: list[str] | str = (),  # type: ignore[assignment]
+    mask_selectors: list[str] | str = (),  # type: ignore[assignment]
+    ignore_selectors: list[str] | str = (),  # type: ignore[assignment]
+    url_rules: list[str] | str = (),  # type: ignore[assignment]
+    honor_dnt: bool = True,
+    sample_rate: float | str = 100.0,
+) -> PrivacySettings:
+    """Validated settings; lists may come as text, one item per line. PrivacyError says what is wrong."""
+    if level not in LEVELS:
+        raise PrivacyError(f"level must be one of {', '.join(LEVELS)}")
+    try:
+        rate = float(sample_rate)
+    except (TypeError, ValueError):
+        raise PrivacyError("the sampling rate is a number from 0 to 100") from None
+    if not 0 <= rate <= 100:
+        raise PrivacyError("the sampling rate is a number from 0 to 100")
+    return PrivacySettings(
+        level=level,
+        block_selectors=_selectors(block_selectors, "block"),
+        mask_selectors=_selectors(mask_selectors, "mask"),
+        ignore_selectors=_selectors(ignore_selectors, "ignore"),
+        url_rules=_url_rules(url_rules),
+        honor_dnt=bool(honor_dnt),
+        sample_rate=round(rate, 2),
+    )
+
+
+def _items(value: list[str] | str, what: str, most: int, longest: int, forbidden: str) -> list[str]:
+    """Non-empty lines (or list items), at most `most` of at most `longest` characters, none with a
+    character of `forbidden` (a regex class)."""
+    items = [s.strip() for s in (value.splitlines() if isinstance(value, str) else value) if isinstance(s, str)]
+    items = [s for s in items if s]
+    if len(items) > most:
+        raise PrivacyError(f"at most {most} {what}s")
+    for s in items:
+        if len(s) > longest or re.search(forbidden, s):
+            raise PrivacyError(f"not a {what}: {s[:80]!r}")
+    return items
+
+
+def _selectors(value: list[str] | str, what: str) -> list[str]:
+    # A selector is handed to the browser's matches(); the SDK drops one the browser refuses.
+    # Braces, angle brackets, backslashes and control characters are never part of ours.
+    return _items(value, f"{what} selector", MAX_SELECTORS, MAX_SELECTOR_CHARS, r"[{}<>\x00-\x1f\\]")
+
+
+def _url_rules(value: list[str] | str) -> list[str]:
+    items = _items(value, "URL rule", MAX_URL_RULES, MAX_URL_RULE_CHARS, r"[\s\x00-\x1f<>]")
+    for rule in items:
+        if not (rule.startswith(("/", "*")) or re.match(r"^https?://", rule)):
+            raise PrivacyError(f"a URL rule is a path like /admin/* or a full URL like https://shop.example/admin/*: {rule[:80]!r}")
+    return items
+
+
+def public_config(settings: PrivacySettings) -> dict[str, Any]:
+    """What the SDK fetches: the privacy settings, nothing else."""
+    return {
+        "level": settings.level,
+        "block": settings.block_selectors,
+        "mask": settings.mask_selectors,
+        "ignore": settings.ignore_selectors,
+        "urls": settings.url_rules,
+        "dnt": settings.honor_dnt,
+        "sample": settings.sample_rate,
+    }
+
+
+# -- URL rules ---------------------------------------------------------------------
+
+
+def _glob(rule: str) -> re.Pattern[str]:
+    body = ".*".join(re.escape(part) for part in rule.split("*"))
+    if rule.endswith("/*"):  # "/admin/*" covers "/admin" itself too
+        body = body[: -len(re.escape("/") + ".*")] + "(?:/.*)?"
+    return re.compile(body + r"\Z", re.IGNORECASE | re.DOTALL)
+
+
+def url_blocked(rules: list[str], url: str) -> bool:
+    """True when a rule covers `url`: a rule starting with `/` or `*` matches the path, a full
+    URL rule matches the URL without query and fragment; `*` matches anything, `/` included."""
+    if not rules:
+        return False
+    bare = re.split(r"[?#]", url, maxsplit=1)[0]
+    path = re.sub(r"^[a-z][a-z0-9+.-]*://[^/]*", "", bare, flags=re.IGNORECASE) or "/"
+    return any(_glob(rule).match(bare if "://" in rule else path) for rule in rules)
+
+
+# -- detectors ---------------------------------------------------------------------
+
+EMAIL = re.compile(
+    r"[A-Za-z0-9._%+-]{1,64}(?:@|%40)[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){0,8}\.[A-Za-z]{2,24}", re.ASCII
+)
+# 13-19 digits as one run, 4-4-4-4(-1..3) or Amex's 4-6-5 (and 4-6-4, Diners), one separator kind.
+CARD = re.compile(r"\b(?:\d{13,19}|\d{4}([ -])\d{4}\1\d{4}\1\d{4}(?:\1\d{1,3})?|\d{4}([ -])\d{6}\2\d{4,5})\b", re.ASCII)
+PHONE = re.compile(
+    r"\+\d{1,3}(?:[ .-]?\(\d{1,4}\))?(?:[ .-]?\d{1,5}){2,5}\b"  # international: +44 20 7946 0958
+    r"|\(\d{2,5}\)[ .-]?\d{2,4}[ .-]?\d{3,4}\b"  # (555) 123-4567
+    r"|\b\d{2,4}[ .-]\d{2,4}[ .-]\d{2,4}(?:[ .-]\d{2,4}){0,2}\b",  # 555-123-4567, 06 12 34 56 78
+    re.ASCII,
+)
+_NON_DIGIT = re.compile(r"\D")
+_GROUPS = re.compile(r"\d+")
+
+
+def luhn_valid(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = ord(ch) - 48
+        if i % 2:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
+def _card_issuer_length(digits: str) -> bool:
+    """A length some issuer uses for this prefix (so 13-digit millisecond timestamps, which
+    start with 1, and most ids are not cards)."""
+    n, p2, p4 = len(digits), int(digits[:2]), int(digits[:4])
+    if digits[0] == "4":
+        return n in (13, 16, 19)  # Visa
+    if 51 <= p2 <= 55 or 2221 <= p4 <= 2720:
+        return n == 16  # Mastercard
+    if p2 in (34, 37):
+        return n == 15  # American Express
+    if p2 in (36, 38, 39) or 300 <= int(digits[:3]) <= 305:
+        return 14 <= n <= 19  # Diners Club
+    if 3528 <= p4 <= 3589 or p4 == 6011 or p2 in (62, 65) or 644 <= int(digits[:3]) <= 649:
+        return 16 <= n <= 19  # JCB, Discover, UnionPay
+    if p2 in (50, 56, 57, 58, 67):
+        return 16 <= n <= 19  # Maestro
+    return False
+
+
+def is_card(text: str) -> bool:
+    digits = _NON_DIGIT.sub("", text)
+    return 13 <= len(digits) <= 19 and _card_issuer_length(digits) and luhn_valid(digits)
+
+
+def is_phone(text: str) -> bool:
+    groups = _GROUPS.findall(text)
+    n = sum(len(g) for g in groups)
+    if text.startswith("+"):
+        return 8 <= n <= 15
+    if text.startswith("("):
+        return 9 <= n <= 11
+    if not 10 <= n <= 11:
+        return False
+    if len(groups[0]) == 4 and len(groups[1]) <= 2:
+        return False  # a date: 2024-05-01 10
+    if all(len(g) == 3 for g in groups[1:]):
+        return False  # thousands: 12 345 678 901, 12.345.678.901
+    if "." in text and all(len(g) <= 3 for g in groups):
+        return False  # an address: 192.168.100.12
+    return True
+
+
+def _stars(text: str) -> str:
+    return "".join(" " if ch.isspace() else "*" for ch in text)
+
+
+def _mask_if(check: Callable[[str], bool]) -> Callable[[re.Match[str]], str]:
+    return lambda m: _stars(m.group()) if check(m.group()) else m.group()
+
+
+_mask_card, _mask_phone = _mask_if(is_card), _mask_if(is_phone)
+
+
+def mask_pii(text: str) -> str:
+    """`text` with e-mail addresses, Luhn-valid card numbers and phone numbers masked."""
+    if "@" in text or "%40" in text:
+        text = EMAIL.sub(lambda m: _stars(m.group()), text)
+    if _DIGITS.search(text):
+        text = CARD.sub(_mask_card, text)
+        text = PHONE.sub(_mask_phone, text)
+    return text
+
+
+def find_pii(text: str) -> list[str]:
+    """The kinds of personal data in `text` (for tests and reports): "email", "card", "phone"."""
+    found = []
+    if EMAIL.search(text):
+        found.append("email")
+    if any(is_card(m.group()) for m in CARD.finditer(text)):
+        found.append("card")
+    if any(is_phone(m.group()) for m in PHONE.finditer(CARD.sub(_mask_card, text))):
+        found.append("phone")
+    return found
+
+
+# Eight digits with at most single separators between them: anything a card or phone can be.
+_DIGITS = re.compile(r"\d(?:[ .()+-]{0,2}\d){7}")
+_RAW_DIGITS = re.compile(rb"\d(?:[ .()+-]{0,2}\d){7}")
+
+
+# -- enforcement over rrweb events -------------------------------------------------
+
+ELEMENT_NODE, TEXT_NODE, COMMENT_NODE = 2, 3, 5
+MUTATION, LOG = 0, 11
+_TEXT_PARENTS_KEPT = {"style", "script"}  # CSS and (already defused) script text: not visible text
+# Attribute values never scanned: inlined CSS, and data: URLs (base64 is all letters and digits).
+_SKIPPED_ATTRIBUTES = {"_cssText", "style"}
+STRICT_TEXT_ATTRIBUTES = {"alt", "title", "placeholder", "aria-label", "aria-description", "aria-valuetext", "label",
+                          "value"}
+MEDIA_TAGS = {"img", "picture", "video", "audio", "source", "track", "canvas", "image", "input"}
+MEDIA_ATTRIBUTES = {"src", "srcset", "poster", "href", "xlink:href", "rr_dataURL"}
+# Custom event payloads our SDK records, scanned; others (identify, track) are what the site
+# chose to send and are stored as sent.
+SCANNED_TAGS = {"page", "click", "input", "error", "console", "network"}
+STRICT_TEXT_FIELDS = {"page": ("title",), "click": ("text",)}
+
+_decoder = msgspec.json.Decoder()
+_encoder = msgspec.json.Encoder()
+
+
+def apply_level(raws: list[bytes], events: list[Event], level: str) -> tuple[list[bytes], list[Event]]:
+    """The batch's events with the level applied; unchanged events keep their bytes and Event."""
+    if level not in ("balanced", "strict"):
+        return raws, events
+    strict = level == "strict"
+    out_raws, out_events = list(raws), list(events)
+    for i, (raw, event) in enumerate(zip(raws, events)):
+        fixed = apply_to_event(raw, event, strict)
+        if fixed is not raw:
+            out_raws[i] = fixed
+            out_events[i] = event_decoder.decode(fixed)
+    return out_raws, out_events
+
+
+def apply_to_event(raw: bytes, event: Event, strict: bool) -> bytes:
+    """The event's JSON with the level applied; `raw` itself when nothing changed."""
+    kind = event.type
+    if kind == EventType.INCREMENTAL_SNAPSHOT:
+        source = incremental_source(event.data)
+        if source not in (MUTATION, LOG):
+            return raw  # mouse, scroll, input (masked already), viewport...: no text
+    elif kind not in (EventType.FULL_SNAPSHOT, EventType.META, EventType.CUSTOM, EventType.PLUGIN):
+        return raw
+    if not strict and not _may_hold_pii(bytes(event.data)):
+        return raw
+    tree = _decoder.decode(raw)
+    data = tree.get("data") if isinstance(tree, dict) else None
+    if not isinstance(data, dict):
+        return raw
+    if kind == EventType.FULL_SNAPSHOT:
+        changed = _walk_node(data.get("node"), None, strict)
+    elif kind == EventType.INCREMENTAL_SNAPSHOT and source == MUTATION:
+        changed = _walk_mutation(data, strict)
+    elif kind == EventType.META:
+        changed = _scan_key(data, "href")
+    elif kind == EventType.CUSTOM:
+        changed = _walk_custom(data, strict)
+    else:  # plugin payloads and rrweb's old console log records
+        changed = _scan_key(data, "payload")
+    return _encoder.encode(tree) if changed else raw
+
+
+def _may_hold_pii(data: bytes) -> bool:
+    return b"@" in data or b"%40" in data or b"\\u" in data or _RAW_DIGITS.search(data) is not None
+
+
+def _scan_key(container: dict[str, Any] | list[Any], key: Any) -> bool:
+    """Masks PII in every string at container[key] (nested lists and dicts too)."""
+    value = container[key] if isinstance(container, list) else container.get(key)
+    if isinstance(value, str):
+        masked = mask_pii(value)
+        if masked != value:
+            container[key] = masked
+            return True
+        return False
+    changed = False
+    if isinstance(value, dict):
+        for k in list(value):
+            changed |= _scan_key(value, k)
+    elif isinstance(value, list):
+        for k in range(len(value)):
+            changed |= _scan_key(value, k)
+    return changed
+
+
+def _walk_custom(data: dict[str, Any], strict: bool) -> bool:
+    tag = data.get("tag")
+    payload = data.get("payload")
+    if tag not in SCANNED_TAGS or not isinstance(payload, dict):
+        return False
+    changed = False
+    if strict:
+        for field in STRICT_TEXT_FIELDS.get(tag, ()):
+            value = payload.get(field)
+            if isinstance(value, str) and value.strip("* "):
+                payload[field] = _stars(value)
+                changed = True
+    return _scan_key(data, "payload") | changed
+
+
+def _walk_mutation(data: dict[str, Any], strict: bool) -> bool:
+    changed = False
+    for text in data.get("texts") or ():
+        if isinstance(text, dict) and isinstance(text.get("value"), str):
+            if strict and text["value"].strip("* "):
+                text["value"] = _stars(text["value"])
+                changed = True
+            else:
+                changed |= _scan_key(text, "value")
+    for change in data.get("attributes") or ():
+        if isinstance(change, dict) and isinstance(change.get("attributes"), dict):
+            changed |= _walk_attributes(change["attributes"], "", strict)  # the tag is not in the mutation
+    for add in data.get("adds") or ():
+        if isinstance(add, dict):
+            changed |= _walk_node(add.get("node"), None, strict)
+    return changed
+
+
+def _walk_node(node: Any, parent_tag: str | None, strict: bool) -> bool:
+    """Walks a serialized node tree (iteratively: a crafted tree may be deep)."""
+    changed = False
+    stack = [(node, parent_tag)]
+    while stack:
+        current, parent = stack.pop()
+        if not isinstance(current, dict):
+            continue
+        kind = current.get("type")
+        tag = ""
+        if kind == ELEMENT_NODE:
+            tag = str(current.get("tagName", "")).lower()
+            attributes = current.get("attributes")
+            if isinstance(attributes, dict):
+                changed |= _walk_attributes(attributes, tag, strict)
+        elif kind in (TEXT_NODE, COMMENT_NODE) and isinstance(current.get("textContent"), str):
+            if current.get("isStyle") or parent in _TEXT_PARENTS_KEPT:
+                pass
+            elif strict and current["textContent"].strip("* \n\t\r"):
+                current["textContent"] = _stars(current["textContent"])
+                changed = True
+            else:
+                changed |= _scan_key(current, "textContent")
+        children = current.get("childNodes")
+        if isinstance(children, list):
+            stack.extend((child, tag or parent) for child in children)
+    return changed
+
+
+def _walk_attributes(attributes: dict[str, Any], tag: str, strict: bool) -> bool:
+    changed = False
+    for name in list(attributes):
+        value = attributes[name]
+        if not isinstance(value, str) or name in _SKIPPED_ATTRIBUTES:
+            continue
+        if strict:
+            if name in MEDIA_ATTRIBUTES and (tag in MEDIA_TAGS or tag == ""):
+                # A mutation's tag is unknown: a changed source is dropped whatever it belongs to.
+                if name != "href" or tag == "image":
+                    del attributes[name]
+                    changed = True
+                    continue
+            if name in STRICT_TEXT_ATTRIBUTES and value.strip("* "):
+                attributes[name] = _stars(value)
+                changed = True
+                continue
+        if value.startswith("data:"):
+            continue
+        changed |= _scan_key(attributes, name)
+    return changed
+
+
+def privacy_summary(settings: PrivacySettings) -> str:
+    """One line for the audit log: every setting, so an entry says exactly what was set."""
+    return (
+        f"level {settings.level} · block {settings.block_selectors or '-'} · mask {settings.mask_selectors or '-'}"
+        f" · ignore {settings.ignore_selectors or '-'} · urls {settings.url_rules or '-'}"
+        f" · dnt/gpc {'on' if settings.honor_dnt else 'off'} · sample {settings.sample_rate:g} %"
+    )
