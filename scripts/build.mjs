@@ -58,5 +58,10 @@ await Promise.all([
 ]);
 
 copyFileSync("node_modules/htmx.org/dist/htmx.min.js", `${dist}/htmx.min.js`);
+// The API reader at /schema, served locally.
+mkdirSync(`${dist}/swagger`, { recursive: true });
+for (const file of ["swagger-ui-bundle.js", "swagger-ui.css"]) {
+  copyFileSync(`node_modules/swagger-ui-dist/${file}`, `${dist}/swagger/${file}`);
+}
 // charts.js already carries uPlot's rules; this copy is for a page that wants to link them itself.
 copyFileSync("node_modules/uplot/dist/uPlot.min.css", `${dist}/uplot.css`);

@@ -27,6 +27,7 @@ from sessionstory.throttle import SignInLimits
 from sessionstory.web import admin_pages, analytics, api, collect, dashboard, errors, live, ops, pages, reproduce, visitors
 from sessionstory.web.digest import digest_data, digest_page
 from sessionstory.web.headers import csp_nonce, security_headers
+from sessionstory.web.schema import api_only, openapi_config
 from sessionstory.web.security import datadir
 
 log = logging.getLogger("sessionstory")
@@ -61,7 +62,7 @@ def create_app(settings: Settings, dd: DataDir | None = None) -> Litestar:
                 opened.close()
 
     return Litestar(
-        route_handlers=[
+        route_handlers=api_only([
             api.healthz, api.projects, api.sessions, api.session, api.events, api.export, api.moments, api.search, api.insight, api.remove_session, api.erase_person, api.remove_matching, live.live_stream,
             reproduce.steps, reproduce.steps_test,
             collect.sdk_script, collect.sdk_config, collect.ingest_preflight, collect.ingest, ops.metrics, ops.readyz,
@@ -75,13 +76,13 @@ def create_app(settings: Settings, dd: DataDir | None = None) -> Litestar:
             digest_page, digest_data,
             demo_page,
             create_static_files_router(path="/static", directories=[WEB / "static"], include_in_schema=False),
-        ],
+        ]),
         lifespan=[lifespan, ops.lifespan],
         template_config=TemplateConfig(engine=JinjaTemplateEngine.from_environment(_templates())),
         exception_handlers={pages.SignInRequired: pages.to_login, **errors.HANDLERS},  # type: ignore[dict-item]
         before_send=[security_headers(https=settings.base_url.startswith("https://"))],
         request_max_body_size=settings.limits.max_body_bytes,
-        openapi_config=None,
+        openapi_config=openapi_config(),
         debug=False,
     )
 

@@ -121,3 +121,12 @@ def test_events_come_in_pages_of_batches(client: TestClient, project: Any, auth:
     assert first.json() + rest.json() == whole.json()
     assert client.get("/api/v1/sessions/paged/events?start=9&count=2", headers=auth).json() == []
     assert client.get("/api/v1/sessions/paged/events?count=0", headers=auth).status_code == 400
+
+
+def test_the_schema_describes_the_api_and_only_the_api(client: TestClient) -> None:  # type: ignore[type-arg]
+    paths = client.get("/schema/openapi.json").json()["paths"]
+    assert "/api/v1/sessions" in paths and "/api/v1/sessions/{session_id}/events" in paths and "/healthz" in paths
+    assert not [p for p in paths if not p.startswith(("/api/", "/healthz", "/readyz", "/metrics"))]
+    page = client.get("/schema")
+    assert page.status_code == 200 and "/static/dist/swagger/swagger-ui-bundle.js" in page.text
+    assert "cdn" not in page.text.lower()

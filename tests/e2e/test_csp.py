@@ -42,3 +42,19 @@ def test_the_dashboard_and_the_replay_run_under_the_csp(browser: Any, server: Se
         assert violations == []
     finally:
         context.close()
+
+
+def test_the_api_reader_runs_from_local_assets_under_the_csp(browser: Any, server: Server) -> None:
+    context = browser.new_context()
+    page = context.new_page()
+    outside: list[str] = []
+    violations: list[str] = []
+    page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(server.url) else None)
+    page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
+    try:
+        page.goto(f"{server.url}/schema")
+        page.locator(".opblock-summary-path", has_text="/api/v1/sessions/{session_id}/events").first.wait_for(timeout=20_000)
+        assert page.locator(".opblock").count() >= 10
+        assert outside == [] and violations == []
+    finally:
+        context.close()
