@@ -30,13 +30,15 @@ RUN apt-get update \
 WORKDIR /src
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /opt/sessionstory
-COPY pyproject.toml README.md ./
+COPY pyproject.toml ./
 # The dependencies first, in a layer of their own (built from an empty stand-in of the
-# package), so that a change to the code does not download them again.
-RUN mkdir sessionstory && touch sessionstory/__init__.py \
+# package and of the README it names), so that a change to the code or the docs does not
+# download them, or compile llama.cpp, again.
+RUN mkdir sessionstory && touch sessionstory/__init__.py README.md \
  && /opt/sessionstory/bin/pip install --no-cache-dir . \
  && /opt/sessionstory/bin/pip uninstall --yes sessionstory \
- && rm -rf sessionstory build ./*.egg-info
+ && rm -rf sessionstory build ./*.egg-info README.md
+COPY README.md ./
 COPY sessionstory ./sessionstory
 COPY --from=js /src/sessionstory/web/static/dist ./sessionstory/web/static/dist
 # The bundles must land inside the installed package (pyproject's package-data), or the
@@ -45,7 +47,7 @@ RUN /opt/sessionstory/bin/pip install --no-cache-dir --no-deps . \
  && cd / \
  && /opt/sessionstory/bin/python -c "import pathlib, sessionstory; \
 d = pathlib.Path(sessionstory.__file__).parent / 'web/static/dist'; \
-missing = [n for n in ('sdk.js', 'player.js', 'player.css', 'charts.js', 'heatmap.js', 'htmx.min.js') if not (d / n).is_file()]; \
+missing = [n for n in ('sdk.js', 'player.js', 'player.css', 'charts.js', 'heatmap.js', 'htmx.min.js', 'swagger/swagger-ui-bundle.js') if not (d / n).is_file()]; \
 assert not missing, f'not in the installed package: {missing}'; print('bundles installed in', d)" \
  && /opt/sessionstory/bin/python -m pip uninstall --yes --quiet pip setuptools
 
