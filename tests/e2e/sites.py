@@ -15,6 +15,7 @@ HERE = Path(__file__).parent
 ROOTS = {
     "/shop/": HERE / "pages" / "shop",
     "/swagger/": HERE / "pages" / "swagger",
+    "/privacy/": HERE / "pages" / "privacy",
     "/swagger-ui-dist/": HERE.parents[1] / "node_modules" / "swagger-ui-dist",
     "/pydocs/": Path("/usr/share/doc/python3.11/html"),
 }

@@ -19,7 +19,9 @@ export const readConfig = (): Config | "" | null | undefined => {
       key,
       // Relative resolution keeps a path prefix: https://x/ss/sdk.js -> https://x/ss/api/v1/ingest.
       new URL("api/v1/ingest", src).href,
-      script.getAttribute("data-consent") == "required",
+      // data-require-consent (any value but "false"), or the older data-consent="required".
+      (script.getAttribute("data-require-consent") ?? "false") != "false" ||
+        script.getAttribute("data-consent") == "required",
     ]
   );
 };

@@ -4,6 +4,12 @@
 import { record } from "@rrweb/record";
 import type { eventWithTime } from "@rrweb/types";
 import { attempt, guard, warnOnce } from "./guard";
+import { maskEvent, maskPii, type Privacy, stars } from "./privacy";
+
+/** The page's own privacy markers; the project's selectors are added to them. */
+const MASK = ".ss-mask,[data-ss-mask]";
+/** What `strict` blocks: images and media (recorded as empty boxes of their size). */
+const MEDIA = "img,picture,video,audio,canvas,svg image,object,embed";
 
 let stopRrweb: (() => void) | undefined;
 /**
@@ -13,18 +19,30 @@ let stopRrweb: (() => void) | undefined;
  */
 let early: [tag: string, payload: unknown][] = [];
 
-export const startRecording = (emit: (event: eventWithTime) => void): void => {
+export const startRecording = (emit: (event: eventWithTime) => void, privacy: Privacy): void => {
+  const { level } = privacy;
+  const strict = level == "strict";
+  const masking = level != "relaxed";
+  const masked = [MASK, ...privacy.mask].join();
   stopRrweb ||= record({
     emit: guard((event: eventWithTime) => {
+      if (masking) maskEvent(event, strict);
       emit(event);
       // Type 2: the full snapshot, after which rrweb takes custom events.
       if (event.type == 2 && early[0]) setTimeout(guard(addEarly));
     }),
     maskAllInputs: true,
     blockClass: "ss-block",
-    blockSelector: "[data-ss-block]",
+    blockSelector: ["[data-ss-block]", ...privacy.block, ...(strict ? [MEDIA] : [])].join(),
+    ignoreSelector: privacy.ignore.join() || undefined,
     maskTextClass: "ss-mask",
-    maskTextSelector: "[data-ss-mask]",
+    // balanced and strict see every text node: maskTextFn masks it whole where the page or
+    // the project says so (all of it in strict), else only the personal data in it.
+    maskTextSelector: masking ? "*" : masked,
+    maskTextFn: masking
+      ? (text: string, el: HTMLElement | null) =>
+          strict || !el || attempt(() => el.closest(masked)) ? stars(text) : maskPii(text)
+      : undefined,
     slimDOMOptions: true,
     inlineStylesheet: true,
     sampling: { mousemove: 50, scroll: 150, input: "last" },

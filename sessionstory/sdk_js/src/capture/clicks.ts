@@ -6,12 +6,13 @@ import type { Emit } from "./sink";
 import { clip } from "./text";
 import { scrubUrl } from "./url";
 
-/** The page's privacy markers, as given to rrweb. */
-const MASKED = ".ss-mask,[data-ss-mask],.ss-block,[data-ss-block]";
+/** The page's privacy markers, as given to rrweb, and the project's mask and block selectors. */
+export const masked = [".ss-mask,[data-ss-mask],.ss-block,[data-ss-block]"];
 
 /** Visible label; never a field's value, nor text the page masks or blocks. */
 const label = (el: Element): string => {
-  if (el.closest(MASKED) || el.querySelector(MASKED)) return "";
+  const sel = masked.join();
+  if (el.closest(sel) || el.querySelector(sel)) return "";
   const all = el.textContent || "";
   const text = /^(INPUT|TEXTAREA|SELECT)$/.test(el.tagName)
     ? el.getAttribute("placeholder") || el.getAttribute("aria-label") || el.getAttribute("name")

@@ -14,14 +14,15 @@ import { installVitals } from "./vitals";
 
 /**
  * Hooks into the page; each fact then goes to `emit`. One hook failing spares
- * the others. Returns what sends the page event of this page load (see navigation).
+ * the others. `onUrl` runs as soon as the URL changes (SPA navigation). Returns what sends
+ * the page event of this page load (see navigation).
  */
-export const installCapture = (emit: Emit, ingestUrl: string): (() => void) | undefined => {
+export const installCapture = (emit: Emit, ingestUrl: string, onUrl: () => void): (() => void) | undefined => {
   guard(installVitals)(emit);
   guard(installErrors)(capped(emit, 100));
   guard(installConsole)(capped(emit, 200));
   guard(installNetwork)(capped(emit, 500), ingestUrl);
   guard(installClicks)(emit);
   guard(installInputs)(emit);
-  return guard(installNavigation)(emit, guard(installScroll)(emit));
+  return guard(installNavigation)(emit, guard(installScroll)(emit), onUrl);
 };

@@ -12,7 +12,7 @@ type Kind = "load" | "push" | "replace" | "pop" | "hash";
  * Hooks into the page; `onPage` runs after each recorded page event. Returns
  * what sends the page event of this page load, once recording has started.
  */
-export const installNavigation = (emit: Emit, onPage?: () => void): () => void => {
+export const installNavigation = (emit: Emit, onPage?: () => void, onUrl?: () => void): () => void => {
   /** The URL the visitor is on, as far as page events go. */
   let current = location.href;
   let loaded: unknown;
@@ -28,6 +28,8 @@ export const installNavigation = (emit: Emit, onPage?: () => void): () => void =
     const from = current;
     const to = (current = location.href);
     if (to == from) return;
+    // At once, before the new view renders: a page that must not be recorded is not.
+    onUrl?.();
     // Fragment navigations fire popstate too (first, in Chrome), not only hashchange.
     if (kind == "pop" && to.split("#")[0] == from.split("#")[0]) kind = "hash";
     // Routers set the title when the new view renders, just after the URL changes.
