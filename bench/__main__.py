@@ -21,7 +21,7 @@ from pathlib import Path
 from bench import queries, stats, synth
 
 DEFAULT_ROOT = synth.DEFAULT_ROOT
-BENCHMARKS = ("queries", "extraction", "storage")
+BENCHMARKS = ("queries", "extraction", "storage", "ingest", "sdk")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -57,6 +57,16 @@ def main(argv: list[str] | None = None) -> int:
         from bench import extraction  # its own small data: the demo recordings through the real app
 
         extraction.main()
+        print()
+    if "ingest" in only:
+        from bench import ingest  # a real server and a load generator in another process (~3 min)
+
+        ingest.main([])
+        print()
+    if "sdk" in only:
+        from bench import sdk  # Chromium and a real server (~4 min)
+
+        sdk.main([])
         print()
     if "queries" in only:
         data_dir, info = synth.ensure(args.data_root, args.sessions, fresh=args.fresh)

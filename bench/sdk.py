@@ -1,0 +1,219 @@
+"""The SDK's weight: gzipped size and main-thread time, beside bare @rrweb/record.
+
+    python -m bench.sdk [--runs 3] [--seconds 5]
+
+Size: `gzip -9` of sessionstory/web/static/dist/sdk.js beside a bundle of bare
+`@rrweb/record` built the same way (esbuild from node_modules, bundled, minified, es2020,
+IIFE), in a temporary directory.
+
+Main-thread time: a page that mutates its DOM without pause for `--seconds` (each
+animation frame adds 30 elements with text and attributes, changes 30 attributes and
+texts, removes the oldest 30; `--seconds` x 60 frames, the same work whatever a recorder
+costs) in Chromium, three ways: no recording; bare @rrweb/record
+(its bundle served beside the page, `record({emit})` keeping events in an array); our SDK
+(the snippet pointing at a real `sessionstory serve`, which stores what it sends). CDP's
+Performance.getMetrics (thread ticks: CPU time, not wall time, on a shared machine)
+gives TaskDuration and ScriptDuration of the main thread over the
+mutation window plus one second after it (the SDK's batching and sending included).
+Runs alternate between the three; medians. Goal (issue 7): our overhead over no
+recording at most 110 % of bare rrweb's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import http.server
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).parents[1]
+SDK = ROOT / "sessionstory" / "web" / "static" / "dist" / "sdk.js"
+ESBUILD = ROOT / "node_modules" / ".bin" / "esbuild"
+GOAL_SIZE, GOAL_OVERHEAD = 30 * 1024, 1.10
+FPS = 60  # the page runs seconds x 60 frames of the same work whatever the recorder costs
+
+BARE_ENTRY = """import { record } from "@rrweb/record";
+const events = [];
+window.__events = events;
+window.__stop = record({ emit(e) { events.push(e); } });
+"""
+
+PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>Mutations</title>
+<style>.item{{padding:2px;margin:1px;border:1px solid #ccc}} .hot{{color:#c00}}</style>
+{recorder}
+</head><body><h1>A page that never sits still</h1><main id="root"></main>
+<script>
+window.mutate = (frames) => new Promise((done) => {{
+  const root = document.getElementById("root");
+  let n = 0, left = frames;
+  const frame = () => {{
+    for (let i = 0; i < 30; i++, n++) {{
+      const el = document.createElement("div");
+      el.className = "item";
+      el.dataset.n = String(n);
+      el.innerHTML = `<span>row ${{n}}</span> <a href="#r${{n}}">link</a> <b>${{(n * 7919) % 1000}}</b>`;
+      root.appendChild(el);
+    }}
+    const items = root.children;
+    for (let i = 0; i < 30 && i < items.length; i++) {{
+      const el = items[(n * 31 + i * 17) % items.length];
+      el.classList.toggle("hot");
+      el.firstElementChild.textContent = `row ${{el.dataset.n}} seen ${{n}}`;
+      el.style.width = `${{50 + (n + i) % 50}}%`;
+    }}
+    while (root.children.length > 300) root.firstElementChild.remove();
+    if (--left > 0) requestAnimationFrame(frame); else done(n);
+  }};
+  requestAnimationFrame(frame);
+}});
+</script></body></html>
+"""
+
+
+def build_bare_rrweb(out_dir: Path) -> Path:
+    """Bare @rrweb/record, bundled as scripts/build.mjs bundles the SDK."""
+    entry = ROOT / ".bench-rrweb-entry.js"  # inside the repo, so esbuild resolves node_modules
+    out = out_dir / "rrweb-record.js"
+    entry.write_text(BARE_ENTRY)
+    try:
+        subprocess.run([str(ESBUILD), str(entry), "--bundle", "--minify", "--target=es2020", "--format=iife",
+                        "--legal-comments=none", "--log-level=warning", f"--outfile={out}"], check=True, cwd=ROOT)
+    finally:
+        entry.unlink(missing_ok=True)
+    return out
+
+
+def gzip9(path: Path) -> int:
+    return len(gzip.compress(path.read_bytes(), 9))
+
+
+def serve_dir(directory: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
+    handler = partial(_QuietHandler, directory=str(directory))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    return httpd, f"http://127.0.0.1:{httpd.server_address[1]}"
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def measure(page_url: str, seconds: float, browser: Any, sdk: bool) -> dict[str, float]:
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    cdp = context.new_cdp_session(page)
+    cdp.send("Performance.enable", {"timeDomain": "threadTicks"})
+    page.goto(page_url)
+    if sdk:
+        page.wait_for_function("window.sessionstory && typeof window.sessionstory.sessionId() === 'string'")
+    page.wait_for_timeout(1000)  # the recorder's first full snapshot is done with
+
+    def metrics() -> dict[str, float]:
+        return {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
+
+    before = metrics()
+    started = time.perf_counter()
+    page.evaluate("f => window.mutate(f)", int(seconds * FPS))
+    wall = time.perf_counter() - started
+    page.wait_for_timeout(1000)  # what the recorder does right after (batching, compressing, sending)
+    after = metrics()
+    context.close()
+    return {"task_ms": (after["TaskDuration"] - before["TaskDuration"]) * 1000,
+            "script_ms": (after["ScriptDuration"] - before["ScriptDuration"]) * 1000,
+            "wall_s": wall}
+
+
+def run(runs: int, seconds: float) -> dict[str, Any]:
+    from playwright.sync_api import sync_playwright
+
+    from tests.e2e.conftest import CHROMIUM_ARGS, find_chromium
+    from tests.server import Server
+
+    executable = find_chromium()
+    if executable is None:
+        raise SystemExit("no Chromium found: install Debian's chromium or set SESSIONSTORY_CHROMIUM")
+    if not SDK.exists():
+        raise SystemExit("sessionstory/web/static/dist/sdk.js is not built: run `make build`")
+    with tempfile.TemporaryDirectory() as tmp:
+        site = Path(tmp) / "site"
+        site.mkdir()
+        bare = build_bare_rrweb(site)
+        sizes = {"sdk": gzip9(SDK), "rrweb": gzip9(bare), "sdk_raw": SDK.stat().st_size, "rrweb_raw": bare.stat().st_size}
+        server = Server(Path(tmp) / "data").start()
+        httpd, origin = serve_dir(site)
+        try:
+            key = server.project("SDK bench")["public_key"]
+            pages = {
+                "none": "",
+                "rrweb": '<script src="rrweb-record.js"></script>',
+                "sdk": f'<script src="{server.url}/sdk.js" data-key="{key}"></script>',
+            }
+            for name, tag in pages.items():
+                (site / f"{name}.html").write_text(PAGE.format(recorder=tag))
+            samples: dict[str, list[dict[str, float]]] = {name: [] for name in pages}
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+                measure(f"{origin}/sdk.html", 1, browser, sdk=True)  # warm-up: caches, JIT
+                for _ in range(runs):
+                    for name in pages:
+                        samples[name].append(measure(f"{origin}/{name}.html", seconds, browser, sdk=name == "sdk"))
+                browser.close()
+        finally:
+            httpd.shutdown()
+            server.stop()
+    med = {name: {k: statistics.median(s[k] for s in runs_) for k in ("task_ms", "script_ms", "wall_s")}
+           for name, runs_ in samples.items()}
+    return {"sizes": sizes, "median": med, "samples": samples}
+
+
+def report(r: dict[str, Any], command: str, load: str, seconds: float) -> str:
+    s, m = r["sizes"], r["median"]
+    over_rrweb = m["rrweb"]["task_ms"] - m["none"]["task_ms"]
+    over_sdk = m["sdk"]["task_ms"] - m["none"]["task_ms"]
+    ratio = over_sdk / over_rrweb if over_rrweb > 0 else float("nan")
+    lines = [f"`{command}`; {load}", "",
+             "| bundle | bytes | gzip -9 bytes | of bare rrweb |", "| --- | ---: | ---: | ---: |",
+             f"| bare @rrweb/record (baseline) | {s['rrweb_raw']:,} | {s['rrweb']:,} | 100 % |",
+             f"| our SDK (dist/sdk.js) | {s['sdk_raw']:,} | {s['sdk']:,} | {s['sdk'] / s['rrweb']:.0%} |",
+             "", f"size goal ≤ {GOAL_SIZE:,} bytes gzipped: {'PASS' if s['sdk'] <= GOAL_SIZE else 'MISS'}", "",
+             f"Main-thread CPU for {int(seconds * FPS)} frames of mutation (90 nodes touched a frame) + 1 s after (median of {len(r['samples']['none'])} runs each):", "",
+             "| page | TaskDuration ms | ScriptDuration ms | wall s | overhead over none (task ms) |",
+             "| --- | ---: | ---: | ---: | ---: |"]
+    for name, label in (("none", "no recording"), ("rrweb", "bare @rrweb/record (baseline)"), ("sdk", "our SDK")):
+        over = m[name]["task_ms"] - m["none"]["task_ms"]
+        lines.append(f"| {label} | {m[name]['task_ms']:,.0f} | {m[name]['script_ms']:,.0f} | {m[name]['wall_s']:.1f} | "
+                     f"{'—' if name == 'none' else f'{over:+,.0f}'} |")
+    lines += ["", f"our overhead / bare rrweb's overhead: **{ratio:.0%}** (goal ≤ {GOAL_OVERHEAD:.0%}: "
+                  f"{'PASS' if ratio <= GOAL_OVERHEAD else 'MISS'})",
+              "runs (task ms): " + "; ".join(f"{n} " + ", ".join(f"{x['task_ms']:.0f}" for x in v)
+                                             for n, v in r["samples"].items())]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.sdk", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=3, help="runs of each page, alternating (default 3)")
+    parser.add_argument("--seconds", type=float, default=5.0, help="seconds of mutation per run (default 5)")
+    args = parser.parse_args(argv)
+    command = ("python -m bench.sdk " + " ".join(argv if argv is not None else sys.argv[1:])).strip()
+    load_before = os.getloadavg()[0]
+    started = time.perf_counter()
+    r = run(args.runs, args.seconds)
+    load = (f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after (1 min; {os.cpu_count()} cores, "
+            f"shared); {time.perf_counter() - started:.0f} s")
+    print(report(r, command, load, args.seconds))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
