@@ -9,13 +9,17 @@ DIST := sessionstory/web/static/dist
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=OFF
 JS_SOURCES := $(shell find sessionstory/sdk_js/src sessionstory/player/src sessionstory/web/js -type f 2>/dev/null) scripts/build.mjs
 
-.PHONY: run test build bench eval clean chromium docker-test
+.PHONY: run test build bench eval fuzz clean chromium docker-test
 
 run: build
 	$(VENV)/bin/sessionstory serve
 
 test: build chromium
 	$(PY) -m pytest -q
+
+# The ingest fuzz test with ten times the examples `make test` runs (about ten minutes).
+fuzz: build
+	SESSIONSTORY_FUZZ_EXAMPLES=100000 $(PY) -m pytest -q tests/test_fuzz.py
 
 bench: build
 	$(PY) -m bench

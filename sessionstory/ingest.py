@@ -32,6 +32,7 @@ from sessionstory.store.records import Kind
 _ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _GZIP_MAGIC = b"\x1f\x8b"
 INDEX_WAIT_S = 2.0
+INFLATE_STEP = 1024 * 1024
 ERASED = "\0erased"  # the "owner" of an erased session's id: no project can claim it again
 
 
@@ -85,11 +86,16 @@ def gunzip_capped(body: bytes, cap: int) -> bytes:
     out = bytearray()
     data = body
     try:
-        while data:
-            out += inflater.decompress(data, cap + 1 - len(out))
+        while True:
+            # In steps of at most 1 MiB: a step's output is copied into `out`, so a bigger step
+            # would hold the capped amount twice at the peak.
+            step = inflater.decompress(data, min(INFLATE_STEP, cap + 1 - len(out)))
+            out += step
             if len(out) > cap:
                 raise IngestError(413, "batch too large once decompressed")
             data = inflater.unconsumed_tail
+            if inflater.eof or not (data or step):  # done, or no input left and nothing more came out
+                break
         if not inflater.eof:
             raise IngestError(400, "truncated gzip body")
     except zlib.error:

@@ -8,7 +8,7 @@ import msgspec
 
 from litestar import Request, Response, delete, get, post
 from litestar.exceptions import NotFoundException, ServiceUnavailableException, ValidationException
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromPath, FromQuery, RawBody
 
 from sessionstory.audit import fingerprint
 from sessionstory.auth import User
@@ -202,11 +202,13 @@ def remove_session(request: Request, session_id: FromPath[str]) -> None:  # type
     dd.audit.record(user.email, "session.delete", fingerprint(session_id))
 
 
-def _admin_of(request: Request, project: str, doing: str) -> tuple[User, DataDir]:  # type: ignore[type-arg]
-    """The admin asking, for a project that exists."""
+def _admin_of(request: Request, project: str | None, doing: str) -> tuple[User, DataDir]:  # type: ignore[type-arg]
+    """The admin asking (checked first: a forged request learns nothing), for a project that exists."""
     user = api_user(request)
     require_admin(user, doing)
     dd = datadir(request)
+    if project is None:
+        raise ValidationException("give the project: project=ID")
     if dd.projects.get(project) is None:
         raise NotFoundException(f"no project {project!r}")
     return user, dd
@@ -220,8 +222,13 @@ class ErasureRequest(msgspec.Struct, forbid_unknown_fields=True):
 
 @post("/api/v1/erasure", status_code=200)
 @blocking
-def erase_person(request: Request, data: JSONBody[ErasureRequest]) -> Erased:  # type: ignore[type-arg]
+def erase_person(request: Request, body: RawBody) -> Erased:  # type: ignore[type-arg]
     """Everything of one visitor or one identified user: their sessions, facts, traits and caches."""
+    api_user(request)  # who asks, before what they ask is read
+    try:
+        data = msgspec.json.decode(body, type=ErasureRequest)
+    except msgspec.DecodeError as exc:
+        raise ValidationException(f"invalid erasure request: {exc}") from None
     user, dd = _admin_of(request, data.project, "erase data")
     if (data.visitor_id is None) == (data.user_id is None):
         raise ValidationException("give exactly one of visitor_id and user_id")
@@ -236,7 +243,7 @@ def erase_person(request: Request, data: JSONBody[ErasureRequest]) -> Erased:  #
 
 @delete("/api/v1/sessions", status_code=200)
 @blocking
-def remove_matching(request: Request, project: FromQuery[str], all: FromQuery[bool] = False) -> Erased:  # type: ignore[type-arg]  # noqa: A002
+def remove_matching(request: Request, project: FromQuery[str | None] = None, all: FromQuery[bool] = False) -> Erased:  # type: ignore[type-arg]  # noqa: A002
     """Every session of the project matching the filters (the list's, in the query); `all=true`
     with no filter deletes the project's every session, so an empty filter never does by mistake."""
     user, dd = _admin_of(request, project, "delete sessions")
