@@ -9,6 +9,7 @@ import msgspec
 import pytest
 from litestar.testing import TestClient
 
+from sessionstory.admission import Admission
 from sessionstory.app import create_app
 from sessionstory.config import Limits, Settings
 from sessionstory.datadir import DataDir
@@ -22,6 +23,8 @@ def _client(settings: Settings, **limits: Any) -> Iterator[tuple[TestClient, Dat
     dd = DataDir(tight)
     try:
         with TestClient(create_app(tight, dd)) as client:
+            # A clock that stands still: no bucket refills while a slow machine runs the test.
+            client.app.state.admission = Admission(tight.limits, tight.data_dir, clock=lambda: 0.0)
             yield client, dd
     finally:
         dd.close()
