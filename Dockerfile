@@ -47,7 +47,7 @@ RUN /opt/sessionstory/bin/pip install --no-cache-dir --no-deps . \
  && cd / \
  && /opt/sessionstory/bin/python -c "import pathlib, sessionstory; \
 d = pathlib.Path(sessionstory.__file__).parent / 'web/static/dist'; \
-missing = [n for n in ('sdk.js', 'player.js', 'player.css', 'charts.js', 'heatmap.js', 'htmx.min.js', 'swagger/swagger-ui-bundle.js') if not (d / n).is_file()]; \
+missing = [n for n in ('sdk.js', 'sdk.esm.js', 'player.js', 'player.css', 'charts.js', 'heatmap.js', 'htmx.min.js', 'swagger/swagger-ui-bundle.js') if not (d / n).is_file()]; \
 assert not missing, f'not in the installed package: {missing}'; print('bundles installed in', d)" \
  && /opt/sessionstory/bin/python -m pip uninstall --yes --quiet pip setuptools
 

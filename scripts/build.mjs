@@ -40,6 +40,13 @@ await Promise.all([
     outfile: `${dist}/sdk.js`,
     format: "iife",
   }),
+  // The same recorder for bundlers: `import { init } from ".../sdk.esm.js"`, with its types beside it.
+  esbuild.build({
+    ...common,
+    entryPoints: ["sessionstory/sdk_js/src/esm.ts"],
+    outfile: `${dist}/sdk.esm.js`,
+    format: "esm",
+  }),
   // The player: our UI around rrweb's Replayer, loaded by the session page.
   esbuild.build({
     ...common,
@@ -58,6 +65,7 @@ await Promise.all([
 ]);
 
 copyFileSync("node_modules/htmx.org/dist/htmx.min.js", `${dist}/htmx.min.js`);
+copyFileSync("sessionstory/sdk_js/src/sdk.esm.d.ts", `${dist}/sdk.esm.d.ts`);
 // The API reader at /schema, served locally.
 mkdirSync(`${dist}/swagger`, { recursive: true });
 for (const file of ["swagger-ui-bundle.js", "swagger-ui.css"]) {

@@ -35,14 +35,24 @@ def cors_headers(origin: str | None) -> dict[str, str]:
     return {"Access-Control-Allow-Origin": origin or "*", "Vary": "Origin", "Access-Control-Expose-Headers": "Retry-After"}
 
 
-@get("/sdk.js", sync_to_thread=False, include_in_schema=False)
-def sdk_script() -> Response[bytes]:
-    path = DIST / "sdk.js"
+# The recorder: the script tag's IIFE, and the same for bundlers as an ES module with its types.
+SDK_FILES = {
+    "sdk.js": "application/javascript; charset=utf-8",
+    "sdk.esm.js": "text/javascript; charset=utf-8",
+    "sdk.esm.d.ts": "text/plain; charset=utf-8",
+}
+
+
+@get(["/sdk.js", "/sdk.esm.js", "/sdk.esm.d.ts"], sync_to_thread=False, include_in_schema=False)
+def sdk_script(request: Request) -> Response[bytes]:  # type: ignore[type-arg]
+    name = request.url.path.rsplit("/", 1)[-1]
+    path = DIST / name
     if not path.exists():
         raise NotFoundException("the SDK bundle is not built; run `make build`")
     return Response(
         path.read_bytes(),
-        media_type="application/javascript; charset=utf-8",
+        media_type=SDK_FILES[name],
+        # Any site may load it (a module import cross-origin needs CORS too).
         headers={"Cache-Control": "public, max-age=300", "Access-Control-Allow-Origin": "*"},
     )
 

@@ -1,0 +1,165 @@
+// Starting the recorder: the same for the script tag (index.ts) and for bundlers (esm.ts).
+// It records the page with rrweb and ships batches to {PUBLIC_URL}/api/v1/ingest.
+
+import type { eventWithTime } from "@rrweb/types";
+// rrweb (through the recorder) first: the bundle compresses a little better with
+// it ahead of our own code.
+import { addCustom, startRecording, stopRecording, takeSnapshot } from "./recorder";
+import { type Api, installApi } from "./api";
+import { addEvent, discard, seal, startBatches } from "./batch";
+import { installCapture } from "./capture";
+import { masked } from "./capture/clicks";
+import type { Config } from "./config";
+import { guard, warnOnce } from "./guard";
+import { current, renewIfIdle, setUserId } from "./ids";
+import { loadPrivacy, maskDeep, optedOut, type Privacy, sampled, stars, urlBlocked } from "./privacy";
+import { dropAll, sendBeforeLeaving, whenSent } from "./transport";
+
+/** Recording happens while both hold: start()/stop() set one, consent() the other. */
+let wanted = true;
+let consented = true;
+let recording = false;
+/** The project's privacy settings; nothing is recorded until they are known (or known to be unknowable). */
+let privacy: Privacy | undefined;
+/** Sends the page event of this page load (once). */
+let pageLoaded: (() => void) | undefined;
+
+/**
+ * Whether this page may be recorded under the project's settings: not when the visitor
+ * asks not to be tracked (if the project honours it), not on a page a URL rule covers,
+ * not in a session left out by sampling (decided once per session, from its id).
+ */
+const allowed = (p: Privacy): boolean =>
+  !(p.dnt && optedOut()) && !urlBlocked(p.urls, location.href) && sampled(current().id, p.sample);
+
+const onEvent = (event: eventWithTime): void => {
+  const now = Date.now();
+  // A session must open with a full snapshot to be replayable. rrweb's start
+  // begins with Meta (type 4) and brings one; any other event asks for one.
+  // What the old session still buffered goes out under its own id first.
+  if (renewIfIdle(now, seal)) {
+    // A new session is sampled anew; stopping rrweb from inside its own emit waits a tick.
+    if (!allowed(privacy!)) return void setTimeout(guard(sync));
+    if (event.type != 4) {
+      takeSnapshot();
+      if (event.type == 3) return; // incremental: the snapshot supersedes it
+    }
+  }
+  current().at = now; // activity
+  addEvent(event);
+};
+
+/** Starts or stops recording to match what is wanted and allowed; `navigated`: the URL just changed (SPA). */
+const sync = (navigated?: unknown): void => {
+  // In this order: nothing touches storage (the session id) before consent.
+  const should = wanted && consented && !!privacy && allowed(privacy);
+  if (should == recording) return;
+  recording = should;
+  if (should) {
+    startRecording(onEvent, privacy!);
+    // After an SPA navigation its own page event follows.
+    if (navigated !== true) pageLoaded?.();
+  } else {
+    stopRecording();
+    seal();
+  }
+};
+
+const leave = (): void => {
+  seal(); // which also stores the session's last activity
+  sendBeforeLeaving();
+};
+
+const api: Api = {
+  identify(userId, traits) {
+    const id = String(userId ?? "");
+    if (!id) return;
+    setUserId(id);
+    if (wanted && consented) addCustom("identify", { user_id: id, traits: traits || {} });
+  },
+  track(name, props) {
+    if (wanted && consented && name) addCustom("track", { name: String(name), props: props || {} });
+  },
+  flush() {
+    seal();
+    return whenSent();
+  },
+  stop() {
+    wanted = false;
+    sync();
+  },
+  start() {
+    wanted = true;
+    sync();
+  },
+  consent(granted) {
+    consented = !!granted;
+    if (consented) {
+      wanted = true;
+    } else {
+      stopRecording(); // also forgets custom events still waiting for rrweb
+      discard();
+      dropAll();
+    }
+    sync();
+  },
+  sessionId() {
+    if (renewIfIdle(Date.now(), seal) && recording) takeSnapshot();
+    return current().id;
+  },
+};
+
+/** Starts recording with `found` (the key, the ingest URL, whether consent is required); falsy: no key. */
+export const boot = (found: Config | "" | null | undefined): void => guard(() => {
+  const w = window as unknown as Record<string, {} | undefined>;
+  // The snippet pasted twice (or by a tag manager too) must not record twice.
+  if (w.__sessionstoryLoaded) return;
+  w.__sessionstoryLoaded = 1;
+  const supported = w.fetch && w.Promise && w.MutationObserver;
+  const config = supported && found;
+  if (!config) {
+    warnOnce(supported ? "no data-key; not recording" : "browser not supported; not recording");
+    return installApi(api, false);
+  }
+  const [key, ingestUrl, consentRequired] = config;
+  consented = !consentRequired;
+  // Fetched with the page's own fetch, before capture wraps it: not a network event of the page.
+  loadPrivacy(new URL("config?key=" + encodeURIComponent(key), ingestUrl).href).then(
+    guard((p: Privacy) => {
+      privacy = p;
+      masked.push(...p.mask, ...p.block);
+      sync();
+    }),
+  );
+  // Before the leave handlers: what reports as the page is hidden (web vitals)
+  // must be buffered before they seal the last batch.
+  pageLoaded = installCapture(
+    (tag, payload: any) => {
+      // Captured page facts are only recorded while recording, personal data masked.
+      if (recording && privacy!.level != "relaxed") {
+        if (privacy!.level == "strict") {
+          if (tag == "click") payload.text = stars(payload.text);
+          if (tag == "page") payload.title = stars(payload.title);
+        }
+        maskDeep(payload);
+      }
+      if (recording) addCustom(tag, payload);
+      return recording;
+    },
+    ingestUrl,
+    // Leaving for a page a rule covers stops recording at once; coming back starts it once the
+    // router has had time to render the new view (the page event follows at 100 ms), so the
+    // first snapshot does not show the view the rule covered.
+    () => (recording ? sync(true) : setTimeout(guard(sync), 80, true)),
+  );
+  startBatches(key, ingestUrl);
+  addEventListener("pagehide", guard(leave));
+  document.addEventListener(
+    "visibilitychange",
+    guard(() => document.visibilityState == "hidden" && leave()),
+  );
+  // Queued calls run before recording starts, so a queued consent(false) or
+  // stop() means nothing is ever captured.
+  installApi(api, true);
+  sync();
+})();
