@@ -42,7 +42,8 @@ class DataDir:
         self.accounts = Accounts(self.log, self.index)
         self.audit = AuditLog(self.log, self.index)
         self.ingestor = Ingestor(self.log, self.index, settings.limits)
-        self.erasure = Erasure(self.log, self.index, self.ingestor, settings.data_dir / "purge-pending", self.reindex)
+        self.erasure = Erasure(self.log, self.index, self.ingestor, self.projects,
+                               settings.data_dir / "purge-pending", self.reindex)
         self.saved_filters = SavedFilters(self.log, self.index)
         self.compactor = Compactor(self.log, self.index, settings.session_timeout_s)
         self.model = LocalModel(settings.data_dir, settings.llm_model)  # loaded on first use

@@ -1,4 +1,4 @@
-"""Erasure on request: every session of a visitor or a user, or every session matching a filter.
+"""Erasure on request (every session of a visitor or a user, or matching a filter), and retention.
 
 Order matters, so that nothing comes back:
 1. a tombstone per session goes to the log (durable) and the index: from then on a late
@@ -32,6 +32,7 @@ import msgspec
 from sessionstory.index import Index
 from sessionstory.index.filters import SessionFilter, where_clauses
 from sessionstory.ingest import Ingestor
+from sessionstory.projects import Projects
 from sessionstory.replay import erase_sessions
 from sessionstory.store import EntityChange, Record, SegmentLog
 from sessionstory.store.records import Kind
@@ -39,6 +40,8 @@ from sessionstory.store.records import Kind
 CHUNK = 200  # sessions erased per index job
 PURGE_DELAY_S = 600.0
 PURGE_CHECK_S = 60.0
+RETENTION_EVERY_S = 3600.0
+DAY_MS = 86_400_000
 
 log = logging.getLogger(__name__)
 
@@ -48,9 +51,9 @@ class Erased(msgspec.Struct):
 
 
 class Erasure:
-    def __init__(self, log: SegmentLog, index: Index, ingestor: Ingestor, purge_file: Path,
+    def __init__(self, log: SegmentLog, index: Index, ingestor: Ingestor, projects: Projects, purge_file: Path,
                  rebuild: Callable[[], object]) -> None:
-        self._log, self._index, self._ingestor = log, index, ingestor
+        self._log, self._index, self._ingestor, self._projects = log, index, ingestor, projects
         self.purge_file, self._rebuild = purge_file, rebuild
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -83,9 +86,12 @@ class Erasure:
             # checkpoint: DuckDB's write-ahead log still holds the deleted rows as they were written.
             self._index.write(lambda con: con.execute("DELETE FROM insights WHERE session_id LIKE 'digest/%'")).result()
             self._index.write(_checkpoint).result()
-            if not self.purge_file.exists():
-                self.purge_file.write_text(str(time.time()))
+            self._due_purge()
         return Erased(sessions=len(session_ids))
+
+    def _due_purge(self) -> None:
+        if not self.purge_file.exists():
+            self.purge_file.write_text(str(time.time()))
 
     # -- the purge of the index file --------------------------------------------------
 
@@ -119,12 +125,40 @@ class Erasure:
             self._thread.join()
 
     def _purge_loop(self) -> None:
+        next_retention = time.monotonic()  # at start, then hourly
         while not self._stop.wait(PURGE_CHECK_S):
+            if time.monotonic() >= next_retention:
+                next_retention = time.monotonic() + RETENTION_EVERY_S
+                try:
+                    self.retention(int(time.time() * 1000))
+                except Exception:  # the next hour tries again
+                    log.exception("retention pass failed")
             if self.purge_due():
                 try:
                     self.purge()
                 except Exception:  # the next check tries again; the erased data is unreadable meanwhile
                     log.exception("index purge after erasure failed")
+
+    def retention(self, now_ms: int) -> Erased:
+        """Deletes every project's sessions older than its retention (last activity before the
+        cutoff). No tombstones: a batch of a session that old arriving now starts a new one."""
+        gone = 0
+        for project in self._projects.all():
+            days = self._projects.privacy(project.id).retention_days
+            if not days:
+                continue
+            cutoff = now_ms - days * DAY_MS
+            ids = self._ids("SELECT id FROM sessions WHERE project_id = ? AND last_received_ms < ?", [project.id, cutoff])
+            for chunk in _chunks(ids, CHUNK):
+                erase_sessions(self._log, self._index, chunk)
+            if ids:
+                log.info("retention: deleted %d sessions of %s older than %d days", len(ids), project.name, days)
+                gone += len(ids)
+        if gone:
+            self._index.write(lambda con: con.execute("DELETE FROM insights WHERE session_id LIKE 'digest/%'")).result()
+            self._index.write(_checkpoint).result()
+            self._due_purge()
+        return Erased(sessions=gone)
 
     def is_erased(self, session_id: str) -> bool:
         return bool(self._index.read(lambda cur: cur.execute(

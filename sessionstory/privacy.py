@@ -47,9 +47,11 @@ class PrivacySettings(msgspec.Struct, frozen=True, kw_only=True):
     url_rules: list[str] = []  # globs of pages where nothing is recorded: "/admin/*"
     honor_dnt: bool = True  # Do Not Track and Global Privacy Control
     sample_rate: float = 100.0  # % of sessions recorded, decided once per session by the SDK
+    retention_days: int = 0  # sessions older than this are deleted (erasure.py); 0 keeps them
 
 
 DEFAULT = PrivacySettings()
+MAX_RETENTION_DAYS = 3650
 
 
 def make_settings(
@@ -60,6 +62,7 @@ def make_settings(
     url_rules: list[str] | str = (),  # type: ignore[assignment]
     honor_dnt: bool = True,
     sample_rate: float | str = 100.0,
+    retention_days: int | str = 0,
 ) -> PrivacySettings:
     """Validated settings; lists may come as text, one item per line. PrivacyError says what is wrong."""
     if level not in LEVELS:
@@ -70,6 +73,12 @@ def make_settings(
         raise PrivacyError("the sampling rate is a number from 0 to 100") from None
     if not 0 <= rate <= 100:
         raise PrivacyError("the sampling rate is a number from 0 to 100")
+    try:
+        days = int(retention_days)
+    except (TypeError, ValueError):
+        raise PrivacyError("the retention is a whole number of days (0 keeps sessions)") from None
+    if not 0 <= days <= MAX_RETENTION_DAYS:
+        raise PrivacyError(f"the retention is 0 (keep) to {MAX_RETENTION_DAYS} days")
     return PrivacySettings(
         level=level,
         block_selectors=_selectors(block_selectors, "block"),
@@ -78,6 +87,7 @@ def make_settings(
         url_rules=_url_rules(url_rules),
         honor_dnt=bool(honor_dnt),
         sample_rate=round(rate, 2),
+        retention_days=days,
     )
 
 
@@ -424,4 +434,5 @@ def privacy_summary(settings: PrivacySettings) -> str:
         f"level {settings.level} · block {settings.block_selectors or '-'} · mask {settings.mask_selectors or '-'}"
         f" · ignore {settings.ignore_selectors or '-'} · urls {settings.url_rules or '-'}"
         f" · dnt/gpc {'on' if settings.honor_dnt else 'off'} · sample {settings.sample_rate:g} %"
+        f" · retention {f'{settings.retention_days} days' if settings.retention_days else 'forever'}"
     )

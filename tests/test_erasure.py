@@ -134,3 +134,29 @@ def test_an_erasure_cut_short_is_finished_at_the_next_start(client: TestClient, 
     datadir.erasure.stop()
     assert not datadir.index.read(lambda cur: cur.execute("SELECT count(*) FROM sessions WHERE id = 'cut-1'").fetchone()[0])
     assert b"MARKER-CUT" not in _plain(datadir)
+
+
+def test_retention_deletes_what_is_older_than_the_projects_days(client: TestClient, admin: Any, project: Any,  # type: ignore[type-arg]
+                                                                datadir: DataDir) -> None:
+    from sessionstory.privacy import make_settings
+
+    _visit(client, project.public_key, "old-1", "v-old", "MARKER-OLD")
+    now = int(datadir.index.read(lambda cur: cur.execute(
+        "SELECT max(last_received_ms) FROM sessions WHERE id = 'old-1'").fetchone()[0]))
+    assert datadir.erasure.retention(now + 40 * 86_400_000).sessions == 0, "no retention set: kept"
+
+    sign_in(client)
+    page_html = client.get(f"/projects/{project.id}").text
+    token = re.search(r'name="_csrf" value="([^"]+)"', page_html).group(1)  # type: ignore[union-attr]
+    saved = client.post(f"/projects/{project.id}/privacy", data={"_csrf": token, "level": "balanced", "retention": "30",
+                                                                 "sample": "100", "dnt": "on"}, follow_redirects=False)
+    assert saved.status_code == 303 and datadir.projects.privacy(project.id).retention_days == 30
+    assert "retention 30 days" in datadir.audit.recent()[0].detail
+    assert client.post(f"/projects/{project.id}/privacy", data={"_csrf": token, "level": "balanced",
+                                                                "retention": "-1"}).status_code == 400
+    assert make_settings(retention_days="7").retention_days == 7
+
+    assert datadir.erasure.retention(now + 29 * 86_400_000).sessions == 0, "29 days old: kept"
+    assert datadir.erasure.retention(now + 31 * 86_400_000).sessions == 1
+    assert b"MARKER-OLD" not in _plain(datadir)
+    assert datadir.erasure.purge_due(delay_s=0)
