@@ -199,7 +199,9 @@ def serve(settings: Settings) -> int:
     app = create_app(settings)
     uvicorn_logging = logs.configure(settings.log_format)  # after the app: litestar sets up logging too
     config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="info",
-                            proxy_headers=True, server_header=False, log_config=uvicorn_logging)
+                            proxy_headers=True, forwarded_allow_ips=settings.trusted_proxies,
+                            ssl_certfile=settings.tls_cert or None, ssl_keyfile=settings.tls_key or None,
+                            server_header=False, log_config=uvicorn_logging)
     try:
         uvicorn.Server(config).run()
     except duckdb.IOException as exc:

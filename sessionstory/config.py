@@ -50,6 +50,9 @@ class Settings(msgspec.Struct, frozen=True):
     limits: Limits = Limits()
     log_format: str = "text"  # or "json": one JSON object per line
     metrics_token: str = ""  # when set, GET /metrics wants `Authorization: Bearer` it
+    tls_cert: str = ""  # a PEM certificate (chain) file: the process serves HTTPS itself
+    tls_key: str = ""  # its private key
+    trusted_proxies: str = "127.0.0.1"  # whose X-Forwarded-* headers are believed (comma-separated, or *)
 
     @property
     def base_url(self) -> str:
@@ -57,7 +60,7 @@ class Settings(msgspec.Struct, frozen=True):
         if self.public_url:
             return self.public_url.rstrip("/")
         host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
-        return f"http://{host}:{self.port}"
+        return f"{'https' if self.tls_cert else 'http'}://{host}:{self.port}"
 
     @property
     def index_path(self) -> Path:
@@ -98,6 +101,12 @@ def load_settings(
     log_format = env.get("SESSIONSTORY_LOG_FORMAT", "").strip().lower() or "text"
     if log_format not in ("text", "json"):
         raise ConfigError(f"SESSIONSTORY_LOG_FORMAT must be text or json, not {log_format!r}")
+    cert, key = env.get("SESSIONSTORY_TLS_CERT", ""), env.get("SESSIONSTORY_TLS_KEY", "")
+    if bool(cert) != bool(key):
+        raise ConfigError("set both SESSIONSTORY_TLS_CERT and SESSIONSTORY_TLS_KEY, or neither")
+    for variable, path in (("SESSIONSTORY_TLS_CERT", cert), ("SESSIONSTORY_TLS_KEY", key)):
+        if path and not Path(path).is_file():
+            raise ConfigError(f"{variable}: no file {path}")
     return Settings(
         limits=_limits(env),
         data_dir=data,
@@ -110,6 +119,9 @@ def load_settings(
         llm_model=env.get("SESSIONSTORY_LLM_MODEL", ""),
         log_format=log_format,
         metrics_token=env.get("SESSIONSTORY_METRICS_TOKEN", ""),
+        tls_cert=cert,
+        tls_key=key,
+        trusted_proxies=env.get("SESSIONSTORY_TRUSTED_PROXIES", "").strip() or "127.0.0.1",
     )
 
 
