@@ -14,6 +14,7 @@ import duckdb
 
 from sessionstory import admin, commands
 from sessionstory.config import ConfigError, Settings, load_settings, prepare_data_dir
+from sessionstory.store.records import EncryptionError
 
 
 class UsageError(Exception):
@@ -95,7 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             print(output)
         return 0
-    except (UsageError, ConfigError, commands.CommandError) as exc:
+    except (UsageError, ConfigError, commands.CommandError, EncryptionError) as exc:
         print(f"sessionstory: {exc}", file=sys.stderr)
         return 2 if isinstance(exc, UsageError) else 1
     except KeyboardInterrupt:
@@ -194,6 +195,7 @@ def serve(settings: Settings) -> int:
     from sessionstory.app import create_app
 
     settings = prepare_data_dir(settings)
+    _check_key(settings)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     print(f"SessionStory on {settings.base_url} (data in {settings.data_dir.resolve()})", flush=True)
     app = create_app(settings)
@@ -207,6 +209,15 @@ def serve(settings: Settings) -> int:
     except duckdb.IOException as exc:
         raise ConfigError(f"cannot open the index in {settings.data_dir}: {exc}") from None
     return 0
+
+
+def _check_key(settings: Settings) -> None:
+    """A missing or wrong encryption key is one line now, not a traceback from the server's start."""
+    from sessionstory.store import SegmentLog
+    from sessionstory.store.records import Sealer
+
+    sealer = Sealer(settings.encryption_key) if settings.encryption_key else None
+    SegmentLog(settings.segments_dir, sealer=sealer).close()  # reads the open segment's records
 
 
 def entry() -> NoReturn:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets
 from pathlib import Path
@@ -53,6 +54,7 @@ class Settings(msgspec.Struct, frozen=True):
     tls_cert: str = ""  # a PEM certificate (chain) file: the process serves HTTPS itself
     tls_key: str = ""  # its private key
     trusted_proxies: str = "127.0.0.1"  # whose X-Forwarded-* headers are believed (comma-separated, or *)
+    encryption_key: bytes = b""  # 32 bytes: stored events are sealed with AES-256-GCM (records.Sealer)
 
     @property
     def base_url(self) -> str:
@@ -108,6 +110,7 @@ def load_settings(
         if path and not Path(path).is_file():
             raise ConfigError(f"{variable}: no file {path}")
     return Settings(
+        encryption_key=_encryption_key(env.get("SESSIONSTORY_ENCRYPTION_KEY", "").strip()),
         limits=_limits(env),
         data_dir=data,
         host=host or env.get("SESSIONSTORY_HOST") or "127.0.0.1",
@@ -146,6 +149,20 @@ def _limits(env: dict[str, str]) -> Limits:
             raise ConfigError(f"{variable} must not be negative")
         chosen[field] = value
     return Limits(**chosen)  # type: ignore[arg-type]
+
+
+def _encryption_key(text: str) -> bytes:
+    """32 bytes, given as URL-safe base64 (make one: `python -c "import base64, os;
+    print(base64.urlsafe_b64encode(os.urandom(32)).decode())"`)."""
+    if not text:
+        return b""
+    try:
+        key = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except ValueError:
+        key = b""
+    if len(key) != 32:
+        raise ConfigError("SESSIONSTORY_ENCRYPTION_KEY must be 32 bytes in URL-safe base64 (44 characters)")
+    return key
 
 
 def _port(text: str) -> int:

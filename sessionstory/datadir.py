@@ -22,6 +22,7 @@ from sessionstory.insights.llm import LocalModel
 from sessionstory.projects import Projects
 from sessionstory.saved_filters import SavedFilters
 from sessionstory.store import Kind, Location, Record, SegmentLog
+from sessionstory.store.records import Sealer
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,7 @@ CATCH_UP_CHUNK = 500
 class DataDir:
     def __init__(self, settings: Settings, progress: Progress | None = None) -> None:
         self.settings = settings
-        self.log = SegmentLog(settings.segments_dir)
+        self.log = SegmentLog(settings.segments_dir, sealer=Sealer(settings.encryption_key) if settings.encryption_key else None)
         self.index = Index(settings.index_path)
         self.log.dictionaries.locate = lambda project_id, version: self.index.read(
             lambda cur: dictionary_location(cur, project_id, version))

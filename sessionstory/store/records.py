@@ -15,6 +15,7 @@ always decompress what it holds.
 
 from __future__ import annotations
 
+import os
 import struct
 import zlib
 from enum import IntEnum
@@ -112,13 +113,56 @@ _compacted = msgspec.msgpack.Decoder(CompactedMeta)
 _dictionary = msgspec.msgpack.Decoder(DictionaryMeta)
 
 
-def encode(record: Record) -> bytes:
+# Encryption at rest (optional): a record's meta and body sealed together with AES-256-GCM.
+# The kind byte carries SEALED; the header's meta length is 0 and its body is the ciphertext
+# (nonce first), so scanning, CRCs, erasure and compaction work on sealed records unchanged.
+SEALED = 0x80
+_NONCE = 12
+_META_LEN = struct.Struct("<I")
+
+
+class EncryptionError(Exception):
+    """Sealed records without the key, or with another key: never mistaken for a torn tail."""
+
+
+class Sealer:
+    def __init__(self, key: bytes) -> None:
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+        if len(key) != 32:
+            raise ValueError("the encryption key must be 32 bytes")
+        self._aead = AESGCM(key)
+
+    def seal(self, kind: int, plain: bytes) -> bytes:
+        nonce = os.urandom(_NONCE)
+        return nonce + self._aead.encrypt(nonce, plain, bytes([kind]))
+
+    def open(self, kind: int, sealed: bytes) -> bytes:
+        from cryptography.exceptions import InvalidTag
+
+        try:
+            return self._aead.decrypt(sealed[:_NONCE], sealed[_NONCE:], bytes([kind]))
+        except InvalidTag:
+            raise EncryptionError("the encryption key does not open the stored events (another key?)") from None
+
+
+def encode(record: Record, sealer: Sealer | None = None) -> bytes:
     meta = _encoder.encode(record.meta)
+    if sealer is not None:
+        sealed = sealer.seal(record.kind, _META_LEN.pack(len(meta)) + meta + record.body)
+        return HEADER.pack(MAGIC, record.kind | SEALED, 0, len(sealed), zlib.crc32(sealed)) + sealed
     crc = zlib.crc32(record.body, zlib.crc32(meta))
     return HEADER.pack(MAGIC, record.kind, len(meta), len(record.body), crc) + meta + record.body
 
 
-def decode_payload(kind: int, meta: bytes, body: bytes) -> Record:
+def decode_payload(kind: int, meta: bytes, body: bytes, sealer: Sealer | None = None) -> Record:
+    if kind & SEALED:
+        if sealer is None:
+            raise EncryptionError("the stored events are encrypted: set SESSIONSTORY_ENCRYPTION_KEY")
+        kind &= ~SEALED
+        plain = sealer.open(kind, body)
+        (meta_len,) = _META_LEN.unpack_from(plain)
+        meta, body = plain[_META_LEN.size : _META_LEN.size + meta_len], plain[_META_LEN.size + meta_len :]
     if kind == Kind.BATCH:
         return Record(Kind.BATCH, _batch_meta.decode(meta), body)
     if kind == Kind.ENTITY:

@@ -21,7 +21,9 @@ from concurrent.futures import Future
 from pathlib import Path
 
 from sessionstory.store.compaction import Dictionaries
-from sessionstory.store.records import ERASED, HEADER, MAGIC, Kind, Location, Record, decode_payload, encode
+from sessionstory.store.records import (
+    ERASED, HEADER, MAGIC, SEALED, EncryptionError, Kind, Location, Record, Sealer, decode_payload, encode,
+)
 
 log = logging.getLogger(__name__)
 
@@ -40,9 +42,10 @@ class CorruptRecord(Exception):
 class SegmentLog:
     """The log on local disk: numbered segment files in one directory."""
 
-    def __init__(self, directory: Path, segment_bytes: int = SEGMENT_BYTES) -> None:
+    def __init__(self, directory: Path, segment_bytes: int = SEGMENT_BYTES, sealer: Sealer | None = None) -> None:
         self.directory = directory
         self.segment_bytes = segment_bytes
+        self.sealer = sealer  # encryption at rest: new records are sealed, sealed ones opened
         self._queue: queue.Queue[_Item | None] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._on_commit: list[Committed] = []
@@ -139,7 +142,7 @@ class SegmentLog:
         the facts it already extracted, so the indexer need not decompress again).
         """
         future: Future[Location] = Future()
-        self._queue.put((encode(record), record, note, future))
+        self._queue.put((encode(record, self.sealer), record, note, future))
         return future
 
     async def append(self, record: Record, note: object = None) -> Location:
@@ -148,7 +151,7 @@ class SegmentLog:
     def append_now(self, record: Record, note: object = None) -> Location:
         """Append from a thread that may wait (CLI commands, tests)."""
         if self._thread is None:
-            return self._write_group([(encode(record), record, note, Future())])[0][0]
+            return self._write_group([(encode(record, self.sealer), record, note, Future())])[0][0]
         return self.submit(record, note).result()
 
     def _commit_loop(self) -> None:
@@ -225,7 +228,7 @@ class SegmentLog:
     def read(self, location: Location) -> Record:
         with open(self.path(location.segment), "rb") as f:
             data = os.pread(f.fileno(), location.length, location.offset)
-        record = _parse(data, 0, location)
+        record = _parse(data, 0, location, self.sealer)
         if record is None:
             raise CorruptRecord(f"record at {location} was erased")
         return record
@@ -243,7 +246,7 @@ class SegmentLog:
                     except FileNotFoundError:  # a dead segment deleted by compaction: its records were erased
                         out.append(None)
                         continue
-                out.append(_parse(os.pread(fd, loc.length, loc.offset), 0, loc))
+                out.append(_parse(os.pread(fd, loc.length, loc.offset), 0, loc, self.sealer))
         finally:
             for fd in handles.values():
                 os.close(fd)
@@ -276,7 +279,7 @@ class SegmentLog:
                 raise CorruptRecord(f"segment {segment}: bad record at {offset}")
             location = Location(segment, offset, length)
             try:
-                yield location, _parse(data, offset, location)
+                yield location, _parse(data, offset, location, self.sealer)
             except CorruptRecord:
                 if tolerate_tail:
                     return
@@ -333,9 +336,9 @@ class SegmentLog:
                     if magic not in (MAGIC, ERASED):
                         break  # a torn tail: nothing readable beyond it
                     length = HEADER.size + meta_len + body_len
-                    if magic == MAGIC and found == kind:
+                    if magic == MAGIC and found & ~SEALED == kind:
                         location = Location(segment, offset, length)
-                        record = _parse(os.pread(fd, length, offset), 0, location)
+                        record = _parse(os.pread(fd, length, offset), 0, location, self.sealer)
                         if record is not None:
                             yield location, record
                     offset += length
@@ -374,7 +377,7 @@ def _punch_hole(fd: int, offset: int, length: int) -> None:
         _fallocate(fd, _FALLOC_FL_KEEP_SIZE | _FALLOC_FL_PUNCH_HOLE, offset, length)
 
 
-def _parse(data: bytes, offset: int, location: Location) -> Record | None:
+def _parse(data: bytes, offset: int, location: Location, sealer: Sealer | None = None) -> Record | None:
     magic, kind, meta_len, body_len, crc = HEADER.unpack_from(data, offset)
     if magic == ERASED:
         return None
@@ -386,6 +389,8 @@ def _parse(data: bytes, offset: int, location: Location) -> Record | None:
     if len(body) != body_len or zlib.crc32(body, zlib.crc32(meta)) != crc:
         raise CorruptRecord(f"checksum mismatch at {location}")
     try:
-        return decode_payload(kind, meta, body)
+        return decode_payload(kind, meta, body, sealer)
+    except EncryptionError:
+        raise  # a missing or wrong key is not damage: nothing may be cut off as a torn tail
     except Exception as exc:  # msgspec errors: the bytes passed the checksum but make no sense
         raise CorruptRecord(f"undecodable record at {location}: {exc}") from exc
