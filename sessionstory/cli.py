@@ -74,6 +74,20 @@ def build_parser() -> Parser:
     exp.add_argument("--output", "-o", help="write the session's JSON to this file")
     exp.add_argument("--parquet", metavar="DIR", help="write every index table as a Parquet file into DIR")
 
+    audit = sub.add_parser("audit-pii", parents=[common],
+                           help="scan the stored events for personal data; report where it is, masked")
+    audit.add_argument("--project", help="only this project's sessions")
+    audit.add_argument("--pattern", action="append", default=[], metavar="REGEX",
+                       help="also look for this regular expression (repeatable)")
+    audit.add_argument("--json", action="store_true", help="print the report as JSON")
+    redact = sub.add_parser("redact", parents=[common],
+                            help="rewrite a project's stored events with masking applied, and rebuild the index")
+    redact.add_argument("--project", required=True)
+    redact.add_argument("--level", choices=["balanced", "strict"],
+                        help="mask under this level (default: the project's current one)")
+    redact.add_argument("--pattern", action="append", default=[], metavar="REGEX",
+                        help="also mask what this regular expression matches (repeatable)")
+
     backup = sub.add_parser("backup", parents=[common], help="copy the stored events to DIR (safe while serving)")
     backup.add_argument("directory")
     restore = sub.add_parser("restore", parents=[common], help="restore a backup into an empty data directory")
@@ -124,6 +138,10 @@ def _command_call(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
         return "export_session", {"session_id": args.session_id}
     if key == "backup":
         return key, {"directory": os.path.abspath(args.directory)}
+    if key == "audit-pii":
+        return "audit_pii", {"project": args.project, "patterns": args.pattern, "as_json": args.json}
+    if key == "redact":
+        return key, {"project": args.project, "level": args.level, "patterns": args.pattern}
     if key == "compact":
         return key, {"idle_seconds": args.idle_seconds}
     return key, {}

@@ -101,7 +101,33 @@ def demo(dd: DataDir) -> str:
             f"browse {dd.settings.base_url}/demo to record one of your own")
 
 
+def audit_pii(dd: DataDir, project: str | None = None, patterns: list[str] | None = None, as_json: bool = False) -> str:
+    """The privacy audit over every stored record (of one project when given)."""
+    from sessionstory import pii_audit
+
+    if project and dd.projects.get(project) is None:
+        raise CommandError(f"no project {project!r}")
+    names = {p.id: p.name for p in dd.projects.all()}
+    try:
+        report = pii_audit.scan(dd.log, names, project or None, patterns or [])
+    except pii_audit.AuditError as exc:
+        raise CommandError(str(exc)) from None
+    return msgspec.json.encode(report).decode() if as_json else report.text()
+
+
+def redact(dd: DataDir, project: str, level: str | None = None, patterns: list[str] | None = None) -> str:
+    """Retroactive redaction of a project's stored events (redaction.py)."""
+    from sessionstory import pii_audit, redaction
+
+    try:
+        return redaction.redact(dd, project, level, patterns or [], actor=CLI).text()
+    except (redaction.RedactionError, pii_audit.AuditError) as exc:
+        raise CommandError(str(exc)) from None
+
+
 COMMANDS: dict[str, Callable[..., str]] = {
+    "audit_pii": audit_pii,
+    "redact": redact,
     "demo": demo,
     "user_create": user_create,
     "project_create": project_create,

@@ -27,6 +27,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 
 import msgspec
 
@@ -38,6 +39,7 @@ from sessionstory.store import Batch, CorruptRecord, EntityChange, Kind, Locatio
 from sessionstory.store.compaction import Dictionary, drifted, pack, train
 
 log = logging.getLogger(__name__)
+Transform = Callable[[list[Batch]], "list[Batch] | None"]
 
 EVERY_S = 300.0  # the background compactor's pause between passes
 GROUP = 20  # sessions compacted between two erasures of what they superseded
@@ -133,7 +135,25 @@ class Compactor:
                     summary.moved += moving.sessions
                     summary.dictionaries += moving.dictionaries
 
-    def _compact(self, session_id: str, dictionary: Dictionary | None, summary: Summary) -> None:
+    def rewrite(self, session_ids: list[str], transform: Transform, stop: threading.Event | None = None) -> Summary:
+        """Pack each session again with `transform` applied to its batches (retroactive redaction:
+        `redaction.py`), through the same append, index swap and erasure as compaction, so a crash
+        leaves each session either as it was or rewritten. `transform` returns None for a session
+        it need not change. Packed without a dictionary: one trained on the old data would keep it."""
+        summary = Summary()
+        with self.lock:
+            self._erase_superseded()
+            for done, session_id in enumerate(session_ids, 1):
+                if stop is not None and stop.is_set():
+                    break
+                self._compact(session_id, None, summary, transform)
+                if done % GROUP == 0:
+                    self._erase_superseded()
+            self._erase_superseded()
+        return summary
+
+    def _compact(self, session_id: str, dictionary: Dictionary | None, summary: Summary,
+                 transform: Transform | None = None) -> None:
         where = self.index.read(lambda cur: q.session_records(cur, session_id))
         if not where:
             return  # deleted meanwhile
@@ -150,7 +170,12 @@ class Compactor:
                     del where[b.meta.seq]
         if not items:
             return
-        only = records[0] if len(records) == 1 else None
+        only = records[0] if len(records) == 1 and transform is None else None
+        if transform is not None:
+            changed = transform(items)
+            if changed is None:
+                return
+            items = changed
         if only is not None and only.kind == Kind.COMPACTED and only.meta.dictionary == (dictionary.version if dictionary else 0):  # type: ignore[union-attr]
             packed = only  # moved as it is: nothing new to merge, nothing to gain by compressing again
         else:
