@@ -24,7 +24,7 @@ from sessionstory.datadir import DataDir
 from sessionstory.index.sessions import iso
 from sessionstory.live import LiveHub
 from sessionstory.throttle import SignInLimits
-from sessionstory.web import admin_pages, analytics, api, collect, dashboard, errors, live, ops, pages, reproduce, visitors
+from sessionstory.web import admin_pages, analytics, api, collect, dashboard, errors, live, ops, pages, privacy_audit, reproduce, visitors
 from sessionstory.web.digest import digest_data, digest_page
 from sessionstory.web.headers import csp_nonce, security_headers
 from sessionstory.web.schema import api_only, openapi_config
@@ -72,7 +72,7 @@ def create_app(settings: Settings, dd: DataDir | None = None) -> Litestar:
             analytics.overview_page, analytics.errors_page, analytics.heatmaps_page, analytics.heatmap_data,
             analytics.funnels_page, visitors.visitors_page, visitors.visitor_page, visitors.erase_visitor,
             admin_pages.users_page, admin_pages.create_user, admin_pages.change_role, admin_pages.delete_user,
-            admin_pages.audit_page,
+            admin_pages.audit_page, *privacy_audit.ROUTES,
             digest_page, digest_data,
             demo_page,
             create_static_files_router(path="/static", directories=[WEB / "static"], include_in_schema=False),
