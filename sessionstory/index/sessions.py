@@ -142,8 +142,12 @@ def list_sessions(
     params.insert(0, project_ids)
     key, direction = SORT_KEYS[f.sort]
     value, session_id, total = decode_cursor(cursor, f.sort) if cursor else (None, "", None)
+    newest = value
     if total is None:  # the first page counts; "load more" carries that total in its cursor
-        total = cur.execute(f"SELECT count(*) FROM sessions WHERE {' AND '.join(where)}", params).fetchone()[0]
+        total, newest_match = cur.execute(
+            f"SELECT count(*), max(started_ms) FROM sessions WHERE {' AND '.join(where)}", params).fetchone()
+        if not cursor:
+            newest = newest_match
     if cursor:
         after = "<" if direction == "DESC" else ">"
         # The bare bound on the key is implied by the row comparison, but only it lets the scan skip
@@ -159,16 +163,14 @@ def list_sessions(
         ).fetchall()
 
     rows = None
-    if f.sort == "newest" and total > limit:
+    if f.sort == "newest" and total > limit and newest is not None:
         # Rows are stored about in time order and DuckDB reads the oldest first, so a top-N over
-        # the whole table reads most of it before its bound tightens. Looking in the last hour
-        # first, then 12 hours, then 6 days, reads only the newest row groups. A window holding
-        # more than `limit` matches holds the newest of them all: the page is the same.
-        anchor = value if cursor else now_ms
-        if f.to_ms is not None:
-            anchor = min(anchor, f.to_ms)
+        # the whole table reads most of it before its bound tightens. Looking within an hour of
+        # the newest match (or of the cursor) first, then 12 hours, then 6 days, reads only the
+        # newest row groups. A window holding more than `limit` matches holds the newest of them
+        # all: the page is the same.
         for span in NEWEST_WINDOWS_MS:
-            lower = anchor - span
+            lower = newest - span
             rows = page([*where, "started_ms >= ?"], [*params, lower])
             if len(rows) > limit or (f.from_ms is not None and lower <= f.from_ms):
                 break
