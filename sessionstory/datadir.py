@@ -109,7 +109,16 @@ class DataDir:
         with self.log.paused():
             self.index.flush()
             count += self._catch_up(fresh.log_position(), None, fresh)
+            _carry_sign_ins(self.index, fresh)
             fresh.close()
             self.index.replace_file(fresh_path, fresh.pending_sessions())
         self.projects.reload()
         return count
+
+
+def _carry_sign_ins(old: Index, fresh: Index) -> None:
+    """Dashboard sign-ins live only in the index (not in the log): a rebuild keeps them, so a
+    reindex (or the purge after an erasure) signs nobody out."""
+    rows = old.read(lambda cur: cur.execute("SELECT id_hash, user_id, csrf_token, expires_ms FROM web_sessions").fetchall())
+    if rows:
+        fresh.write(lambda con: con.executemany("INSERT OR REPLACE INTO web_sessions VALUES (?, ?, ?, ?)", rows)).result()

@@ -160,3 +160,33 @@ def test_retention_deletes_what_is_older_than_the_projects_days(client: TestClie
     assert datadir.erasure.retention(now + 31 * 86_400_000).sessions == 1
     assert b"MARKER-OLD" not in _plain(datadir)
     assert datadir.erasure.purge_due(delay_s=0)
+
+
+def test_a_rebuild_signs_nobody_out_and_fails_no_read(client: TestClient, admin: Any, project: Any,  # type: ignore[type-arg]
+                                                      datadir: DataDir) -> None:
+    import threading
+
+    for n in range(5):
+        _visit(client, project.public_key, f"busy-{n}", f"v-busy-{n}", "MARKER-BUSY")
+    sign_in(client)
+    failures: list[BaseException] = []
+    done = threading.Event()
+
+    def read_all_along() -> None:
+        while not done.is_set():
+            try:
+                datadir.index.read(lambda cur: cur.execute("SELECT count(*) FROM sessions").fetchone())
+            except BaseException as exc:  # noqa: BLE001
+                failures.append(exc)
+
+    readers = [threading.Thread(target=read_all_along) for _ in range(3)]
+    for t in readers:
+        t.start()
+    try:
+        datadir.reindex()
+    finally:
+        done.set()
+        for t in readers:
+            t.join()
+    assert failures == []
+    assert client.get("/", follow_redirects=False).status_code == 200, "still signed in after the rebuild"

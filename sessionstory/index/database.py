@@ -65,6 +65,10 @@ class Index:
         self._con.execute(compaction.TABLES)
         self._set_meta("schema_version", str(SCHEMA_VERSION))
         self._local = threading.local()
+        # Readers in flight, and whether the file is being swapped (replace_file): they exclude each other.
+        self._gate = threading.Condition()
+        self._readers = 0
+        self._swapping = False
         self._queue: queue.Queue[tuple[str, Any, Future[Any] | None] | None] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._waiters: list[tuple[tuple[int, int], Future[None]]] = []
@@ -98,19 +102,31 @@ class Index:
 
     def replace_file(self, other: Path, pending: Iterable[str] = ()) -> None:
         """Swap in another index file (a rebuilt one) under this object's path; `pending`:
-        the sessions with clicks the rebuild left awaiting an outcome (judged when quiet)."""
-        running = self._thread is not None
-        self._pending.update(dict.fromkeys(pending, 0.0))
-        self.close()
-        Path(f"{self.path}.wal").unlink(missing_ok=True)
-        os.replace(other, self.path)
-        con = _connect(self.path)
-        if con is None:
-            raise RuntimeError(f"the rebuilt index at {self.path} does not open")
-        self._con = con
-        self._local = threading.local()
-        if running:
-            self.start()
+        the sessions with clicks the rebuild left awaiting an outcome (judged when quiet).
+
+        Reads in flight finish first and new ones wait for the swap (a short while), so no
+        request meets a closed connection."""
+        with self._gate:
+            self._swapping = True
+            while self._readers:
+                self._gate.wait()
+        try:
+            running = self._thread is not None
+            self._pending.update(dict.fromkeys(pending, 0.0))
+            self.close()
+            Path(f"{self.path}.wal").unlink(missing_ok=True)
+            os.replace(other, self.path)
+            con = _connect(self.path)
+            if con is None:
+                raise RuntimeError(f"the rebuilt index at {self.path} does not open")
+            self._con = con
+            self._local = threading.local()
+            if running:
+                self.start()
+        finally:
+            with self._gate:
+                self._swapping = False
+                self._gate.notify_all()
 
     # -- writing ---------------------------------------------------------------------
 
@@ -256,7 +272,17 @@ class Index:
         return cur
 
     def read(self, query: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
-        return query(self.cursor())
+        with self._gate:
+            while self._swapping:
+                self._gate.wait()
+            self._readers += 1
+        try:
+            return query(self.cursor())
+        finally:
+            with self._gate:
+                self._readers -= 1
+                if not self._readers:
+                    self._gate.notify_all()
 
     async def read_async(self, query: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
         return await anyio.to_thread.run_sync(self.read, query)
