@@ -218,8 +218,9 @@ class Ingestor:
         self._inflight: dict[tuple[str, int], Future[Location]] = {}
         # Batches made durable lately, which the index writer may not have applied yet.
         self._recent: OrderedDict[tuple[str, int], str] = OrderedDict()
-        # Stored bytes and events of sessions written lately (ahead of the index), for the caps.
-        self._sizes: OrderedDict[str, tuple[int, int]] = OrderedDict()
+        # Sessions written lately: their project, stored bytes and events (ahead of the index, for
+        # the caps). A known session's next batch needs no index lookup: ingest's hot path.
+        self._sessions: OrderedDict[str, tuple[str, tuple[int, int]]] = OrderedDict()
         # Sessions erased while this process runs (older erasures: the index's tombstones).
         self._erased: set[str] = set()
 
@@ -229,10 +230,13 @@ class Ingestor:
         if running is not None:
             await _durable(running)
             return
-        owner, stored, size = self._recent.get(key), key in self._recent, self._sizes.get(key[0])
-        if owner is None or size is None:
-            owner, stored, indexed = await self._index.read_async(lambda cur: _lookup(cur, key))
-            size = size or indexed
+        known = self._sessions.get(key[0])
+        if known is not None:
+            # A batch evicted from `_recent` and retried would be stored twice; the index applies a
+            # (session, seq) once, so that costs a few bytes of log, never a wrong fact.
+            (owner, size), stored = known, key in self._recent
+        else:
+            owner, stored, size = await self._index.read_async(lambda cur: _lookup(cur, key))
         if owner == ERASED or key[0] in self._erased:
             return  # erased on request: acknowledge (the SDK stops retrying), store nothing
         if owner is not None and owner != prepared.project.id:
@@ -252,9 +256,9 @@ class Ingestor:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.wrap_future(self._index.applied(location)), INDEX_WAIT_S)
         self._recent[key] = prepared.project.id
-        self._sizes[key[0]] = size
-        self._sizes.move_to_end(key[0])
-        for recent in (self._recent, self._sizes):
+        self._sessions[key[0]] = (prepared.project.id, size)
+        self._sessions.move_to_end(key[0])
+        for recent in (self._recent, self._sessions):
             if len(recent) > self.RECENT:
                 recent.popitem(last=False)
 
@@ -262,7 +266,7 @@ class Ingestor:
         """The session is being erased: refuse it from now on (the index's tombstone says so
         too, but this process may know the session well enough not to ask)."""
         self._erased.add(session_id)
-        self._sizes.pop(session_id, None)
+        self._sessions.pop(session_id, None)
 
     def _grown(self, size: tuple[int, int], prepared: Prepared) -> tuple[int, int]:
         """The session's size with this batch, or 413 when that passes a cap."""
