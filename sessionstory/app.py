@@ -11,6 +11,7 @@ from pathlib import Path
 
 import jinja2
 from litestar import Litestar, Request, get
+from litestar.config.allowed_hosts import AllowedHostsConfig
 from litestar.exceptions import NotFoundException
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Template
@@ -81,6 +82,8 @@ def create_app(settings: Settings, dd: DataDir | None = None) -> Litestar:
         template_config=TemplateConfig(engine=JinjaTemplateEngine.from_environment(_templates())),
         exception_handlers={pages.SignInRequired: pages.to_login, **errors.HANDLERS},  # type: ignore[dict-item]
         before_send=[security_headers(https=settings.base_url.startswith("https://"))],
+        # Requests naming another host are refused (400): DNS rebinding cannot reach the dashboard.
+        allowed_hosts=AllowedHostsConfig(allowed_hosts=list(settings.allowed_hosts)) if settings.allowed_hosts else None,
         request_max_body_size=settings.limits.max_body_bytes,
         openapi_config=openapi_config(),
         debug=False,

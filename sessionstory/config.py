@@ -54,6 +54,7 @@ class Settings(msgspec.Struct, frozen=True):
     tls_cert: str = ""  # a PEM certificate (chain) file: the process serves HTTPS itself
     tls_key: str = ""  # its private key
     trusted_proxies: str = "127.0.0.1"  # whose X-Forwarded-* headers are believed (comma-separated, or *)
+    allowed_hosts: tuple[str, ...] = ()  # Host headers answered (e.g. replay.example.com, *.example.com); () = any
     encryption_key: bytes = b""  # 32 bytes: stored events are sealed with AES-256-GCM (records.Sealer)
 
     @property
@@ -125,6 +126,7 @@ def load_settings(
         tls_cert=cert,
         tls_key=key,
         trusted_proxies=env.get("SESSIONSTORY_TRUSTED_PROXIES", "").strip() or "127.0.0.1",
+        allowed_hosts=tuple(h.strip() for h in env.get("SESSIONSTORY_ALLOWED_HOSTS", "").split(",") if h.strip()),
     )
 
 

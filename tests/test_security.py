@@ -138,3 +138,28 @@ def test_every_state_changing_route_needs_the_csrf_token(client: TestClient, adm
         for headers in ({}, {"X-CSRF-Token": "wrong"}, {"Origin": "https://evil.example", "X-CSRF-Token": ""}):
             response = client.request(method, path, headers=headers, data={"_csrf": headers.get("X-CSRF-Token", "")})
             assert response.status_code == 403, (method, path, headers, response.status_code)
+
+
+def test_under_https_the_sign_in_cookie_is_host_prefixed(tmp_path: Path) -> None:
+    settings = prepare_data_dir(load_settings(tmp_path / "data", env={"SESSIONSTORY_PUBLIC_URL": "https://replay.example"}))
+    dd = DataDir(settings)
+    try:
+        with TestClient(create_app(settings, dd), base_url="https://testserver.local") as client:
+            dd.accounts.create_user("owner@example.com", PASSWORD, "admin")
+            cookies = sign_in(client).headers.get_list("set-cookie")
+            session = next(c for c in cookies if c.startswith("__Host-ss_session="))
+            assert "Secure" in session and "Path=/" in session and "Domain" not in session
+            assert client.get("/", follow_redirects=False).status_code == 200
+    finally:
+        dd.close()
+
+
+def test_only_the_allowed_hosts_are_answered(tmp_path: Path) -> None:
+    settings = prepare_data_dir(load_settings(tmp_path / "data", env={"SESSIONSTORY_ALLOWED_HOSTS": "replay.example"}))
+    dd = DataDir(settings)
+    try:
+        with TestClient(create_app(settings, dd), base_url="http://replay.example") as client:
+            assert client.get("/healthz").status_code == 200
+            assert client.get("/healthz", headers={"Host": "evil.example"}).status_code == 400
+    finally:
+        dd.close()

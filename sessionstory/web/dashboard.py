@@ -29,12 +29,12 @@ from sessionstory.web.pages import chosen_project, render, require_sign_in
 from sessionstory.web.threads import blocking
 from sessionstory.web.security import (
     CSRF_FIELD,
-    LOGIN_COOKIE,
-    SESSION_COOKIE,
     check_csrf,
     datadir,
+    login_cookie,
     require_admin,
     secure_cookies,
+    session_cookie,
     signed_in,
 )
 
@@ -60,7 +60,7 @@ def login_page(request: Request, next: FromQuery[str | None] = None) -> Template
 
 
 def _login_cookie(request: Request, token: str) -> Cookie:  # type: ignore[type-arg]
-    return Cookie(key=LOGIN_COOKIE, value=token, httponly=True, samesite="strict",
+    return Cookie(key=login_cookie(request), value=token, httponly=True, samesite="strict",
                   secure=secure_cookies(request), path="/login", max_age=3600)
 
 
@@ -68,7 +68,7 @@ def _login_cookie(request: Request, token: str) -> Cookie:  # type: ignore[type-
 @blocking
 def login(request: Request, data: URLEncodedBody[dict[str, str]]) -> Response[Any]:  # type: ignore[type-arg]
     dd = datadir(request)
-    expected = request.cookies.get(LOGIN_COOKIE, "")
+    expected = request.cookies.get(login_cookie(request), "")
     target = _safe_next(data.get("next"))
     if not expected or not secrets.compare_digest(expected, data.get(CSRF_FIELD, "")):
         return _login_again(request, target, "Your sign-in form expired. Please try again.", 403)
@@ -85,15 +85,15 @@ def login(request: Request, data: URLEncodedBody[dict[str, str]]) -> Response[An
         limits.failed(email, address)
         return _login_again(request, target, "Wrong email or password.", 401)
     limits.succeeded(email)
-    old = request.cookies.get(SESSION_COOKIE)
+    old = request.cookies.get(session_cookie(request))
     if old:
         dd.accounts.sign_out(old)
     sign_in = dd.accounts.sign_in(user)
     response = Redirect(target, status_code=303)
     response.cookies = [
-        Cookie(key=SESSION_COOKIE, value=sign_in.sid, httponly=True, samesite="lax",
+        Cookie(key=session_cookie(request), value=sign_in.sid, httponly=True, samesite="lax",
                secure=secure_cookies(request), path="/", max_age=14 * 24 * 3600),
-        Cookie(key=LOGIN_COOKIE, value="", path="/login", expires=0),
+        Cookie(key=login_cookie(request), value="", path="/login", expires=0, secure=secure_cookies(request)),
     ]
     return response
 
@@ -113,7 +113,7 @@ def logout(request: Request, data: URLEncodedBody[dict[str, str]]) -> Response[A
     check_csrf(request, sign_in, data.get(CSRF_FIELD))
     datadir(request).accounts.sign_out(sign_in.sid)
     response = Redirect("/login", status_code=303)
-    response.cookies = [Cookie(key=SESSION_COOKIE, value="", path="/", expires=0)]
+    response.cookies = [Cookie(key=session_cookie(request), value="", path="/", expires=0, secure=secure_cookies(request))]
     return response
 
 

@@ -21,8 +21,19 @@ def datadir(request: Request) -> DataDir:  # type: ignore[type-arg]
     return request.app.state.datadir  # type: ignore[no-any-return]
 
 
+def session_cookie(request: Request) -> str:  # type: ignore[type-arg]
+    """Under HTTPS the sign-in cookie is `__Host-` prefixed: the browser then takes it only as
+    Secure, for this host alone and the whole path, so no subdomain can plant or shadow it."""
+    return f"__Host-{SESSION_COOKIE}" if secure_cookies(request) else SESSION_COOKIE
+
+
+def login_cookie(request: Request) -> str:  # type: ignore[type-arg]
+    # Scoped to /login, so `__Secure-` (the `__Host-` prefix needs the whole path).
+    return f"__Secure-{LOGIN_COOKIE}" if secure_cookies(request) else LOGIN_COOKIE
+
+
 def signed_in(request: Request) -> SignIn | None:  # type: ignore[type-arg]
-    sid = request.cookies.get(SESSION_COOKIE)
+    sid = request.cookies.get(session_cookie(request))
     return datadir(request).accounts.signed_in(sid) if sid else None
 
 
