@@ -7,6 +7,7 @@ from pathlib import Path
 import anyio.to_thread
 from litestar import Request, Response, get, post, route
 from litestar.exceptions import NotFoundException
+from litestar.params import FromQuery
 
 from sessionstory.admission import Admission
 from sessionstory.ingest import prepare
@@ -61,7 +62,7 @@ CONFIG_MAX_AGE_S = 60  # how long a browser (or a cache) may keep a project's co
 
 
 @get("/api/v1/config", sync_to_thread=False, include_in_schema=False)
-def sdk_config(request: Request, key: str = "") -> Response[dict[str, object]]:  # type: ignore[type-arg]
+def sdk_config(request: Request, key: FromQuery[str] = "") -> Response[dict[str, object]]:  # type: ignore[type-arg]
     """The project's privacy settings, which the SDK applies before it records: public (the
     page has the key anyway), nothing secret, and from memory."""
     dd = datadir(request)

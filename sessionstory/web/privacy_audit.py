@@ -15,7 +15,7 @@ from typing import Any
 import msgspec
 from litestar import Request, Response, get, post
 from litestar.exceptions import NotFoundException
-from litestar.params import URLEncodedBody
+from litestar.params import FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from sessionstory import pii_audit, redaction
@@ -131,13 +131,13 @@ def _page(request: Request, sign_in: SignIn, project_id: str | None, status: int
 
 @get("/privacy-audit")
 @blocking
-def privacy_audit_page(request: Request, project: str | None = None) -> Template:  # type: ignore[type-arg]
+def privacy_audit_page(request: Request, project: FromQuery[str | None] = None) -> Template:  # type: ignore[type-arg]
     return _page(request, _admin(request), project)
 
 
 @get("/privacy-audit/status")
 @blocking
-def privacy_audit_status(request: Request, project: str) -> Template:  # type: ignore[type-arg]
+def privacy_audit_status(request: Request, project: FromQuery[str]) -> Template:  # type: ignore[type-arg]
     sign_in = _admin(request)
     found = _project(datadir(request), project)
     return render("_privacy_audit_status.html", request, sign_in, project=found, job=jobs(request).get(found.id), poll=POLL)
