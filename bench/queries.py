@@ -135,8 +135,13 @@ def _span_case(name: str, route: str, range_key: str, extra: Callable[[Context],
 
 
 def _overview_page(cur: Any, c: Context, a: int, b: int) -> Any:
-    """What GET /overview reads: the overview, then the anomalies flagged on it."""
-    return overview(cur, c.project_id, a, b), find_anomalies(cur, c.project_id, a, b)
+    """What GET /overview reads (its anomalies card loads after it: _anomalies_card)."""
+    return overview(cur, c.project_id, a, b)
+
+
+def _anomalies_card(cur: Any, c: Context, a: int, b: int) -> Any:
+    """What GET /overview/anomalies reads, once the overview is on screen."""
+    return find_anomalies(cur, c.project_id, a, b)
 
 
 CASES: list[Callable[[Context], Case]] = [
@@ -148,6 +153,7 @@ CASES: list[Callable[[Context], Case]] = [
     _list_case(f"sessions: q={Q_TEXT}", {"q": Q_TEXT}),
     _list_case(f"sessions: q={Q_TEXT}, page 2", {"q": Q_TEXT}, cursor=lambda c: c.q_cursor),
     _span_case("overview 7d (page)", "/overview", "7d", lambda c: {}, _overview_page, goal_ms=OVERVIEW_GOAL_MS),
+    _span_case("overview anomalies 7d (card)", "/overview/anomalies", "7d", lambda c: {}, _anomalies_card),
     _span_case("overview 30d (page)", "/overview", "30d", lambda c: {}, _overview_page, goal_ms=OVERVIEW_GOAL_MS),
     _span_case("errors 7d (page)", "/errors", "7d", lambda c: {},
                lambda cur, c, a, b: error_groups(cur, c.project_id, a, b)),

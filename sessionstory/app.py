@@ -70,7 +70,7 @@ def create_app(settings: Settings, dd: DataDir | None = None) -> Litestar:
             dashboard.login_page, dashboard.login, dashboard.logout, dashboard.session_list,
             dashboard.onboarding_status, dashboard.live_now, dashboard.ask, dashboard.save_filter, dashboard.delete_filter,
             dashboard.session_page, dashboard.session_insight_card, dashboard.projects_page, dashboard.create_project, dashboard.project_page, dashboard.save_privacy,
-            analytics.overview_page, analytics.errors_page, analytics.heatmaps_page, analytics.heatmap_data,
+            analytics.overview_page, analytics.anomalies_card, analytics.errors_page, analytics.heatmaps_page, analytics.heatmap_data,
             analytics.funnels_page, visitors.visitors_page, visitors.visitor_page, visitors.erase_visitor,
             admin_pages.users_page, admin_pages.create_user, admin_pages.change_role, admin_pages.delete_user,
             admin_pages.audit_page, *privacy_audit.ROUTES,

@@ -72,7 +72,8 @@ def test_a_broken_day_and_page_stand_out(client: TestClient, admin: Any, project
     listed = client.get("/api/v1/sessions", params={"project": project.id, **day.filters}, headers=auth).json()
     assert listed["total"] == 6 and all(s["id"].startswith("shop-0-") for s in listed["items"])
     sign_in(client)
-    html = client.get("/overview", params={"project": project.id}).text
+    assert "/overview/anomalies?project=" in client.get("/overview", params={"project": project.id}).text
+    html = client.get("/overview/anomalies", params={"project": project.id}).text
     assert 'id="anomalies"' in html and "sessions with errors" in html and "has_errors=true" in html
 
 

@@ -27,10 +27,9 @@ def overview_page(request: Request, project: FromQuery[str | None] = None,  # ty
     sign_in = require_sign_in(request)
     projects, current = chosen_project(request, project)
     span = time_range(range)
-    data, anomalies = None, []
+    data = None
     if current is not None:
         data = datadir(request).index.read(lambda cur: overview(cur, current.id, span.from_ms, span.to_ms))
-        anomalies = datadir(request).index.read(lambda cur: find_anomalies(cur, current.id, span.from_ms, span.to_ms))
     chart = None
     if data is not None:
         chart = json.dumps({"kind": "bars", "x": [d.day for d in data.per_day], "height": 220, "series": [
@@ -39,7 +38,20 @@ def overview_page(request: Request, project: FromQuery[str | None] = None,  # ty
             {"label": "Frustrated", "values": [d.frustrated for d in data.per_day]},
         ]})
     return render("overview.html", request, sign_in, projects=projects, project=current, span=span, data=data,
-                  chart=chart, anomalies=anomalies)
+                  chart=chart)
+
+
+@get("/overview/anomalies")
+@blocking
+def anomalies_card(request: Request, project: FromQuery[str | None] = None,  # type: ignore[type-arg]
+                   range: FromQuery[str | None] = None) -> Template:
+    """Loaded by htmx once the overview is on screen: scoring every page and day takes a while."""
+    sign_in = require_sign_in(request)
+    _, current = chosen_project(request, project)
+    span = time_range(range)
+    anomalies = [] if current is None else datadir(request).index.read(
+        lambda cur: find_anomalies(cur, current.id, span.from_ms, span.to_ms))
+    return render("_anomalies.html", request, sign_in, project=current, anomalies=anomalies)
 
 
 @get("/errors")
