@@ -71,12 +71,12 @@ def test_a_long_committer_queue_turns_ingest_to_503(settings: Settings) -> None:
         key = dd.projects.create("Shop").public_key
         bodies = [json.dumps(batch(key, "queued-1", seq=seq, events=[meta_event(AT + seq * 1000)])).encode()
                   for seq in range(3)]
-        with dd.log.paused():  # the committer takes one record and waits for the file
+        with dd.log.paused():  # the committer cannot write: the three records wait (queued, or in its group)
             futures = [dd.log.submit(p.record, p.facts) for p in
                        (ingest.prepare(dd.projects, body, "", None, "test", dd.settings.limits) for body in bodies)]
             refused = _send(client, key, "queued-2", 0)
             assert refused.status_code == 503 and "committer" in refused.json()["error"]
-            assert dd.log.queued == 2
+            assert dd.log.queued == 3
         assert all(f.result(10) for f in futures)
         assert _send(client, key, "queued-2", 0).status_code == 200
         dd.index.flush()

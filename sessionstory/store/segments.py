@@ -46,6 +46,8 @@ class SegmentLog:
         self.directory = directory
         self.segment_bytes = segment_bytes
         self.sealer = sealer  # encryption at rest: new records are sealed, sealed ones opened
+        self._pending = 0  # submitted, not yet written (see `queued`)
+        self._pending_lock = threading.Lock()
         self._queue: queue.Queue[_Item | None] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._on_commit: list[Committed] = []
@@ -127,8 +129,9 @@ class SegmentLog:
 
     @property
     def queued(self) -> int:
-        """Records waiting for the committer (metrics, backpressure)."""
-        return self._queue.qsize()
+        """Records handed to the committer and not yet written (metrics, backpressure): those
+        in its queue and those in the group it is writing now."""
+        return self._pending
 
     @property
     def committing(self) -> bool:
@@ -142,6 +145,8 @@ class SegmentLog:
         the facts it already extracted, so the indexer need not decompress again).
         """
         future: Future[Location] = Future()
+        with self._pending_lock:
+            self._pending += 1
         self._queue.put((encode(record, self.sealer), record, note, future))
         return future
 
@@ -175,6 +180,9 @@ class SegmentLog:
                 log.error("segment write failed: %s", exc)
                 for *_, future in group:
                     future.set_exception(exc)
+            finally:
+                with self._pending_lock:
+                    self._pending -= len(group)
 
     def _write_group(self, group: list[_Item]) -> list[tuple[Location, Record, object]]:
         with self._lock:
