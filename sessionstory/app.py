@@ -68,7 +68,7 @@ def create_app(settings: Settings, dd: DataDir | None = None) -> Litestar:
             reproduce.steps, reproduce.steps_test,
             collect.sdk_script, collect.sdk_config, collect.ingest_preflight, collect.ingest, ops.metrics, ops.readyz,
             dashboard.login_page, dashboard.login, dashboard.logout, dashboard.session_list,
-            dashboard.onboarding_status, dashboard.live_now, dashboard.ask, dashboard.save_filter, dashboard.delete_filter,
+            dashboard.onboarding_status, dashboard.live_now, dashboard.delete_matching, dashboard.ask, dashboard.save_filter, dashboard.delete_filter,
             dashboard.session_page, dashboard.session_insight_card, dashboard.projects_page, dashboard.create_project, dashboard.project_page, dashboard.save_privacy,
             analytics.overview_page, analytics.anomalies_card, analytics.errors_page, analytics.heatmaps_page, analytics.heatmap_data,
             analytics.funnels_page, visitors.visitors_page, visitors.visitor_page, visitors.erase_visitor,

@@ -190,3 +190,19 @@ def test_a_rebuild_signs_nobody_out_and_fails_no_read(client: TestClient, admin:
             t.join()
     assert failures == []
     assert client.get("/", follow_redirects=False).status_code == 200, "still signed in after the rebuild"
+
+
+def test_an_admin_deletes_a_filtered_list_from_the_dashboard(client: TestClient, admin: Any, project: Any,  # type: ignore[type-arg]
+                                                             datadir: DataDir) -> None:
+    _visit(client, project.public_key, "list-1", "v-l1", "checkout-page")
+    _visit(client, project.public_key, "list-2", "v-l2", "home-page")
+    sign_in(client)
+    listed = client.get(f"/?project={project.id}&url=checkout").text
+    assert "delete these 1 sessions" in listed
+    token = re.search(r'name="_csrf" value="([^"]+)"', listed).group(1)  # type: ignore[union-attr]
+    unfiltered = client.post("/sessions/delete", data={"_csrf": token, "query": f"project={project.id}", "sure": "on"})
+    assert unfiltered.status_code == 400
+    done = client.post("/sessions/delete", data={"_csrf": token, "query": f"project={project.id}&url=checkout",
+                                                 "sure": "on"}, follow_redirects=False)
+    assert done.status_code == 303 and "deleted=1" in done.headers["location"]
+    assert datadir.erasure.is_erased("list-1") and not datadir.erasure.is_erased("list-2")

@@ -6,7 +6,7 @@ import math
 import secrets
 import time
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote
 
 from litestar import Request, Response, get, post
 from litestar.datastructures import Cookie
@@ -148,6 +148,32 @@ def session_list(request: Request, project: FromQuery[str | None] = None, cursor
     return render(name, request, sign_in, projects=projects, project=current, page=page, params=params,
                   filter_query=filter_query({**params, "project": current.id if current else ""}), error=error,
                   saved=saved, onboarding=_onboarding(request, projects), asked=params.get("asked", ""))
+
+
+@post("/sessions/delete")
+@blocking
+def delete_matching(request: Request, data: URLEncodedBody[dict[str, str]]) -> Response[Any]:  # type: ignore[type-arg]
+    """An admin deletes every session the list's filters match (at least one filter: an
+    unfiltered list is never deleted by mistake). Erased like a visitor's data, and audited."""
+    sign_in = require_sign_in(request)
+    check_csrf(request, sign_in, data.get(CSRF_FIELD))
+    require_admin(sign_in.user, "delete sessions")
+    params = {k: v for k, v in parse_qsl(data.get("query", "")) if v}
+    _, current = chosen_project(request, params.pop("project", None))
+    if current is None:
+        raise NotFoundException("no project")
+    if not params:
+        raise ValidationException("choose filters first: an unfiltered list is not deleted from here")
+    now = int(time.time() * 1000)
+    try:
+        filters = parse_filters(params, now)
+    except FilterError as exc:
+        raise ValidationException(str(exc)) from None
+    dd = datadir(request)
+    erased = dd.erasure.matching(current.id, filters, now)
+    dd.audit.record(sign_in.user.email, "sessions.delete", current.id,
+                    f"{erased.sessions} sessions matching {', '.join(sorted(params))}")
+    return Redirect(f"/?project={current.id}&deleted={erased.sessions}", status_code=303)
 
 
 @get("/live-now")
