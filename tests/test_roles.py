@@ -29,11 +29,17 @@ def test_a_member_views_but_does_not_manage(client: TestClient, admin: Any, data
     refused = client.post("/projects", data={"_csrf": token, "name": "Mine"})
     assert refused.status_code == 403 and "only admins" in refused.text
     assert client.post("/users", data={"_csrf": token, "email": "x@example.com"}).status_code == 403
-    assert client.delete("/api/v1/sessions/roles-1", headers={"X-CSRF-Token": token}).status_code == 403
+    bulk = client.request("DELETE", f"/api/v1/sessions?project={project.id}&url=x", headers={"X-CSRF-Token": token})
+    assert bulk.status_code == 403
     member_token = datadir.accounts.create_token("viewer@example.com")
     api = {"Authorization": f"Bearer {member_token}"}
     assert client.get("/api/v1/sessions/roles-1", headers=api).status_code == 200
-    assert client.delete("/api/v1/sessions/roles-1", headers=api).status_code == 403
+    erase = client.post("/api/v1/erasure", json={"project": project.id, "visitor_id": "visitor-1"}, headers=api)
+    assert erase.status_code == 403
+    # Deleting one session is CONTRACT.md's `DELETE /api/v1/sessions/{id}`: any token; audited.
+    assert client.delete("/api/v1/sessions/roles-1", headers=api).status_code == 204
+    assert ("viewer@example.com", "session.delete", fingerprint("roles-1")) in [
+        (e.actor, e.action, e.target) for e in datadir.audit.recent()]
     assert "Users</a>" not in client.get("/").text
 
 
