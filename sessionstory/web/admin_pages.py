@@ -11,17 +11,13 @@ from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from sessionstory.auth import AuthError, SignIn, User
-from sessionstory.web.pages import render, require_sign_in
-from sessionstory.web.security import CSRF_FIELD, check_csrf, datadir, require_admin
+from sessionstory.web.pages import admin_sign_in, render
+from sessionstory.web.security import datadir
 from sessionstory.web.threads import blocking
 
 
 def _admin(request: Request, data: dict[str, str] | None = None) -> SignIn:  # type: ignore[type-arg]
-    sign_in = require_sign_in(request)
-    if data is not None:
-        check_csrf(request, sign_in, data.get(CSRF_FIELD))
-    require_admin(sign_in.user, "manage users")
-    return sign_in
+    return admin_sign_in(request, "manage users", data)
 
 
 def _users_page(request: Request, sign_in: SignIn, status: int = 200, **context: Any) -> Template:  # type: ignore[type-arg]

@@ -25,14 +25,13 @@ from sessionstory.projects import Project, ProjectError
 from sessionstory.privacy import LEVELS, PrivacyError, make_settings, privacy_summary
 from sessionstory.throttle import SignInLimits
 from sessionstory.web.headers import allow_media_from
-from sessionstory.web.pages import chosen_project, render, require_sign_in
+from sessionstory.web.pages import admin_sign_in, chosen_project, render, require_sign_in
 from sessionstory.web.threads import blocking
 from sessionstory.web.security import (
     CSRF_FIELD,
     check_csrf,
     datadir,
     login_cookie,
-    require_admin,
     secure_cookies,
     session_cookie,
     signed_in,
@@ -155,9 +154,7 @@ def session_list(request: Request, project: FromQuery[str | None] = None, cursor
 def delete_matching(request: Request, data: URLEncodedBody[dict[str, str]]) -> Response[Any]:  # type: ignore[type-arg]
     """An admin deletes every session the list's filters match (at least one filter: an
     unfiltered list is never deleted by mistake). Erased like a visitor's data, and audited."""
-    sign_in = require_sign_in(request)
-    check_csrf(request, sign_in, data.get(CSRF_FIELD))
-    require_admin(sign_in.user, "delete sessions")
+    sign_in = admin_sign_in(request, "delete sessions", data)
     params = {k: v for k, v in parse_qsl(data.get("query", "")) if v}
     _, current = chosen_project(request, params.pop("project", None))
     if current is None:
@@ -304,9 +301,7 @@ def projects_page(request: Request) -> Template:  # type: ignore[type-arg]
 @post("/projects")
 @blocking
 def create_project(request: Request, data: URLEncodedBody[dict[str, str]]) -> Response[Any]:  # type: ignore[type-arg]
-    sign_in = require_sign_in(request)
-    check_csrf(request, sign_in, data.get(CSRF_FIELD))
-    require_admin(sign_in.user, "create projects")
+    sign_in = admin_sign_in(request, "create projects", data)
     dd = datadir(request)
     origins = [o for o in data.get("origins", "").split() if o]
     try:
@@ -336,9 +331,7 @@ def project_page(request: Request, project_id: FromPath[str]) -> Template:  # ty
 @blocking
 def save_privacy(request: Request, project_id: FromPath[str], data: URLEncodedBody[dict[str, str]]) -> Response[Any]:  # type: ignore[type-arg]
     """An admin changes a project's privacy settings; audited with the whole new setting."""
-    sign_in = require_sign_in(request)
-    check_csrf(request, sign_in, data.get(CSRF_FIELD))
-    require_admin(sign_in.user, "change privacy settings")
+    sign_in = admin_sign_in(request, "change privacy settings", data)
     dd = datadir(request)
     project = dd.projects.get(project_id)
     if project is None:

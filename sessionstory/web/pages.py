@@ -14,7 +14,7 @@ from litestar.response import Redirect, Template
 
 from sessionstory.auth import SignIn
 from sessionstory.projects import Project
-from sessionstory.web.security import CSRF_FIELD, datadir, signed_in
+from sessionstory.web.security import CSRF_FIELD, check_csrf, datadir, require_admin, signed_in
 
 DAY_MS = 86_400_000
 RANGES = {"24h": ("Last 24 hours", 1), "7d": ("Last 7 days", 7), "30d": ("Last 30 days", 30), "90d": ("Last 90 days", 90)}
@@ -29,6 +29,15 @@ def require_sign_in(request: Request) -> SignIn:  # type: ignore[type-arg]
     sign_in = signed_in(request)
     if sign_in is None:
         raise SignInRequired
+    return sign_in
+
+
+def admin_sign_in(request: Request, doing: str, form: dict[str, str] | None = None) -> SignIn:  # type: ignore[type-arg]
+    """The signed-in admin (403 for a member); with `form` (a POST), its CSRF token checked first."""
+    sign_in = require_sign_in(request)
+    if form is not None:
+        check_csrf(request, sign_in, form.get(CSRF_FIELD))
+    require_admin(sign_in.user, doing)
     return sign_in
 
 

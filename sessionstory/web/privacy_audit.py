@@ -22,8 +22,8 @@ from sessionstory import pii_audit, redaction
 from sessionstory.auth import SignIn
 from sessionstory.datadir import DataDir
 from sessionstory.privacy import LEVELS
-from sessionstory.web.pages import render, require_sign_in
-from sessionstory.web.security import CSRF_FIELD, check_csrf, datadir, require_admin
+from sessionstory.web.pages import admin_sign_in, render
+from sessionstory.web.security import datadir
 from sessionstory.web.threads import blocking
 
 POLL = "every 1s"
@@ -97,11 +97,7 @@ _created = threading.Lock()
 
 
 def _admin(request: Request, data: dict[str, str] | None = None) -> SignIn:  # type: ignore[type-arg]
-    sign_in = require_sign_in(request)
-    if data is not None:
-        check_csrf(request, sign_in, data.get(CSRF_FIELD))
-    require_admin(sign_in.user, "audit and redact stored data")
-    return sign_in
+    return admin_sign_in(request, "audit and redact stored data", data)
 
 
 def _project(dd: DataDir, project_id: str | None) -> Any:

@@ -12,8 +12,8 @@ from litestar.response import Redirect, Template
 from sessionstory.audit import fingerprint
 
 from sessionstory.index.visitors import get_visitor, list_visitors, visitor_story
-from sessionstory.web.pages import chosen_project, render, require_sign_in
-from sessionstory.web.security import CSRF_FIELD, check_csrf, datadir, require_admin
+from sessionstory.web.pages import admin_sign_in, chosen_project, render, require_sign_in
+from sessionstory.web.security import datadir
 from sessionstory.web.threads import blocking
 
 PAGE_SIZE = 100
@@ -52,9 +52,7 @@ def visitor_page(request: Request, visitor_id: FromPath[str], project: FromQuery
 @blocking
 def erase_visitor(request: Request, visitor_id: FromPath[str], data: URLEncodedBody[dict[str, str]]) -> Response[Any]:  # type: ignore[type-arg]
     """Everything of this visitor: sessions, facts, traits, caches; a late retry stores nothing."""
-    sign_in = require_sign_in(request)
-    check_csrf(request, sign_in, data.get(CSRF_FIELD))
-    require_admin(sign_in.user, "erase data")
+    sign_in = admin_sign_in(request, "erase data", data)
     _, current = chosen_project(request, data.get("project"))
     if current is None:
         raise NotFoundException("no project")
