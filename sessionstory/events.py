@@ -7,7 +7,9 @@ are decoded further.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from enum import IntEnum
+from typing import Any
 
 import msgspec
 
@@ -98,3 +100,23 @@ def incremental_source(data: bytes | msgspec.Raw) -> int:
         return incremental_decoder.decode(data).source
     except msgspec.DecodeError:
         return -1
+
+
+# rrweb-snapshot's serialized node types.
+ELEMENT_NODE, TEXT_NODE, COMMENT_NODE = 2, 3, 5
+
+
+def walk_nodes(root: Any, parent_tag: str | None = None) -> Iterator[tuple[dict[str, Any], str | None, str]]:
+    """Every node of a serialized snapshot tree (a full snapshot's, or a mutation's added node):
+    (node, its parent's tag, its own tag: "" unless an element). Iterative, since a crafted
+    tree may be deeper than Python's recursion."""
+    stack: list[tuple[Any, str | None]] = [(root, parent_tag)]
+    while stack:
+        node, parent = stack.pop()
+        if not isinstance(node, dict):
+            continue
+        tag = str(node.get("tagName", "")).lower() if node.get("type") == ELEMENT_NODE else ""
+        yield node, parent, tag
+        children = node.get("childNodes")
+        if isinstance(children, list):
+            stack.extend((child, tag or parent) for child in reversed(children))  # in document order

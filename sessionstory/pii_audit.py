@@ -24,6 +24,7 @@ from typing import Any
 
 import msgspec
 
+from sessionstory.events import COMMENT_NODE, ELEMENT_NODE, TEXT_NODE, walk_nodes
 from sessionstory.privacy import CARD, EMAIL, PHONE, is_card, is_phone
 from sessionstory.store import BatchMeta, CompactedMeta, SegmentLog, batches
 
@@ -167,7 +168,6 @@ def masked_example(kind: str, value: str) -> str:
 
 # -- walking rrweb events -----------------------------------------------------------
 
-ELEMENT, TEXT, COMMENT = 2, 3, 5
 MUTATION, INPUT, LOG = 0, 5, 11
 _CSS_PARENTS = {"style", "script"}
 _SKIPPED_ATTRIBUTES = {"_cssText", "style", "rr_dataURL"}
@@ -247,22 +247,13 @@ def _mutation(data: dict[str, Any]) -> Iterator[Place]:
 
 
 def _nodes(node: Any, parent: str | None) -> Iterator[Place]:
-    stack = [(node, parent)]  # iterative: a crafted tree may be deep
-    while stack:
-        current, parent_tag = stack.pop()
-        if not isinstance(current, dict):
-            continue
-        tag = ""
-        if current.get("type") == ELEMENT:
-            tag = str(current.get("tagName", "")).lower()
+    for current, parent_tag, _ in walk_nodes(node, parent):
+        if current.get("type") == ELEMENT_NODE:
             if isinstance(current.get("attributes"), dict):
                 yield from _attributes(current["attributes"])
-        elif current.get("type") in (TEXT, COMMENT) and isinstance(current.get("textContent"), str):
+        elif current.get("type") in (TEXT_NODE, COMMENT_NODE) and isinstance(current.get("textContent"), str):
             if not current.get("isStyle") and parent_tag not in _CSS_PARENTS:
                 yield "text node", current, "textContent"
-        children = current.get("childNodes")
-        if isinstance(children, list):
-            stack.extend((child, tag or parent_tag) for child in reversed(children))
 
 
 def _attributes(attributes: dict[str, Any]) -> Iterator[Place]:

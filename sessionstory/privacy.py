@@ -25,7 +25,9 @@ from typing import Any
 
 import msgspec
 
-from sessionstory.events import Event, EventType, event_decoder, incremental_source
+from sessionstory.events import (
+    COMMENT_NODE, ELEMENT_NODE, TEXT_NODE, Event, EventType, event_decoder, incremental_source, walk_nodes,
+)
 
 LEVELS = ("strict", "balanced", "relaxed")
 DEFAULT_LEVEL = "balanced"
@@ -260,7 +262,6 @@ _RAW_DIGITS = re.compile(rb"\d(?:[ .()+-]{0,2}\d){7}")
 
 # -- enforcement over rrweb events -------------------------------------------------
 
-ELEMENT_NODE, TEXT_NODE, COMMENT_NODE = 2, 3, 5
 MUTATION, LOG = 0, 11
 _TEXT_PARENTS_KEPT = {"style", "script"}  # CSS and (already defused) script text: not visible text
 # Attribute values never scanned: inlined CSS, and data: URLs (base64 is all letters and digits).
@@ -377,17 +378,10 @@ def _walk_mutation(data: dict[str, Any], strict: bool) -> bool:
 
 
 def _walk_node(node: Any, parent_tag: str | None, strict: bool) -> bool:
-    """Walks a serialized node tree (iteratively: a crafted tree may be deep)."""
     changed = False
-    stack = [(node, parent_tag)]
-    while stack:
-        current, parent = stack.pop()
-        if not isinstance(current, dict):
-            continue
+    for current, parent, tag in walk_nodes(node, parent_tag):
         kind = current.get("type")
-        tag = ""
         if kind == ELEMENT_NODE:
-            tag = str(current.get("tagName", "")).lower()
             attributes = current.get("attributes")
             if isinstance(attributes, dict):
                 changed |= _walk_attributes(attributes, tag, strict)
@@ -399,9 +393,6 @@ def _walk_node(node: Any, parent_tag: str | None, strict: bool) -> bool:
                 changed = True
             else:
                 changed |= _scan_key(current, "textContent")
-        children = current.get("childNodes")
-        if isinstance(children, list):
-            stack.extend((child, tag or parent) for child in children)
     return changed
 
 

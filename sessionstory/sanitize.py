@@ -16,9 +16,8 @@ from typing import Any
 
 import msgspec
 
-from sessionstory.events import Event, EventType, IncrementalSource, incremental_source
+from sessionstory.events import ELEMENT_NODE, TEXT_NODE, Event, EventType, IncrementalSource, incremental_source, walk_nodes
 
-ELEMENT_NODE, TEXT_NODE = 2, 3
 # Browsers drop ASCII whitespace and control characters inside a URL's scheme: "java\tscript:" runs.
 _IGNORED_IN_SCHEME = re.compile(r"[\x00-\x20]")
 # (data:image/svg+xml stays: an <img> cannot run it, and where it could, the tag rules below drop the URL.)
@@ -84,27 +83,14 @@ def _defuse_mutation(data: dict[str, Any]) -> bool:
 
 
 def _defuse_node(node: Any, parent_tag: str | None) -> bool:
-    """Walks a serialized node tree (iteratively: a crafted tree may be deep)."""
     changed = False
-    stack = [(node, parent_tag)]
-    while stack:
-        current, parent = stack.pop()
-        if not isinstance(current, dict):
-            continue
-        kind = current.get("type")
-        if kind == TEXT_NODE and parent == "script":
+    for current, parent, tag in walk_nodes(node, parent_tag):
+        if current.get("type") == TEXT_NODE and parent == "script":
             if current.get("textContent") not in ("", SCRIPT_PLACEHOLDER, None):
                 current["textContent"] = SCRIPT_PLACEHOLDER
                 changed = True
-        tag = ""
-        if kind == ELEMENT_NODE:
-            tag = str(current.get("tagName", "")).lower()
-            attributes = current.get("attributes")
-            if isinstance(attributes, dict):
-                changed |= _defuse_attributes(attributes, tag)
-        children = current.get("childNodes")
-        if isinstance(children, list):
-            stack.extend((child, tag or parent) for child in children)
+        if current.get("type") == ELEMENT_NODE and isinstance(current.get("attributes"), dict):
+            changed |= _defuse_attributes(current["attributes"], tag)
     return changed
 
 
