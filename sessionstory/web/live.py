@@ -93,6 +93,9 @@ def _backlog(dd: DataDir, session_id: str, resume: _Position | None) -> _Opening
         return _Opening("start", [_payload_raw(events, None)], newest[:2] if newest else None)
     missed = sorted(row for row in rows if row[:2] > resume)
     records = dd.log.read_many([Location(*row) for row in missed])
+    # Only plain batches: a compacted record after the resume point holds batches the viewer had
+    # (compaction moved a session it was watching). A batch that arrived during the disconnect and
+    # was compacted before the reconnect is the one gap left; compaction waits 30 quiet minutes.
     payloads = [_payload(r) for r in records if r is not None and r.kind == Kind.BATCH]
     return _Opening("batch", payloads, missed[-1][:2] if missed else resume)
 
