@@ -23,7 +23,7 @@ from sessionstory.store import BatchMeta, CompactedMeta, DictionaryMeta, EntityC
 from sessionstory.store.compression import decompress
 
 ACCOUNT_TABLES = {"projects": "id", "users": "id", "tokens": "id", "saved_filters": "id", "audit": "id",
-                  "tombstones": "session_id", "project_privacy": "id"}
+                  "tombstones": "session_id", "project_privacy": "id", "comments": "id", "share_links": "id"}
 URLS_MAX = 4000
 SEARCH_MAX = 4000
 VITALS = ("lcp", "inp", "cls", "fcp", "ttfb")

@@ -1,7 +1,7 @@
 """Tables of the index. Everything here can be rebuilt from the segment log, so a schema
 change needs no migration: an index of another version is set aside and rebuilt."""
 
-SCHEMA_VERSION = 5  # 5: compaction tables (index/compaction.py), account changes placed in the log
+SCHEMA_VERSION = 6  # 6: comments and share links
 
 TABLES = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -55,6 +55,27 @@ CREATE TABLE IF NOT EXISTS audit (
 CREATE TABLE IF NOT EXISTS tombstones (
     session_id VARCHAR PRIMARY KEY,
     at_ms BIGINT NOT NULL
+);
+-- Comments pinned to a moment of a session; kept in the log like the accounts.
+CREATE TABLE IF NOT EXISTS comments (
+    id VARCHAR PRIMARY KEY,
+    project_id VARCHAR NOT NULL,
+    session_id VARCHAR NOT NULL,
+    user_id VARCHAR NOT NULL,
+    at_ms BIGINT NOT NULL,          -- the moment, in ms from the session's first event
+    body VARCHAR NOT NULL,
+    created_ms BIGINT NOT NULL
+);
+-- Read-only links to one session for people without an account; the token only as SHA-256.
+CREATE TABLE IF NOT EXISTS share_links (
+    id VARCHAR PRIMARY KEY,
+    token_hash VARCHAR NOT NULL UNIQUE,
+    project_id VARCHAR NOT NULL,
+    session_id VARCHAR NOT NULL,
+    created_by VARCHAR NOT NULL,
+    created_ms BIGINT NOT NULL,
+    expires_ms BIGINT NOT NULL,
+    revoked BOOLEAN NOT NULL
 );
 -- Dashboard sign-ins. Not in the log: a rebuilt index only signs people out.
 CREATE TABLE IF NOT EXISTS web_sessions (
