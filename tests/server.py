@@ -30,15 +30,17 @@ def cli(data_dir: Path, *args: str, stdin: str | None = None) -> subprocess.Comp
 
 
 class Server:
-    def __init__(self, data_dir: Path, port: int | None = None) -> None:
+    def __init__(self, data_dir: Path, port: int | None = None, env: dict[str, str] | None = None) -> None:
         self.data_dir = data_dir
+        self.env = env or {}
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = data_dir.parent / f"server-{self.port}.log"
 
     def start(self) -> Server:
-        env = {**os.environ, "SESSIONSTORY_ADMIN_EMAIL": ADMIN_EMAIL, "SESSIONSTORY_ADMIN_PASSWORD": ADMIN_PASSWORD}
+        env = {**os.environ, "SESSIONSTORY_ADMIN_EMAIL": ADMIN_EMAIL, "SESSIONSTORY_ADMIN_PASSWORD": ADMIN_PASSWORD,
+               **self.env}
         self.data_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
