@@ -1,0 +1,116 @@
+"""The engines a cluster stands on, started for real on loopback: a throwaway Postgres
+(Debian's `postgresql`, a cluster made with initdb in a temp dir) and moto's S3 server.
+
+Nothing here is a mock of ours: Postgres is Postgres and moto's server speaks the S3
+protocol over HTTP, as MinIO or S3 itself would.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+from tests.server import free_port
+
+# Postgres refuses to run as root; Debian's package creates this account for it.
+PG_ACCOUNT = "postgres"
+S3_REGION = "us-east-1"
+S3_KEY_ID, S3_SECRET = "testing", "testing"  # moto takes any credentials
+
+
+def postgres_bin() -> Path | None:
+    """Where Debian's `postgresql` put initdb and pg_ctl (newest version first), if it is installed."""
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(p.split("/")[4]), reverse=True)
+    return Path(found[0]).parent if found else None
+
+
+class Postgres:
+    """A Postgres cluster of its own in a temp dir, trusting loopback connections."""
+
+    def __init__(self) -> None:
+        bin_dir = postgres_bin()
+        if bin_dir is None:
+            raise RuntimeError("Postgres is not installed: apt-get install -y postgresql (or `make cluster-test`)")
+        self.bin = bin_dir
+        self.port = free_port()
+        # Not under pytest's tmp_path: that is private to root, and the server may run as another account.
+        self.root = Path(tempfile.mkdtemp(prefix="sessionstory-pg-"))
+        self.data = self.root / "data"
+        self.log_path = self.root / "server.log"
+        self.user = PG_ACCOUNT if os.geteuid() == 0 else pwd.getpwuid(os.geteuid()).pw_name
+        if os.geteuid() == 0:
+            shutil.chown(self.root, PG_ACCOUNT, PG_ACCOUNT)
+
+    def _run(self, *argv: str) -> None:
+        command = [str(self.bin / argv[0]), *argv[1:]]
+        if os.geteuid() == 0:
+            command = ["runuser", "-u", PG_ACCOUNT, "--", *command]
+        subprocess.run(command, check=True, capture_output=True, timeout=120, cwd=self.root)
+
+    def start(self) -> Postgres:
+        self._run("initdb", "-D", str(self.data), "-U", self.user, "--auth=trust", "-E", "UTF8", "--no-sync")
+        options = f"-c listen_addresses=127.0.0.1 -c port={self.port} -c unix_socket_directories={self.root}"
+        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log_path), "-o", options, "-w", "-t", "60", "start")
+        return self
+
+    def create_database(self, name: str) -> str:
+        """A new database; returns its libpq connection string."""
+        self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", self.user, name)
+        return self.dsn(name)
+
+    def dsn(self, database: str) -> str:
+        return f"dbname={database} host=127.0.0.1 port={self.port} user={self.user}"
+
+    def stop(self) -> None:
+        if self.data.exists():
+            self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+class MotoS3:
+    """moto's server mode: an S3-compatible endpoint on a loopback port, in its own process."""
+
+    def __init__(self, log_dir: Path) -> None:
+        self.port = free_port()
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_dir / f"moto-{self.port}.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> MotoS3:
+        log = open(self.log_path, "ab")  # noqa: SIM115 (the child writes to it until stop)
+        self.proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+                                     stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"moto exited: {self.log_path.read_text()[-2000:]}")
+            try:
+                with urllib.request.urlopen(f"{self.endpoint}/moto-api/", timeout=1):
+                    return self
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("moto did not start in 30 s")
+
+    @property
+    def env(self) -> dict[str, str]:
+        """The usual AWS variables pointing a client (ours, boto3, the AWS CLI) at this server."""
+        return {"AWS_ENDPOINT_URL": self.endpoint, "AWS_ACCESS_KEY_ID": S3_KEY_ID,
+                "AWS_SECRET_ACCESS_KEY": S3_SECRET, "AWS_REGION": S3_REGION, "AWS_ALLOW_HTTP": "true"}
+
+    def create_bucket(self, name: str) -> str:
+        request = urllib.request.Request(f"{self.endpoint}/{name}", method="PUT")
+        with urllib.request.urlopen(request, timeout=10):
+            return name
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=15)
