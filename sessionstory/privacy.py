@@ -20,13 +20,17 @@ test decides that without decoding it). `sdk_js/src/privacy.ts` holds the same p
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterator
+from functools import lru_cache
 from typing import Any
 
+import cssselect2
 import msgspec
 
 from sessionstory.events import (
-    COMMENT_NODE, ELEMENT_NODE, TEXT_NODE, Event, EventType, event_decoder, incremental_source, walk_nodes,
+    COMMENT_NODE, ELEMENT_NODE, TEXT_NODE, Event, EventType, event_decoder, incremental_source, input_decoder,
+    meta_decoder, walk_nodes,
 )
 
 LEVELS = ("strict", "balanced", "relaxed")
@@ -108,8 +112,8 @@ def _items(value: list[str] | str, what: str, most: int, longest: int, forbidden
 
 def _selectors(value: list[str] | str, what: str) -> list[str]:
     # A selector is handed to the browser's matches(); the SDK drops one the browser refuses.
-    # Braces, angle brackets, backslashes and control characters are never part of ours.
-    return _items(value, f"{what} selector", MAX_SELECTORS, MAX_SELECTOR_CHARS, r"[{}<>\x00-\x1f\\]")
+    # Braces, "<", backslashes and control characters are never part of ours (">" is: the child combinator).
+    return _items(value, f"{what} selector", MAX_SELECTORS, MAX_SELECTOR_CHARS, r"[{}<\x00-\x1f\\]")
 
 
 def _url_rules(value: list[str] | str) -> list[str]:
@@ -262,7 +266,7 @@ _RAW_DIGITS = re.compile(rb"\d(?:[ .()+-]{0,2}\d){7}")
 
 # -- enforcement over rrweb events -------------------------------------------------
 
-MUTATION, LOG = 0, 11
+MUTATION, INPUT, LOG = 0, 5, 11
 _TEXT_PARENTS_KEPT = {"style", "script"}  # CSS and (already defused) script text: not visible text
 # Attribute values never scanned: inlined CSS, and data: URLs (base64 is all letters and digits).
 _SKIPPED_ATTRIBUTES = {"_cssText", "style"}
@@ -417,6 +421,367 @@ def _walk_attributes(attributes: dict[str, Any], tag: str, strict: bool) -> bool
             continue
         changed |= _scan_key(attributes, name)
     return changed
+
+
+# -- the project's URL rules and selectors, enforced at ingest ----------------------
+#
+# The SDK applies them in the browser; ingest applies them again to each batch, so an old SDK,
+# one whose config fetch failed, or another client stores no more than the project allows.
+# A batch is judged on what it shows itself: its Meta and page events for the URL, and for the
+# selectors a mirror of the page built from its full snapshot and its mutations' added nodes
+# (a selector about ancestors an earlier batch serialized cannot match a later mutation).
+
+# The page's own markers (CONTRACT.md), enforced whatever the project sets.
+DEFAULT_BLOCK = (".ss-block", "[data-ss-block]")
+DEFAULT_MASK = (".ss-mask", "[data-ss-mask]")
+_MARKERS = (b"ss-block", b"ss-mask")
+# What rrweb keeps of a blocked element: its class, and its size when the client measured it.
+_PLACEHOLDER_ATTRIBUTES = ("class", "rr_width", "rr_height")
+_TAG_JUNK = re.compile(r"[^a-z0-9-]")
+
+
+class _PagePayload(msgspec.Struct):
+    url: str = ""
+
+
+class _Custom(msgspec.Struct):
+    tag: str = ""
+    payload: msgspec.Raw = msgspec.Raw(b"null")
+
+
+_custom_decoder = msgspec.json.Decoder(_Custom)
+_page_decoder = msgspec.json.Decoder(_PagePayload)
+
+
+def enforce(raws: list[bytes], events: list[Event], settings: PrivacySettings,
+            url: str = "") -> tuple[list[bytes], list[Event]]:
+    """The batch as the project's settings allow it to be stored: events on a page a URL rule
+    covers dropped, block / mask / ignore selectors (and the page's own markers) applied as
+    rrweb applies them, then the level. `url`: the page the session was on before this batch,
+    when the caller knows it. The result may be empty: nothing of the batch is to be stored."""
+    raws, events = drop_covered_pages(raws, events, settings.url_rules, url)
+    raws, events = apply_selectors(raws, events, settings)
+    return apply_level(raws, events, settings.level)
+
+
+def page_url(event: Event) -> str | None:
+    """The page an event says the session is on from now (a Meta href or our page event's URL)."""
+    try:
+        if event.type == EventType.META:
+            return meta_decoder.decode(event.data).href
+        if event.type == EventType.CUSTOM:
+            custom = _custom_decoder.decode(event.data)
+            if custom.tag == "page":
+                return _page_decoder.decode(custom.payload).url
+    except msgspec.DecodeError:
+        pass
+    return None
+
+
+def drop_covered_pages(raws: list[bytes], events: list[Event], rules: list[str],
+                       url: str = "") -> tuple[list[bytes], list[Event]]:
+    """The events not recorded on a page a rule covers, counting from each event that names a page."""
+    if not rules:
+        return raws, events
+    covered = bool(url) and url_blocked(rules, url)
+    kept: list[int] = []
+    for i, event in enumerate(events):
+        href = page_url(event)
+        if href is not None:
+            covered = url_blocked(rules, href)
+        if not covered:
+            kept.append(i)
+    if len(kept) == len(events):
+        return raws, events
+    return [raws[i] for i in kept], [events[i] for i in kept]
+
+
+class _Rules(msgspec.Struct, frozen=True):
+    block: tuple[Any, ...]
+    mask: tuple[Any, ...]
+    ignore: tuple[Any, ...]
+    custom: bool  # the project set selectors of its own (else only the markers matter)
+
+
+def _compile(selectors: tuple[str, ...]) -> tuple[Any, ...]:
+    compiled: list[Any] = []
+    for selector in selectors:
+        try:
+            compiled += cssselect2.compile_selector_list(selector)
+        except Exception:  # noqa: BLE001 - a selector cssselect2 cannot read (:has(), a typo) is skipped, as the SDK skips one its browser refuses
+            continue
+    return tuple(compiled)
+
+
+@lru_cache(maxsize=256)
+def _rules(block: tuple[str, ...], mask: tuple[str, ...], ignore: tuple[str, ...]) -> _Rules:
+    return _Rules(_compile(DEFAULT_BLOCK + block), _compile(DEFAULT_MASK + mask), _compile(ignore),
+                  custom=bool(block or mask or ignore))
+
+
+def apply_selectors(raws: list[bytes], events: list[Event],
+                    settings: PrivacySettings) -> tuple[list[bytes], list[Event]]:
+    """The batch with blocked subtrees replaced by placeholders, masked text starred and input
+    on ignored elements dropped; unchanged events keep their bytes and Event."""
+    rules = _rules(tuple(settings.block_selectors), tuple(settings.mask_selectors), tuple(settings.ignore_selectors))
+    if not rules.custom and not any(marker in raw for raw in raws for marker in _MARKERS):
+        return raws, events  # the common case: no selectors and no marker in the batch
+    page = _PageMirror(rules)
+    out_raws: list[bytes] = []
+    out_events: list[Event] = []
+    for raw, event in zip(raws, events):
+        fixed = page.apply(raw, event)
+        if fixed is None:
+            continue
+        out_raws.append(fixed)
+        out_events.append(event if fixed is raw else event_decoder.decode(fixed))
+    return out_raws, out_events
+
+
+class _PageMirror:
+    """The page as far as one batch shows it: its elements as an ElementTree for cssselect2, and
+    which node ids are blocked, masked (any node under a masked element) or ignored."""
+
+    def __init__(self, rules: _Rules) -> None:
+        self._rules = rules
+        self._reset()
+
+    def _reset(self) -> None:
+        self._elements: dict[Any, ET.Element] = {}
+        self._ids: dict[ET.Element, Any] = {}
+        self._parents: dict[ET.Element, ET.Element] = {}
+        self.blocked: set[Any] = set()
+        self.masked: set[Any] = set()
+        self.ignored: set[Any] = set()
+
+    def apply(self, raw: bytes, event: Event) -> bytes | None:
+        """The event's JSON with the rules applied; `raw` itself when unchanged; None: dropped."""
+        if event.type == EventType.FULL_SNAPSHOT:
+            return self._snapshot(raw)
+        if event.type != EventType.INCREMENTAL_SNAPSHOT:
+            return raw
+        source = incremental_source(event.data)
+        if source == MUTATION:
+            return self._mutation(raw)
+        if source == INPUT:  # rrweb records no input of an ignored or blocked element
+            target = input_decoder.decode(event.data).id
+            return None if target in self.ignored or target in self.blocked else raw
+        return raw
+
+    def _snapshot(self, raw: bytes) -> bytes:
+        self._reset()
+        tree = _decoder.decode(raw)
+        data = tree.get("data") if isinstance(tree, dict) else None
+        node = data.get("node") if isinstance(data, dict) else None
+        if not isinstance(node, dict):
+            return raw
+        roots = self._mirror(node)
+        block, mask = self._hits(roots)
+        return _encoder.encode(tree) if self._apply_tree(node, False, block, mask) else raw
+
+    def _mutation(self, raw: bytes) -> bytes:
+        tree = _decoder.decode(raw)
+        data = tree.get("data") if isinstance(tree, dict) else None
+        if not isinstance(data, dict):
+            return raw
+        adds = [a for a in data.get("adds") or () if isinstance(a, dict) and isinstance(a.get("node"), dict)]
+        # Every added node mirrored first, then linked: an add may be listed before its parent's.
+        roots = [root for add in adds for root in self._mirror(add["node"])]
+        fresh = set(roots)
+        for add in adds:
+            self._link(_id(add["node"].get("id")), _id(add.get("parentId")))
+        block, mask = self._hits([r for r in roots if self._parents.get(r) not in fresh])
+        changed = False
+        kept_adds = []
+        for add in data.get("adds") or ():
+            if isinstance(add, dict) and isinstance(add.get("node"), dict):
+                parent = _id(add.get("parentId"))
+                if self._under(parent, block, self.blocked):
+                    self._drop_subtree(add["node"])
+                    changed = True
+                    continue
+                changed |= self._apply_tree(add["node"], self._under(parent, mask, self.masked), block, mask)
+            kept_adds.append(add)
+        data["adds"] = kept_adds
+        changed |= self._fix_texts(data) | self._fix_attributes(data)
+        return _encoder.encode(tree) if changed else raw
+
+    def _fix_texts(self, data: dict[str, Any]) -> bool:
+        changed = False
+        kept = []
+        for text in data.get("texts") or ():
+            if isinstance(text, dict) and _id(text.get("id")) in self.blocked:
+                changed = True
+                continue
+            if isinstance(text, dict) and _id(text.get("id")) in self.masked and isinstance(text.get("value"), str):
+                changed |= _star_key(text, "value")
+            kept.append(text)
+        if changed:
+            data["texts"] = kept
+        return changed
+
+    def _fix_attributes(self, data: dict[str, Any]) -> bool:
+        kept = []
+        for change in data.get("attributes") or ():
+            if not isinstance(change, dict):
+                kept.append(change)
+                continue
+            if _id(change.get("id")) in self.blocked:
+                continue
+            element = self._elements.get(_id(change.get("id")))
+            if element is not None and isinstance(change.get("attributes"), dict):
+                for name, value in change["attributes"].items():  # later matches in this batch see it
+                    if isinstance(value, (str, int, float)):
+                        element.set(str(name), str(value))
+                    else:
+                        element.attrib.pop(str(name), None)
+            kept.append(change)
+        if len(kept) == len(data.get("attributes") or ()):
+            return False
+        data["attributes"] = kept
+        return True
+
+    # -- the mirror
+
+    def _mirror(self, node: dict[str, Any]) -> list[ET.Element]:
+        """Mirrors the elements of a serialized subtree; returns the new elements with no parent."""
+        roots: list[ET.Element] = []
+        stack: list[tuple[Any, ET.Element | None]] = [(node, None)]
+        while stack:
+            current, parent = stack.pop()
+            if not isinstance(current, dict):
+                continue
+            here = parent
+            if current.get("type") == ELEMENT_NODE and isinstance(current.get("id"), int):
+                here = self._element(current, parent)
+                if parent is None:
+                    roots.append(here)
+            children = current.get("childNodes")
+            if isinstance(children, list):
+                stack.extend((child, here) for child in reversed(children))
+        return roots
+
+    def _element(self, node: dict[str, Any], parent: ET.Element | None) -> ET.Element:
+        tag = _TAG_JUNK.sub("", str(node.get("tagName", "")).lower()) or "x"
+        attributes = node.get("attributes")
+        attrib = {str(k): str(v) for k, v in attributes.items()
+                  if isinstance(v, (str, int, float)) and not str(k).startswith(("rr_", "_"))
+                  } if isinstance(attributes, dict) else {}
+        element = ET.Element(tag, attrib)
+        if parent is not None:
+            parent.append(element)
+            self._parents[element] = parent
+        self._elements[node["id"]] = element
+        self._ids[element] = node["id"]
+        return element
+
+    def _link(self, child_id: Any, parent_id: Any) -> None:
+        """Puts a mirrored element under its mirrored parent, unless that would make a cycle."""
+        child, parent = self._elements.get(child_id), self._elements.get(parent_id)
+        if child is None or parent is None or child in self._parents:
+            return
+        above: ET.Element | None = parent
+        while above is not None:
+            if above is child:
+                return  # a crafted batch adding a node under its own descendant
+            above = self._parents.get(above)
+        parent.append(child)
+        self._parents[child] = parent
+
+    def _wrapper(self, element: ET.Element) -> Any:
+        """cssselect2's view of `element`, with its ancestors and earlier siblings as far as mirrored."""
+        chain = [element]
+        while (parent := self._parents.get(chain[-1])) is not None:
+            chain.append(parent)
+        wrapper = cssselect2.ElementWrapper.from_html_root(chain.pop())
+        while chain:
+            child = chain.pop()
+            wrapper = next(w for w in wrapper.iter_children() if w.etree_element is child)
+            _ = wrapper.ancestors  # cached top down: cssselect2 finds them recursively from the bottom
+        return wrapper
+
+    def _hits(self, roots: list[ET.Element]) -> tuple[set[Any], set[Any]]:
+        """The ids of the elements under `roots` that a block or a mask selector matches (the
+        ones an ignore selector matches are noted in `ignored`)."""
+        block: set[Any] = set()
+        mask: set[Any] = set()
+        rules = self._rules
+        for root in roots:
+            for wrapper in self._wrapper(root).iter_subtree():
+                _ = wrapper.ancestors  # in document order, so each finds its parent's cached
+                node_id = self._ids[wrapper.etree_element]
+                if any(s.test(wrapper) for s in rules.block):
+                    block.add(node_id)
+                if any(s.test(wrapper) for s in rules.mask):
+                    mask.add(node_id)
+                if rules.ignore and any(s.test(wrapper) for s in rules.ignore):
+                    self.ignored.add(node_id)
+        return block, mask
+
+    def _under(self, node_id: Any, hits: set[Any], known: set[Any]) -> bool:
+        """Whether the node or a mirrored ancestor is among `hits` or `known`."""
+        if node_id in hits or node_id in known:
+            return True
+        element = self._elements.get(node_id)
+        while element is not None:
+            if self._ids[element] in hits or self._ids[element] in known:
+                return True
+            element = self._parents.get(element)
+        return False
+
+    # -- the serialized tree
+
+    def _apply_tree(self, node: dict[str, Any], masked: bool, block: set[Any], mask: set[Any]) -> bool:
+        """Blocked elements made placeholders and text under masked ones starred, in place;
+        True when something changed."""
+        changed = False
+        stack: list[tuple[Any, bool, str | None]] = [(node, masked, None)]
+        while stack:
+            current, under_mask, parent_tag = stack.pop()
+            if not isinstance(current, dict):
+                continue
+            node_id = _id(current.get("id"))
+            kind = current.get("type")
+            if node_id in block:
+                self._drop_subtree(current)  # its children's ids first: later changes to them are dropped
+                changed |= _to_placeholder(current)
+            under_mask = under_mask or node_id in mask
+            if under_mask:
+                self.masked.add(node_id)
+                if kind in (TEXT_NODE, COMMENT_NODE) and parent_tag not in _TEXT_PARENTS_KEPT:
+                    changed |= _star_key(current, "textContent")
+            tag = str(current.get("tagName", "")).lower() if kind == ELEMENT_NODE else ""
+            children = current.get("childNodes")
+            if isinstance(children, list):
+                stack.extend((child, under_mask, tag or parent_tag) for child in reversed(children))
+        return changed
+
+    def _drop_subtree(self, node: dict[str, Any]) -> None:
+        """Notes every id of a subtree as blocked (later changes to them are dropped)."""
+        for current, _, _ in walk_nodes(node):
+            self.blocked.add(_id(current.get("id")))
+
+
+def _id(value: Any) -> int | None:
+    """A node id as rrweb writes it (an int); anything else a crafted batch sends is no node."""
+    return value if type(value) is int else None
+
+
+def _to_placeholder(node: dict[str, Any]) -> bool:
+    """What rrweb records of a blocked element: the element with its class and size, no children."""
+    attributes = node.get("attributes") if isinstance(node.get("attributes"), dict) else {}
+    kept = {name: attributes[name] for name in _PLACEHOLDER_ATTRIBUTES if name in attributes}
+    changed = kept != attributes or bool(node.get("childNodes"))
+    node["attributes"], node["childNodes"] = kept, []
+    return changed
+
+
+def _star_key(container: dict[str, Any], key: str) -> bool:
+    value = container.get(key)
+    if not isinstance(value, str) or not value.strip("* \n\t\r"):
+        return False
+    container[key] = _stars(value)
+    return True
 
 
 def privacy_summary(settings: PrivacySettings) -> str:
