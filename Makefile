@@ -9,7 +9,7 @@ DIST := sessionstory/web/static/dist
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=OFF
 JS_SOURCES := $(shell find sessionstory/sdk_js/src sessionstory/player/src sessionstory/web/js -type f 2>/dev/null) scripts/build.mjs
 
-.PHONY: run test build bench eval fuzz clean chromium docker-test
+.PHONY: run test build bench eval fuzz soak clean chromium docker-test
 
 run: build
 	$(VENV)/bin/sessionstory serve
@@ -20,6 +20,10 @@ test: build chromium
 # The ingest fuzz test with ten times the examples `make test` runs (about ten minutes).
 fuzz: build
 	SESSIONSTORY_FUZZ_EXAMPLES=100000 $(PY) -m pytest -q tests/test_fuzz.py
+
+# The soak test for ten minutes instead of twenty seconds: memory and open files must level off.
+soak: build
+	SESSIONSTORY_SOAK_SECONDS=600 $(PY) -m pytest -q -s tests/test_soak.py
 
 bench: build
 	$(PY) -m bench
