@@ -44,13 +44,14 @@ def _session_events(server: Server, token: str, session_id: str) -> list[dict[st
 
 @contextlib.contextmanager
 def _site_of_new_project(server: Server, dashboard: Any, name: str, level: str = "balanced", urls: str = "",
-                         path: str = "/privacy/index.html") -> Iterator[str]:
+                         path: str = "/privacy/index.html", sample: float = 100) -> Iterator[str]:
     """A new project whose privacy settings an admin sets on its page; yields the URL of
     `path` on a site carrying that project's snippet."""
     project = server.project(name)
     dashboard.goto(f"{server.url}/projects/{project['id']}")
     dashboard.check(f'input[name=level][value="{level}"]')
     dashboard.fill("textarea[name=urls]", urls)
+    dashboard.fill("input[name=sample]", f"{sample:g}")
     dashboard.click("text=Save privacy settings")
     dashboard.wait_for_url(f"**/projects/{project['id']}#privacy")
     sites = Sites(server.url, project["public_key"])
