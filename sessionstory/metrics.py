@@ -130,6 +130,7 @@ class Readiness:
         dd = self.dd
         return {
             "log_committer": None if dd.log.committing else "the log's committer thread is not running",
+            "log_fsync": None if dd.log.failure is None else dd.log.failure.strerror,
             "index_writer": None if dd.index.writing else "the index writer thread is not running",
             "disk": None if self.admission.disk.enough() else
             f"free disk is below the reserve of {self.admission.disk.min_free:,} bytes",

@@ -88,7 +88,7 @@ def test_metrics_want_the_token_when_one_is_set(settings: Settings) -> None:
 def test_readyz_is_200_when_writes_can_be_taken(client: TestClient) -> None:  # type: ignore[type-arg]
     ready = client.get("/readyz")
     assert ready.status_code == 200
-    assert ready.json() == {"status": "ready", "checks": dict.fromkeys(("log_committer", "index_writer", "disk", "backlog"), "ok")}
+    assert ready.json() == {"status": "ready", "checks": dict.fromkeys(("log_committer", "log_fsync", "index_writer", "disk", "backlog"), "ok")}
     assert client.get("/healthz").json() == {"status": "ok"}
 
 

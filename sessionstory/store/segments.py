@@ -54,6 +54,7 @@ class SegmentLog:
         self._lock = threading.Lock()  # guards the active segment's file handle
         self._frozen = threading.Lock()  # held by backups: no erasing or deleting of segments meanwhile
         self.last_commit_s = 0.0  # how long the latest group took to write and fsync (read by commit listeners)
+        self.failure: OSError | None = None  # set by a failed fsync: no write is taken after it
         directory.mkdir(parents=True, exist_ok=True)
         self._segment, self._fd, self._size = self._open_active()
         # What compacted records need to be read; part of the log like everything else.
@@ -145,6 +146,9 @@ class SegmentLog:
         the facts it already extracted, so the indexer need not decompress again).
         """
         future: Future[Location] = Future()
+        if self.failure is not None:
+            future.set_exception(self.failure)
+            return future
         with self._pending_lock:
             self._pending += 1
         self._queue.put((encode(record, self.sealer), record, note, future))
@@ -186,6 +190,8 @@ class SegmentLog:
 
     def _write_group(self, group: list[_Item]) -> list[tuple[Location, Record, object]]:
         with self._lock:
+            if self.failure is not None:
+                raise self.failure
             started = time.perf_counter()
             placed: list[tuple[Location, Record, object]] = []
             start_size = self._size
@@ -197,7 +203,7 @@ class SegmentLog:
                     os.write(self._fd, data)
                     placed.append((Location(self._segment, self._size, len(data)), record, note))
                     self._size += len(data)
-                os.fsync(self._fd)
+                self._fsync_or_fail()
                 self.last_commit_s = time.perf_counter() - started
             except OSError:
                 # A full disk leaves part of the group written: cut it off so the tail stays clean.
@@ -213,6 +219,18 @@ class SegmentLog:
             future.set_result(location)
         return placed
 
+    def _fsync_or_fail(self) -> None:
+        """fsync the active segment; a failure stops all writing until a restart. After a
+        failed fsync the kernel may have dropped the dirty pages while a second fsync reports
+        success, so nothing written since the last good one can be vouched for: the log takes
+        no more writes, and a restart reads back what really reached the disk."""
+        try:
+            os.fsync(self._fd)
+        except OSError as exc:
+            self.failure = OSError(exc.errno, f"fsync failed ({exc.strerror}); restart the server to recover")
+            log.critical("segment %s: %s", self.path(self._segment).name, self.failure.strerror)
+            raise self.failure from exc
+
     def roll(self) -> None:
         """Start a new active segment now (compaction, to let the current one die)."""
         with self._lock:
@@ -220,7 +238,7 @@ class SegmentLog:
                 self._fsync_and_roll()
 
     def _fsync_and_roll(self) -> None:
-        os.fsync(self._fd)
+        self._fsync_or_fail()
         os.close(self._fd)
         self._segment += 1
         self._fd = os.open(self.path(self._segment), os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
