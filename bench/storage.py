@@ -25,7 +25,7 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
 
@@ -67,10 +67,11 @@ def variant(rng: random.Random, recorded: list[list[dict[str, Any]]], start_ms: 
         offset = at + rng.randrange(100, 600)
         while moves and offset < end:  # the recording's actions again and again, never quite alike
             base, stretch = moves[0]["timestamp"], rng.uniform(0.7, 1.6)
+            shift = Shift(rng.randrange(-40, 41), rng.randrange(-40, 41), rng.randrange(-200, 200))
             for e in moves:
                 e = copy.deepcopy(e)
                 e["timestamp"] = offset + int((e["timestamp"] - base) * stretch)
-                _jitter(rng, e["data"])
+                _jitter(rng, e["data"], shift)
                 events.append(e)
             offset += int(span * stretch) + rng.randrange(300, 4000)
         at = max(end, events[-1]["timestamp"]) + rng.randrange(200, 1500)
@@ -78,16 +79,28 @@ def variant(rng: random.Random, recorded: list[list[dict[str, Any]]], start_ms: 
     return events
 
 
-def _jitter(rng: random.Random, data: dict[str, Any]) -> None:
+class Shift(NamedTuple):
+    """Where one replay of the recorded actions lands beside the recording: a pointer path
+    moved as a whole, and a scroll position."""
+
+    x: int
+    y: int
+    scroll: int
+
+
+def _jitter(rng: random.Random, data: dict[str, Any], shift: Shift) -> None:
+    """The recorded path moved by `shift`, with a hand's tremor of a few pixels a point: a
+    path stays smooth, as a real pointer's is. (Until 2026-11-26 each point moved by an
+    independent ±40 px and each click by ±25 px with random hundredths: noise no real
+    pointer makes, which no compressor can remove; docs/performance.md has both figures.)"""
     for p in data.get("positions", ()):
-        p["x"] = max(0, p["x"] + rng.randrange(-40, 41))
-        p["y"] = max(0, p["y"] + rng.randrange(-40, 41))
-        p["timeOffset"] = p.get("timeOffset", 0) - rng.randrange(0, 50)
-    for k in ("x", "y"):
+        p["x"] = max(0, p["x"] + shift.x + rng.randrange(-2, 3))
+        p["y"] = max(0, p["y"] + shift.y + rng.randrange(-2, 3))
+    for k, d in (("x", shift.x), ("y", shift.y)):
         if isinstance(data.get(k), int | float) and data.get("source") != 3:
-            data[k] = round(data[k] + rng.uniform(-25, 25), 2 if isinstance(data[k], float) else 0)
+            data[k] = max(0, data[k] + d + rng.randrange(-2, 3))
     if data.get("source") == 3:  # scroll
-        data["y"] = max(0, int(data.get("y", 0)) + rng.randrange(-200, 200))
+        data["y"] = max(0, int(data.get("y", 0)) + shift.scroll)
 
 
 def cut(events: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
