@@ -16,6 +16,12 @@ superseded list in the index, erased at the next pass.
 Then segments older than the index's checkpoint with no live batch in them are deleted,
 their live account and dictionary records first carried forward to the log's tail.
 
+A dictionary holds fragments of the batches it was trained on. After an erasure (`forget`,
+called by erasure.py's purge), each dictionary that may have been trained on an erased session
+is replaced: a new one is trained on what is left, every session packed with the old one is
+packed again, and the old record is erased from the log before its index row goes (a crash in
+between leaves a row the next purge finds and finishes).
+
 `Compactor.run` does one pass (the CLI's `sessionstory compact`); `start` runs passes in
 a background thread, one session at a time, never holding the segment committer.
 """
@@ -29,6 +35,7 @@ import threading
 import time
 from collections.abc import Callable
 
+import duckdb
 import msgspec
 
 from sessionstory.index import Index
@@ -80,6 +87,9 @@ class Compactor:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._drift_checked: dict[tuple[str, int], int] = {}
+        # The sessions each dictionary trained in this process learnt from; one trained before it
+        # started is taken to hold any of its project's sessions.
+        self._trained_on: dict[tuple[str, int], set[str]] = {}
         self._not_dead: set[int] = set()  # old segments found holding stray live batches
 
     # -- one pass --------------------------------------------------------------------
@@ -206,31 +216,69 @@ class Compactor:
             if used - checked < CHECK_DRIFT_EVERY:
                 return current
             self._drift_checked[(project_id, version)] = used
-            if not drifted(current, self._samples(project_id)):
+            if not drifted(current, self._samples(project_id)[0]):
                 return current
             log.info("project %s: data drifted from dictionary %d; training a new one", project_id, version)
-        record = train(project_id, version + 1, self._samples(project_id))
+        return self._train(project_id, version + 1, summary) or current  # too little data: the old one, or none
+
+    def _train(self, project_id: str, version: int, summary: Summary) -> Dictionary | None:
+        samples, sources = self._samples(project_id)
+        record = train(project_id, version, samples)
         if record is None:
-            return current  # too little data: compact without (or with the old one)
+            return None
         location = self.log.append_now(record)
         self.index.applied(location).result(WAIT_S)
         summary.dictionaries += 1
+        self._trained_on[(project_id, version)] = sources
         return self.log.dictionaries.add(record)
 
-    def _samples(self, project_id: str) -> list[bytes]:
-        """JSON of batches of the project's latest sessions, newest first."""
+    def _samples(self, project_id: str) -> tuple[list[bytes], set[str]]:
+        """JSON of batches of the project's latest sessions, newest first, and those sessions' ids."""
         samples: list[bytes] = []
+        sources: set[str] = set()
         total = 0
         for session_id in self.index.read(lambda cur: q.recent_sessions(cur, project_id, SAMPLE_SESSIONS)):
             where = self.index.read(lambda cur: q.session_records(cur, session_id))
-            sources = sorted(set(where.values()))
-            for record in self.log.read_many(sources):
+            sources.add(session_id)
+            for record in self.log.read_many(sorted(set(where.values()))):
                 for b in batches(record, self.log.dictionaries):
                     samples.append(b.events)
                     total += len(b.events)
             if total >= SAMPLE_BYTES:
                 break
-        return samples
+        return samples, sources
+
+    # -- after an erasure --------------------------------------------------------------
+
+    def forget(self, erased: dict[str, set[str]] | None) -> Summary:
+        """Replace every dictionary that may hold fragments of erased sessions (`erased`: their
+        ids by project; None: not known, so every project's dictionaries)."""
+        summary = Summary()
+        with self.lock:
+            self._erase_superseded()
+            projects = self.index.read(_projects_with_dictionaries) if erased is None else sorted(erased)
+            for project_id in projects:
+                self._replace_dictionaries(project_id, None if erased is None else erased[project_id], summary)
+        return summary
+
+    def _replace_dictionaries(self, project_id: str, erased: set[str] | None, summary: Summary) -> None:
+        versions = self.index.read(lambda cur: _dictionary_versions(cur, project_id))
+        tainted = [v for v in versions if erased is None or self._trained_on.get((project_id, v), erased) & erased]
+        if not tainted:
+            return
+        log.info("project %s: erased sessions may be in dictionaries %s; training a new one", project_id, tainted)
+        fresh = self._train(project_id, max(versions) + 1, summary)
+        for version in tainted:
+            for session_id in self.index.read(lambda cur, v=version: _sessions_packed_with(cur, project_id, v)):
+                self._compact(session_id, fresh, summary)  # read with the old dictionary, packed with the new
+        self._erase_superseded()
+        for version in tainted:
+            location = self.index.read(lambda cur, v=version: q.dictionary_location(cur, project_id, v))
+            if location is not None:
+                with self.log.frozen():
+                    self.log.erase([location])
+            self.index.write(lambda con, v=version: _forget_dictionary(con, project_id, v)).result()
+            self._trained_on.pop((project_id, version), None)
 
     # -- dead segments ---------------------------------------------------------------
 
@@ -304,3 +352,24 @@ class Compactor:
                     log.info("%s", summary.text())
             except Exception:  # the log is the truth whatever a pass did; the next one resumes
                 log.exception("compaction pass failed")
+
+
+# -- the index's dictionaries table, as forgetting a dictionary needs it ------------------
+
+
+def _projects_with_dictionaries(cur: duckdb.DuckDBPyConnection) -> list[str]:
+    return [r[0] for r in cur.execute("SELECT DISTINCT project_id FROM dictionaries ORDER BY 1").fetchall()]
+
+
+def _dictionary_versions(cur: duckdb.DuckDBPyConnection, project_id: str) -> list[int]:
+    return [r[0] for r in cur.execute("SELECT version FROM dictionaries WHERE project_id = ? ORDER BY 1",
+                                      [project_id]).fetchall()]
+
+
+def _sessions_packed_with(cur: duckdb.DuckDBPyConnection, project_id: str, version: int) -> list[str]:
+    return [r[0] for r in cur.execute("SELECT session_id FROM compactions WHERE project_id = ? AND dictionary = ?",
+                                      [project_id, version]).fetchall()]
+
+
+def _forget_dictionary(con: duckdb.DuckDBPyConnection, project_id: str, version: int) -> None:
+    con.execute("DELETE FROM dictionaries WHERE project_id = ? AND version = ?", [project_id, version])

@@ -13,7 +13,9 @@ Order matters, so that nothing comes back:
    rebuilt from the log (where the records are gone) into a fresh file, in the background
    within PURGE_DELAY_S of the erasure (several erasures share one rebuild), or at once
    with `sessionstory reindex`. The due purge is a file in the data directory, so a restart
-   does not forget it.
+   does not forget it. Before the rebuild, the compactor replaces the dictionaries that may
+   hold fragments of the erased sessions (`after_erasure`: `Compactor.forget`); after a
+   restart with a purge due, which sessions were erased is not known, so all of them.
 Tombstones hold only the session id, the one thing needed to refuse it again.
 """
 
@@ -55,6 +57,10 @@ class Erasure:
                  rebuild: Callable[[], object]) -> None:
         self._log, self._index, self._ingestor, self._projects = log, index, ingestor, projects
         self.purge_file, self._rebuild = purge_file, rebuild
+        # Set by DataDir to Compactor.forget; called with the ids erased since the last purge by
+        # project, or None when they are not known (a purge left due by an earlier run).
+        self.after_erasure: Callable[[dict[str, set[str]] | None], object] | None = None
+        self._erased: dict[str, set[str]] | None = None if purge_file.exists() else {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -77,6 +83,7 @@ class Erasure:
 
     def sessions(self, session_ids: list[str]) -> Erased:
         for chunk in _chunks(session_ids, CHUNK):
+            self._note_erased(self._projects_of(chunk))
             self._tombstone(chunk)
             for session_id in chunk:
                 self._ingestor.forget(session_id)
@@ -104,6 +111,13 @@ class Erasure:
     def purge(self) -> None:
         """Rebuild the index from the log into a fresh file; no deleted row survives that."""
         started = self.purge_file.stat().st_mtime if self.purge_file.exists() else None
+        if self.after_erasure is not None:
+            erased, self._erased = self._erased, {}
+            try:
+                self.after_erasure(erased)
+            except Exception:
+                self._erased = None  # the next purge replaces every dictionary: which ids is lost
+                raise
         self._rebuild()
         # An erasure during the rebuild touched the file again: its purge is still due.
         if started is not None and self.purge_file.exists() and self.purge_file.stat().st_mtime == started:
@@ -149,6 +163,7 @@ class Erasure:
                 continue
             cutoff = now_ms - days * DAY_MS
             ids = self._ids("SELECT id FROM sessions WHERE project_id = ? AND last_received_ms < ?", [project.id, cutoff])
+            self._note_erased({project.id: set(ids)} if ids else {})
             for chunk in _chunks(ids, CHUNK):
                 erase_sessions(self._log, self._index, chunk)
             if ids:
@@ -174,6 +189,19 @@ class Erasure:
         for future in futures:
             future.result()  # a failed write (full disk) stops the erasure here, before anything is deleted
         self._index.flush()
+
+    def _note_erased(self, by_project: dict[str, set[str]]) -> None:
+        if self._erased is not None:
+            for project_id, ids in by_project.items():
+                self._erased.setdefault(project_id, set()).update(ids)
+
+    def _projects_of(self, session_ids: list[str]) -> dict[str, set[str]]:
+        rows = self._index.read(lambda cur: cur.execute(
+            "SELECT project_id, id FROM sessions WHERE list_contains(?, id)", [session_ids]).fetchall())
+        by_project: dict[str, set[str]] = {}
+        for project_id, session_id in rows:
+            by_project.setdefault(project_id, set()).add(session_id)
+        return by_project
 
     def _ids(self, sql: str, params: list[object]) -> list[str]:
         return [r[0] for r in self._index.read(lambda cur: cur.execute(sql, params).fetchall())]

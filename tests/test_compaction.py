@@ -36,12 +36,14 @@ def _events(n: int) -> list[dict[str, Any]]:
     return events
 
 
-def _store(dd: DataDir, key: str, sid: str, n: int, parts: int = 2) -> None:
-    """A session in `parts` batches through the real write path, received an hour after it ended."""
-    events = _events(n)
+def _store(dd: DataDir, key: str, sid: str, n: int, parts: int = 2, events: list[dict[str, Any]] | None = None,
+           **extra: Any) -> None:
+    """A session (by default the demo's `n`th) in `parts` batches through the real write path,
+    received an hour after it ended; `extra`: more fields of the batches (visitor_id...)."""
+    events = events or _events(n)
     size = -(-len(events) // parts)
     for seq, start in enumerate(range(0, len(events), size)):
-        body = json.dumps(batch(key, sid, seq, events[start : start + size])).encode()
+        body = json.dumps(batch(key, sid, seq, events[start : start + size], **extra)).encode()
         prepared = prepare(dd.projects, body, "", None, "Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0",
                            dd.settings.limits)
         meta = msgspec.structs.replace(prepared.record.meta, received_ms=events[-1]["timestamp"])

@@ -206,3 +206,67 @@ def test_an_admin_deletes_a_filtered_list_from_the_dashboard(client: TestClient,
                                                  "sure": "on"}, follow_redirects=False)
     assert done.status_code == 303 and "deleted=1" in done.headers["location"]
     assert datadir.erasure.is_erased("list-1") and not datadir.erasure.is_erased("list-2")
+
+
+# -- dictionaries trained before an erasure ----------------------------------------
+
+SECRET_SENTENCE = "Jane Victim-Doe of 17 Erasure Lane asked to be forgotten; order VICTIM-ORDER-88231 shipped"
+
+
+def _dictionaries(datadir: DataDir) -> dict[tuple[str, int], bytes]:
+    """Every dictionary record still in the log, decompressed."""
+    from sessionstory.store.compression import decompress
+    from sessionstory.store.records import Kind
+
+    return {(r.meta.project_id, r.meta.version): decompress(r.body)  # type: ignore[union-attr]
+            for _, r in datadir.log.scan() if r.kind == Kind.DICTIONARY}
+
+
+def test_a_dictionary_trained_on_erased_sessions_is_replaced_and_what_used_it_repacked(
+        project: Any, datadir: DataDir, settings: Settings) -> None:
+    from sessionstory.replay import session_events
+    from tests.test_compaction import _events, _store
+
+    datadir.erasure.after_erasure = datadir.compactor.forget  # what DataDir wires
+    for n in range(8):
+        _store(datadir, project.public_key, f"kept-{n}", n, visitor_id="visitor-kept")
+    for n in range(4):
+        events = _events(n)
+        for i, at in enumerate(range(0, len(events), 4)):  # the sentence in every batch, several times
+            events.insert(at, {"type": 5, "timestamp": events[at]["timestamp"], "data": {
+                "tag": "track", "payload": {"name": "note", "props": {"text": f"{SECRET_SENTENCE} #{i}"}}}})
+        _store(datadir, project.public_key, f"victim-{n}", n, events=events, visitor_id="visitor-victim")
+    datadir.compactor.run(0)
+    (old_key, old_dictionary), = _dictionaries(datadir).items()
+    assert SECRET_SENTENCE.encode()[:40] in old_dictionary, "the dictionary learnt the victim's data"
+    kept = {f"kept-{n}": session_events(datadir.log, datadir.index, f"kept-{n}") for n in range(8)}
+
+    assert datadir.erasure.visitor(project.id, "visitor-victim").sessions == 4
+    datadir.erasure.purge()
+
+    dictionaries = _dictionaries(datadir)
+    assert old_key not in dictionaries, "the old dictionary's record is erased from the log"
+    for dictionary in dictionaries.values():
+        assert b"Victim-Doe" not in dictionary and b"VICTIM-ORDER" not in dictionary
+    assert not [m for m in (b"Victim-Doe", b"VICTIM-ORDER-88231") if m in _plain(datadir)]
+    used = datadir.index.read(lambda cur: cur.execute(
+        "SELECT DISTINCT dictionary FROM compactions WHERE project_id = ?", [project.id]).fetchall())
+    assert used == [(old_key[1] + 1,)], "every kept session packed again with the new dictionary"
+    assert {sid: session_events(datadir.log, datadir.index, sid) for sid in kept} == kept, "nothing else changed"
+    datadir.compactor.run(0)  # a later pass keeps the new dictionary and moves nothing back
+    assert set(_dictionaries(datadir)) == set(dictionaries)
+
+
+def test_an_erasure_of_sessions_no_dictionary_learnt_from_keeps_the_dictionary(project: Any, datadir: DataDir) -> None:
+    from tests.test_compaction import _store
+
+    datadir.erasure.after_erasure = datadir.compactor.forget
+    for n in range(10):
+        _store(datadir, project.public_key, f"early-{n}", n)
+    datadir.compactor.run(0)
+    before = _dictionaries(datadir)
+    assert before
+    _store(datadir, project.public_key, "later-1", 1, visitor_id="visitor-later")  # after the training
+    datadir.erasure.visitor(project.id, "visitor-later")
+    datadir.erasure.purge()
+    assert _dictionaries(datadir) == before
