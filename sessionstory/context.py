@@ -1,7 +1,8 @@
 """Visitor context from request headers: browser, OS and device from the user agent,
 country from the IP address, both offline (the data ships inside the packages).
 
-The IP address itself is never stored: ingest keeps only the country it maps to.
+The IP address itself is never stored whole: ingest keeps the country it maps to, and, where
+a project asks for it (`PrivacySettings.truncated_ip`), the address with its host part zeroed.
 """
 
 from __future__ import annotations
@@ -56,3 +57,22 @@ def country(ip: str | None) -> str:
     if not address.is_global:
         return ""
     return iptocc.country_code(str(address)) or ""
+
+
+# As much of an address as names a neighbourhood, not a household: Google Analytics' and
+# Matomo's anonymisation (IPv4 /24: the last byte; IPv6 /48: a site's prefix, of a host's 128 bits).
+TRUNCATED_PREFIX = {4: 24, 6: 48}
+
+
+def truncated_ip(ip: str | None) -> str:
+    """`ip` with its host part zeroed (IPv4 to its /24, IPv6 to its /48); "" when it is no address."""
+    if not ip:
+        return ""
+    try:
+        address = ipaddress.ip_address(ip.strip().split("%", 1)[0])  # an IPv6 zone ("fe80::1%eth0") is no part of it
+    except ValueError:
+        return ""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped  # ::ffff:203.0.113.7 is an IPv4 client behind a dual-stack socket
+    network = ipaddress.ip_network(f"{address}/{TRUNCATED_PREFIX[address.version]}", strict=False)
+    return str(network.network_address)

@@ -54,6 +54,7 @@ class PrivacySettings(msgspec.Struct, frozen=True, kw_only=True):
     honor_dnt: bool = True  # Do Not Track and Global Privacy Control
     sample_rate: float = 100.0  # % of sessions recorded, decided once per session by the SDK
     retention_days: int = 0  # sessions older than this are deleted (erasure.py); 0 keeps them
+    truncated_ip: bool = False  # keep the visitor's IP truncated (context.truncated_ip); else the country only
 
 
 DEFAULT = PrivacySettings()
@@ -69,6 +70,7 @@ def make_settings(
     honor_dnt: bool = True,
     sample_rate: float | str = 100.0,
     retention_days: int | str = 0,
+    truncated_ip: bool = False,
 ) -> PrivacySettings:
     """Validated settings; lists may come as text, one item per line. PrivacyError says what is wrong."""
     if level not in LEVELS:
@@ -94,6 +96,7 @@ def make_settings(
         honor_dnt=bool(honor_dnt),
         sample_rate=round(rate, 2),
         retention_days=days,
+        truncated_ip=bool(truncated_ip),
     )
 
 
@@ -791,4 +794,5 @@ def privacy_summary(settings: PrivacySettings) -> str:
         f" · ignore {settings.ignore_selectors or '-'} · urls {settings.url_rules or '-'}"
         f" · dnt/gpc {'on' if settings.honor_dnt else 'off'} · sample {settings.sample_rate:g} %"
         f" · retention {f'{settings.retention_days} days' if settings.retention_days else 'forever'}"
+        f" · ip {'truncated' if settings.truncated_ip else 'country only'}"
     )

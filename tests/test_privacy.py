@@ -11,6 +11,7 @@ import pytest
 import zstandard
 from litestar.testing import TestClient
 
+from sessionstory.context import truncated_ip
 from sessionstory.datadir import DataDir
 from sessionstory.privacy import (
     PrivacyError,
@@ -75,6 +76,16 @@ def test_url_rules() -> None:
     assert not url_blocked(rules, "https://other.example/private/a")
     assert url_blocked(rules, "https://x.example/account/settings")
     assert not url_blocked([], "https://x.example/admin")
+
+
+@pytest.mark.parametrize(("ip", "kept"), [
+    ("203.0.113.77", "203.0.113.0"), (" 198.51.100.255 ", "198.51.100.0"),
+    ("2001:db8:85a3:8d3:1319:8a2e:370:7348", "2001:db8:85a3::"), ("2001:db8::1", "2001:db8::"),
+    ("::ffff:203.0.113.77", "203.0.113.0"), ("fe80::1:2:3:4%eth0", "fe80::"),
+    ("", ""), (None, ""), ("not an address", ""), ("203.0.113.77/8", ""), ("1.2.3", ""),
+])
+def test_a_truncated_ip_keeps_its_network_only(ip: str | None, kept: str) -> None:
+    assert truncated_ip(ip) == kept
 
 
 def test_settings_are_validated() -> None:
@@ -191,7 +202,7 @@ def test_relaxed_masks_inputs_only(client: TestClient, datadir: DataDir, project
 
 
 def test_settings_survive_a_reindex(datadir: DataDir, project: Any) -> None:
-    settings = make_settings("strict", url_rules=["/admin/*"], sample_rate=10, honor_dnt=False)
+    settings = make_settings("strict", url_rules=["/admin/*"], sample_rate=10, honor_dnt=False, truncated_ip=True)
     datadir.projects.set_privacy(project.id, settings)
     datadir.reindex()
     datadir.projects.reload()
