@@ -23,6 +23,9 @@ from sessionstory.store import SegmentLog
 
 ROLES = ("admin", "member")
 SIGN_IN_TTL_MS = 14 * 24 * 3600 * 1000
+# How long a checked API token is believed without asking the index again. Every change to users
+# and tokens goes through Accounts and empties the cache at once; this bounds any other path.
+TOKEN_CACHE_S = 5.0
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 
 
@@ -45,6 +48,36 @@ class AuthError(ValueError):
     pass
 
 
+class _RecentTokens:
+    """Token digests checked lately -> their user, for a few seconds: the lookup was a DuckDB
+    query on every API request, about as long as a fast session list's own SQL.
+
+    A lookup that started before a change (say, a user deleted) must not store its answer
+    after the change emptied the cache: the generation tells them apart."""
+
+    def __init__(self, ttl_s: float) -> None:
+        self._ttl_s = ttl_s
+        self._lock = threading.Lock()
+        self._entries: dict[str, tuple[float, User]] = {}
+        self.generation = 0
+
+    def get(self, digest: str) -> User | None:
+        entry = self._entries.get(digest)
+        if entry is None or entry[0] < time.monotonic():
+            return None
+        return entry[1]
+
+    def put(self, digest: str, user: User, generation: int) -> None:
+        with self._lock:
+            if generation == self.generation:
+                self._entries[digest] = (time.monotonic() + self._ttl_s, user)
+
+    def forget_all(self) -> None:
+        with self._lock:
+            self.generation += 1
+            self._entries = {}
+
+
 def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
@@ -64,6 +97,7 @@ class Accounts:
         self._hasher = argon2.PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
         self._hash_slots = threading.BoundedSemaphore(self.MAX_CONCURRENT_HASHES)
         self._dummy: str | None = None
+        self._tokens = _RecentTokens(TOKEN_CACHE_S)
 
     def _dummy_hash(self) -> str:
         """Verified against when an email is unknown, so timing does not tell which emails exist."""
@@ -139,6 +173,7 @@ class Accounts:
             "SELECT password_hash FROM users WHERE id = ?", [user_id]).fetchone())
         changed = msgspec.structs.replace(user, role=role)
         entities.save(self._log, self._index, "users", {**msgspec.structs.asdict(changed), "password_hash": row[0]})
+        self._tokens.forget_all()  # a token's user carries the role
         return changed
 
     def delete_user(self, user_id: str) -> User:
@@ -152,6 +187,7 @@ class Accounts:
             entities.save(self._log, self._index, "tokens", {"id": token_id}, op="delete")
         entities.save(self._log, self._index, "users", {"id": user_id}, op="delete")
         self._index.write(lambda con: con.execute("DELETE FROM web_sessions WHERE user_id = ?", [user_id])).result()
+        self._tokens.forget_all()
         return user
 
     def _user(self, user_id: str) -> User:
@@ -185,6 +221,10 @@ class Accounts:
 
     def user_for_token(self, token: str) -> User | None:
         digest = _digest(token)
+        known = self._tokens.get(digest)
+        if known is not None:
+            return known
+        generation = self._tokens.generation
         row = self._index.read(
             lambda cur: cur.execute(
                 "SELECT u.id, u.email, u.role, u.created_ms, t.token_hash FROM tokens t "
@@ -194,7 +234,9 @@ class Accounts:
         )
         if row is None or not hmac.compare_digest(row[4], digest):
             return None
-        return User(*row[:4])
+        user = User(*row[:4])
+        self._tokens.put(digest, user, generation)
+        return user
 
     # -- dashboard sign-ins ---------------------------------------------------------
 

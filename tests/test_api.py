@@ -30,6 +30,20 @@ def test_auth_is_required_and_checked(client: TestClient, project: Any) -> None:
     assert r.status_code == 401 and r.json()["error"] == "invalid API token"
 
 
+def test_a_deleted_users_token_stops_working_at_once(client: TestClient, datadir: DataDir, project: Any,  # type: ignore[type-arg]
+                                                     auth: dict[str, str]) -> None:
+    """Checked tokens are remembered for a few seconds; deleting the user must not wait for that."""
+    member = datadir.accounts.create_user("member@example.com", "member-password-1", "member")
+    headers = {"Authorization": f"Bearer {datadir.accounts.create_token(member.email)}"}
+    assert client.get("/api/v1/projects", headers=headers).status_code == 200  # now remembered
+    assert client.delete("/api/v1/sessions", params={"project": project.id, "all": "true"}, headers=headers).status_code == 403
+    datadir.accounts.set_role(member.id, "admin")
+    assert client.delete("/api/v1/sessions", params={"project": project.id, "all": "true"}, headers=headers).status_code == 200
+    datadir.accounts.delete_user(member.id)
+    assert client.get("/api/v1/projects", headers=headers).status_code == 401
+    assert client.get("/api/v1/projects", headers=auth).status_code == 200
+
+
 def test_projects(client: TestClient, project: Any, auth: dict[str, str]) -> None:  # type: ignore[type-arg]
     listed = client.get("/api/v1/projects", headers=auth).json()
     assert {"id": project.id, "name": "Shop", "public_key": project.public_key} in listed
