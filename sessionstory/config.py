@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import secrets
 from pathlib import Path
 
@@ -56,6 +57,10 @@ class Settings(msgspec.Struct, frozen=True):
     trusted_proxies: str = "127.0.0.1"  # whose X-Forwarded-* headers are believed (comma-separated, or *)
     allowed_hosts: tuple[str, ...] = ()  # Host headers answered (e.g. replay.example.com, *.example.com); () = any
     encryption_key: bytes = b""  # 32 bytes: stored events are sealed with AES-256-GCM (records.Sealer)
+    # A cluster's object store (s3://bucket/prefix): sealed segments are shipped there (store/shipping.py).
+    store_url: str = ""
+    store_seal_s: float = 60.0  # the longest a batch stays on this node's disk alone before its segment is sealed
+    aws_env: dict[str, str] = msgspec.field(default_factory=dict)  # the AWS_* variables: endpoint, keys, region
 
     @property
     def base_url(self) -> str:
@@ -110,7 +115,13 @@ def load_settings(
     for variable, path in (("SESSIONSTORY_TLS_CERT", cert), ("SESSIONSTORY_TLS_KEY", key)):
         if path and not Path(path).is_file():
             raise ConfigError(f"{variable}: no file {path}")
+    store_url = env.get("SESSIONSTORY_STORE_URL", "").strip()
+    if store_url and not re.fullmatch(r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[^\s]*)?", store_url):
+        raise ConfigError(f"SESSIONSTORY_STORE_URL must look like s3://bucket/prefix, not {store_url!r}")
     return Settings(
+        store_url=store_url,
+        store_seal_s=_seconds(env, "SESSIONSTORY_STORE_SEAL_SECONDS", 60.0),
+        aws_env={name: value for name, value in env.items() if name.startswith("AWS_")},
         encryption_key=_encryption_key(env.get("SESSIONSTORY_ENCRYPTION_KEY", "").strip()),
         limits=_limits(env),
         data_dir=data,
@@ -151,6 +162,17 @@ def _limits(env: dict[str, str]) -> Limits:
             raise ConfigError(f"{variable} must not be negative")
         chosen[field] = value
     return Limits(**chosen)  # type: ignore[arg-type]
+
+
+def _seconds(env: dict[str, str], variable: str, default: float) -> float:
+    text = env.get(variable, "").strip()
+    try:
+        value = float(text) if text else default
+    except ValueError:
+        raise ConfigError(f"{variable} must be a number of seconds, not {text!r}") from None
+    if not value > 0:
+        raise ConfigError(f"{variable} must be more than 0")
+    return value
 
 
 def _encryption_key(text: str) -> bytes:

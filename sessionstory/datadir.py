@@ -9,11 +9,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sessionstory.audit import AuditLog
 from sessionstory.auth import Accounts
 from sessionstory.compaction import Compactor
-from sessionstory.config import Settings
+from sessionstory.config import ConfigError, Settings
 from sessionstory.erasure import Erasure
 from sessionstory.index import Index
 from sessionstory.index.compaction import dictionary_location, unpack
@@ -23,6 +24,10 @@ from sessionstory.projects import Projects
 from sessionstory.saved_filters import SavedFilters
 from sessionstory.store import Kind, Location, Record, SegmentLog
 from sessionstory.store.records import Sealer
+from sessionstory.store.segments import segment_numbers
+
+if TYPE_CHECKING:
+    from sessionstory.store.shipping import Shipper
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +38,9 @@ CATCH_UP_CHUNK = 500
 class DataDir:
     def __init__(self, settings: Settings, progress: Progress | None = None) -> None:
         self.settings = settings
-        self.log = SegmentLog(settings.segments_dir, sealer=Sealer(settings.encryption_key) if settings.encryption_key else None)
+        self.shipper = _shipper(settings)  # None on a single node
+        self.log = SegmentLog(settings.segments_dir, sealer=Sealer(settings.encryption_key) if settings.encryption_key else None,
+                              first_segment=self.shipper.first_segment if self.shipper else 1, remote=self.shipper)
         self.index = Index(settings.index_path)
         self.log.dictionaries.locate = lambda project_id, version: self.index.read(
             lambda cur: dictionary_location(cur, project_id, version))
@@ -53,10 +60,14 @@ class DataDir:
         """Start the background threads a server needs (group commit, index writer)."""
         self.index.start()
         self.log.start()
+        if self.shipper is not None:
+            self.shipper.start(self.log)
 
     def close(self) -> None:
         self.compactor.stop()
         self.model.close()
+        if self.shipper is not None:
+            self.shipper.stop()  # a clean stop ships the open tail too
         self.log.close()
         self.index.close()
 
@@ -114,6 +125,24 @@ class DataDir:
             self.index.replace_file(fresh_path, fresh.pending_sessions())
         self.projects.reload()
         return count
+
+
+def _shipper(settings: Settings) -> Shipper | None:
+    """With a store URL: this data dir's node in the cluster's object store (claimed on first use)."""
+    if not settings.store_url:
+        return None
+    # Imported here: a single node needs no object store client (pip install sessionstory[cluster]).
+    from obstore.exceptions import BaseError as ObstoreError
+
+    from sessionstory.store.objects import ObjectStore, StoreUrlError
+    from sessionstory.store.shipping import Shipper, claim_node
+
+    try:
+        objects = ObjectStore(settings.store_url, settings.aws_env)
+        node = claim_node(objects, settings.data_dir, segment_numbers(settings.segments_dir))
+    except (StoreUrlError, ObstoreError) as exc:
+        raise ConfigError(f"segment store {settings.store_url}: {str(exc).splitlines()[0]}") from None
+    return Shipper(objects, node, settings.store_seal_s)
 
 
 def _carry_sign_ins(old: Index, fresh: Index) -> None:

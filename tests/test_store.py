@@ -6,8 +6,13 @@ import os
 import threading
 from pathlib import Path
 
+import pytest
+
+from sessionstory.config import ConfigError, load_settings
+from sessionstory.datadir import DataDir
 from sessionstory.store import BatchMeta, EntityChange, Record, SegmentLog
 from sessionstory.store.records import Kind
+from sessionstory.store.segments import erased_copy
 
 
 def _batch(seq: int, body: bytes = b"x" * 100) -> Record:
@@ -79,3 +84,39 @@ def test_erase_removes_the_bytes(tmp_path: Path) -> None:
     assert b"TOP-SECRET-CONTENT" not in data
     assert [r.meta.seq for _, r in log.scan()] == [1]  # type: ignore[union-attr]
     assert log.read_many([secret]) == [None]
+
+
+def test_anerased_copy_of_a_segment_matches_erasing_it_in_place(tmp_path: Path) -> None:
+    """What a node does to another node's segment object (store/shipping.py) is byte for byte
+    what `erase` does to a local file."""
+    log = SegmentLog(tmp_path)
+    secret = log.append_now(_batch(0, b"TOP-SECRET-CONTENT"))
+    log.append_now(_batch(1, b"keep me"))
+    before = log.path(secret.segment).read_bytes()
+    log.erase([secret])
+    assert erased_copy(before, [secret]) == log.path(secret.segment).read_bytes()
+
+
+def test_a_single_node_has_no_object_store(datadir: DataDir) -> None:
+    assert datadir.shipper is None and datadir.log.remote is None
+    assert datadir.log.active_segment == 1  # numbered as before: a cluster node numbers from its own range
+
+
+@pytest.mark.parametrize("env, problem", [
+    ({"SESSIONSTORY_STORE_URL": "https://bucket/prefix"}, "s3://bucket/prefix"),
+    ({"SESSIONSTORY_STORE_URL": "s3://"}, "s3://bucket/prefix"),
+    ({"SESSIONSTORY_STORE_URL": "s3://Bad_Bucket/x"}, "s3://bucket/prefix"),
+    ({"SESSIONSTORY_STORE_SEAL_SECONDS": "soon"}, "number of seconds"),
+    ({"SESSIONSTORY_STORE_SEAL_SECONDS": "0"}, "more than 0"),
+])
+def test_store_settings_are_checked(tmp_path: Path, env: dict[str, str], problem: str) -> None:
+    with pytest.raises(ConfigError, match=problem):
+        load_settings(tmp_path, env=env)
+
+
+def test_store_settings_carry_the_aws_variables(tmp_path: Path) -> None:
+    env = {"SESSIONSTORY_STORE_URL": "s3://replays/eu", "AWS_ENDPOINT_URL": "http://127.0.0.1:9000",
+           "AWS_ACCESS_KEY_ID": "k", "HOME": "/root"}
+    settings = load_settings(tmp_path, env=env)
+    assert settings.store_url == "s3://replays/eu" and settings.store_seal_s == 60.0
+    assert settings.aws_env == {"AWS_ENDPOINT_URL": "http://127.0.0.1:9000", "AWS_ACCESS_KEY_ID": "k"}

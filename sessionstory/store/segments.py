@@ -19,11 +19,15 @@ import zlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sessionstory.store.compaction import Dictionaries
 from sessionstory.store.records import (
     ERASED, HEADER, MAGIC, SEALED, EncryptionError, Kind, Location, Record, Sealer, decode_payload, encode,
 )
+
+if TYPE_CHECKING:
+    from sessionstory.store.shipping import Shipper
 
 log = logging.getLogger(__name__)
 
@@ -35,17 +39,28 @@ Committed = Callable[[list[tuple[Location, Record, object]]], None]
 _Item = tuple[bytes, Record, object, "Future[Location]"]
 
 
+def segment_numbers(directory: Path) -> list[int]:
+    """The numbers of the segment files in `directory`, in order."""
+    return sorted(int(p.stem) for p in directory.glob(f"*{_SUFFIX}") if p.stem.isdigit())
+
+
 class CorruptRecord(Exception):
     """A record's bytes do not match its checksum."""
 
 
 class SegmentLog:
-    """The log on local disk: numbered segment files in one directory."""
+    """The log on local disk: numbered segment files in one directory.
 
-    def __init__(self, directory: Path, segment_bytes: int = SEGMENT_BYTES, sealer: Sealer | None = None) -> None:
+    With a `remote` (a cluster's object store, store/shipping.py) sealed segments are
+    shipped there too, and a segment not on local disk is read from there."""
+
+    def __init__(self, directory: Path, segment_bytes: int = SEGMENT_BYTES, sealer: Sealer | None = None,
+                 first_segment: int = 1, remote: Shipper | None = None) -> None:
         self.directory = directory
         self.segment_bytes = segment_bytes
         self.sealer = sealer  # encryption at rest: new records are sealed, sealed ones opened
+        self.first_segment = first_segment  # a cluster node numbers its segments from its own range
+        self.remote = remote
         self._pending = 0  # submitted, not yet written (see `queued`)
         self._pending_lock = threading.Lock()
         self._queue: queue.Queue[_Item | None] = queue.Queue()
@@ -63,14 +78,14 @@ class SegmentLog:
     # -- opening and recovery -------------------------------------------------------
 
     def segments(self) -> list[int]:
-        return sorted(int(p.stem) for p in self.directory.glob(f"*{_SUFFIX}") if p.stem.isdigit())
+        return segment_numbers(self.directory)
 
     def path(self, segment: int) -> Path:
         return self.directory / f"{segment:08d}{_SUFFIX}"
 
     def _open_active(self) -> tuple[int, int, int]:
         numbers = self.segments()
-        segment = numbers[-1] if numbers else 1
+        segment = numbers[-1] if numbers else self.first_segment
         path = self.path(segment)
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
         good = self._valid_length(segment)
@@ -127,6 +142,10 @@ class SegmentLog:
     @property
     def active_segment(self) -> int:
         return self._segment
+
+    @property
+    def active_bytes(self) -> int:
+        return self._size
 
     @property
     def queued(self) -> int:
@@ -243,17 +262,20 @@ class SegmentLog:
         self._segment += 1
         self._fd = os.open(self.path(self._segment), os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
         self._size = 0
-        dir_fd = os.open(self.directory, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        _fsync_directory(self.directory)
+        if self.remote is not None:
+            self.remote.sealed(self._segment - 1)
 
     # -- reading ---------------------------------------------------------------------
 
     def read(self, location: Location) -> Record:
-        with open(self.path(location.segment), "rb") as f:
-            data = os.pread(f.fileno(), location.length, location.offset)
+        try:
+            with open(self.path(location.segment), "rb") as f:
+                data = os.pread(f.fileno(), location.length, location.offset)
+        except FileNotFoundError:
+            if self.remote is None:
+                raise
+            data = self.remote.read_range(location.segment, location.offset, location.length)
         record = _parse(data, 0, location, self.sealer)
         if record is None:
             raise CorruptRecord(f"record at {location} was erased")
@@ -269,14 +291,27 @@ class SegmentLog:
                 if fd is None:
                     try:
                         fd = handles[loc.segment] = os.open(self.path(loc.segment), os.O_RDONLY)
-                    except FileNotFoundError:  # a dead segment deleted by compaction: its records were erased
-                        out.append(None)
-                        continue
-                out.append(_parse(os.pread(fd, loc.length, loc.offset), 0, loc, self.sealer))
+                    except FileNotFoundError:
+                        fd = handles[loc.segment] = -1
+                if fd >= 0:
+                    out.append(_parse(os.pread(fd, loc.length, loc.offset), 0, loc, self.sealer))
+                else:
+                    out.append(self._read_elsewhere(loc))
         finally:
             for fd in handles.values():
-                os.close(fd)
+                if fd >= 0:
+                    os.close(fd)
         return out
+
+    def _read_elsewhere(self, loc: Location) -> Record | None:
+        """A record whose segment is not on this disk: in the object store (another node
+        wrote it), or nowhere (compaction deleted a dead segment: its records were erased)."""
+        if self.remote is None:
+            return None
+        try:
+            return _parse(self.remote.read_range(loc.segment, loc.offset, loc.length), 0, loc, self.sealer)
+        except FileNotFoundError:
+            return None
 
     def scan(self, since: Location | None = None) -> Iterator[tuple[Location, Record]]:
         """Every live record after `since` (or from the start), in log order."""
@@ -327,6 +362,8 @@ class SegmentLog:
             try:
                 fd = os.open(self.path(segment), os.O_WRONLY)
             except FileNotFoundError:
+                if self.remote is not None:  # another node's segment: its object loses the records
+                    self.remote.rewrite(segment, lambda data, locs=locs: erased_copy(data, locs))
                 continue
             try:
                 for loc in locs:
@@ -336,17 +373,17 @@ class SegmentLog:
                 os.fsync(fd)
             finally:
                 os.close(fd)
+            if self.remote is not None and segment < self._segment:  # shipped already, or about to be
+                self.remote.erased(segment)
 
     def delete_segment(self, segment: int) -> None:
         """Remove a segment file whose records are all dead (never the active one)."""
         if segment >= self._segment:
             raise ValueError(f"segment {segment} is the active one or beyond it")
         self.path(segment).unlink(missing_ok=True)
-        dir_fd = os.open(self.directory, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        _fsync_directory(self.directory)
+        if self.remote is not None:
+            self.remote.deleted(segment)
 
     def find_kind(self, kind: int) -> Iterator[tuple[Location, Record]]:
         """Every live record of one kind, reading only the headers of the others."""
@@ -394,6 +431,24 @@ try:
     _fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int64, ctypes.c_int64]
 except (OSError, AttributeError):  # not Linux: erased bytes stay zeros on disk, still gone
     _fallocate = None
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make a file's creation or removal in `directory` durable."""
+    dir_fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def erased_copy(data: bytes, locations: list[Location]) -> bytes:
+    """A whole segment's bytes with the records at `locations` erased, as `erase` does in place."""
+    out = bytearray(data)
+    for loc in locations:
+        out[loc.offset : loc.offset + len(ERASED)] = ERASED
+        out[loc.offset + HEADER.size : loc.end] = bytes(loc.length - HEADER.size)
+    return bytes(out)
 
 
 def _punch_hole(fd: int, offset: int, length: int) -> None:

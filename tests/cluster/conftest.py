@@ -7,12 +7,16 @@ cluster-test` installs.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import itertools
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from sessionstory.config import Settings, load_settings, prepare_data_dir
 from tests.cluster.harness import MotoS3, Postgres
+
+_buckets = itertools.count()
 
 _HERE = Path(__file__).parent.resolve()
 
@@ -43,3 +47,16 @@ def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoS3]:
     server = MotoS3(tmp_path_factory.mktemp("moto")).start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def store_env(s3: MotoS3) -> dict[str, str]:
+    """The environment of a node whose segment store is a fresh bucket on the S3 server."""
+    bucket = s3.create_bucket(f"segments-{next(_buckets)}")
+    return {"SESSIONSTORY_STORE_URL": f"s3://{bucket}/cluster", **s3.env}
+
+
+@pytest.fixture
+def node_settings(tmp_path: Path, store_env: dict[str, str]) -> Callable[[str], Settings]:
+    """Settings of a node's own data dir (named), all nodes on the same segment store."""
+    return lambda name: prepare_data_dir(load_settings(tmp_path / name, env=store_env))

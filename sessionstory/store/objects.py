@@ -1,0 +1,90 @@
+"""Objects under one prefix of an S3-compatible bucket (S3, MinIO, moto...), through
+obstore: where sealed segments live once a node has shipped them.
+
+Endpoint, credentials and region come from the usual AWS_* variables, handed over by
+`config.load_settings` (the only reader of the environment).
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import obstore
+from obstore.exceptions import AlreadyExistsError
+from obstore.store import S3Store
+
+# Which AWS_* variable sets which of obstore's S3 options (the first one set wins).
+_OPTIONS = {
+    "endpoint": ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"),
+    "access_key_id": ("AWS_ACCESS_KEY_ID",),
+    "secret_access_key": ("AWS_SECRET_ACCESS_KEY",),
+    "session_token": ("AWS_SESSION_TOKEN",),
+    "region": ("AWS_REGION", "AWS_DEFAULT_REGION"),
+}
+
+
+# A request waits this long at most, retries included: a player or a start-up waiting on a
+# store that is down should fail in seconds, not obstore's default 3 minutes. (The shipper
+# keeps trying a failed upload on its own schedule.)
+_RETRIES = {"max_retries": 3, "retry_timeout": timedelta(seconds=15)}
+_TIMEOUTS = {"connect_timeout": timedelta(seconds=5), "timeout": timedelta(seconds=60)}
+
+
+class StoreUrlError(ValueError):
+    """SESSIONSTORY_STORE_URL names no bucket we can use."""
+
+
+@dataclass(frozen=True)
+class Listed:
+    key: str
+    size: int
+    modified: datetime
+
+
+def parse_url(url: str) -> tuple[str, str]:
+    """`s3://bucket/prefix` -> (bucket, prefix without slashes at its ends)."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme != "s3" or not parts.netloc:
+        raise StoreUrlError(f"SESSIONSTORY_STORE_URL must look like s3://bucket/prefix, not {url!r}")
+    return parts.netloc, parts.path.strip("/")
+
+
+class ObjectStore:
+    def __init__(self, url: str, aws_env: dict[str, str]) -> None:
+        bucket, prefix = parse_url(url)
+        self.url = url
+        config = {option: value for option, names in _OPTIONS.items()
+                  if (value := next((aws_env[n] for n in names if aws_env.get(n)), ""))}
+        config.setdefault("region", "us-east-1")
+        plain_http = config.get("endpoint", "").startswith("http://")  # a server on loopback or a private network
+        self._store = S3Store(bucket, prefix=prefix or None, config=config,  # type: ignore[arg-type]
+                              client_options={"allow_http": plain_http, **_TIMEOUTS},  # type: ignore[typeddict-item]
+                              retry_config=_RETRIES)  # type: ignore[arg-type]
+
+    def put(self, key: str, data: bytes | Path) -> None:
+        obstore.put(self._store, key, data)
+
+    def create(self, key: str, data: bytes) -> bool:
+        """Write `key` only if no object has that name yet (If-None-Match); False if one had."""
+        try:
+            obstore.put(self._store, key, data, mode="create")
+        except AlreadyExistsError:
+            return False
+        return True
+
+    def read(self, key: str) -> bytes:
+        """The whole object; FileNotFoundError if there is none."""
+        return bytes(obstore.get(self._store, key).bytes())
+
+    def read_range(self, key: str, offset: int, length: int) -> bytes:
+        return bytes(obstore.get_range(self._store, key, start=offset, length=length))
+
+    def delete(self, key: str) -> None:
+        obstore.delete(self._store, key)
+
+    def list(self, prefix: str) -> list[Listed]:
+        return [Listed(meta["path"], meta["size"], meta["last_modified"])
+                for chunk in obstore.list(self._store, prefix=prefix) for meta in chunk]

@@ -1,0 +1,233 @@
+"""A node's sealed segments shipped to the object store, and other nodes' read from it.
+
+With `SESSIONSTORY_STORE_URL=s3://bucket/prefix` the log still appends and fsyncs on
+local disk exactly as on a single node: an acknowledgement still means "fsynced here".
+What changes is what happens to a segment once it is sealed (full, older than
+`seal_after_s`, rolled by compaction, or at a clean shutdown): the `Shipper` uploads it
+as the object `segments/NNNNNNNNNN.seg`, whole, and keeps the local copy as a cache.
+Any node then reads a location whose segment it does not hold with a ranged GET.
+
+Segment numbers are unique across the cluster: each data dir claims a node number in the
+bucket once (`nodes/NNNN.json`, created only if absent) and numbers its segments from
+`node * SEGMENTS_PER_NODE + 1`, so a location alone names its object. Node 0 is the
+range of a single node's existing data dir, which keeps its numbers when it joins.
+
+What the object store holds is reconciled with the local disk when a node starts: a
+sealed segment missing there, shorter, or older than its local file (erased since) is
+shipped again; an object of ours whose local file compaction deleted is deleted. Local
+copies are never evicted in this version, which is what makes that safe.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import queue
+import socket
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sessionstory.store.objects import ObjectStore, StoreUrlError
+
+if TYPE_CHECKING:
+    from sessionstory.store.segments import SegmentLog
+
+log = logging.getLogger(__name__)
+
+# The index keeps segment numbers as INTEGER (int32): 1023 nodes of 2,097,151 segments each
+# (a segment sealed every minute lasts a node four years; a new data dir claims a new node).
+SEGMENTS_PER_NODE = 1 << 21
+MAX_NODE = (2**31 - 1) // SEGMENTS_PER_NODE
+SEAL_AFTER_S = 60.0
+RETRY_AFTER_S = 5.0  # after obstore's own retries gave up: the store is down, try again later
+DRAIN_TIMEOUT_S = 120.0
+NODE_FILE = "store-node.json"
+
+Patch = Callable[[bytes], bytes]
+
+
+def segment_key(segment: int) -> str:
+    return f"segments/{segment:010d}.seg"
+
+
+def node_of(segment: int) -> int:
+    return segment // SEGMENTS_PER_NODE
+
+
+def first_segment(node: int) -> int:
+    return node * SEGMENTS_PER_NODE + 1
+
+
+def claim_node(objects: ObjectStore, data_dir: Path, local_segments: list[int]) -> int:
+    """This data dir's node number in the bucket: the one it claimed before, or a new one.
+
+    A data dir that already has segments (a single node joining) claims their node, 0."""
+    path = data_dir / NODE_FILE
+    if path.exists():
+        kept = json.loads(path.read_text())
+        if kept["url"] != objects.url:
+            raise StoreUrlError(f"{data_dir} ships its segments to {kept['url']}, not {objects.url}")
+        return int(kept["node"])
+    about = json.dumps({"host": socket.gethostname(), "data_dir": str(data_dir.resolve()),
+                        "claimed_ms": int(time.time() * 1000)}).encode()
+    if local_segments:
+        node = node_of(local_segments[0])
+        if not objects.create(f"nodes/{node:04d}.json", about):
+            raise StoreUrlError(f"node {node} of {objects.url} is another data dir's: its segments would collide")
+    else:
+        node = next((n for n in range(1, MAX_NODE + 1) if objects.create(f"nodes/{n:04d}.json", about)), 0)
+        if not node:
+            raise StoreUrlError(f"{objects.url} has no free node number left")
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps({"url": objects.url, "node": node}))
+    with open(temporary, "rb") as f:
+        os.fsync(f.fileno())
+    temporary.replace(path)
+    return node
+
+
+class Shipper:
+    """One thread per node: ships sealed segments, seals a tail older than `seal_after_s`,
+    applies erasures and deletions to the objects; reads serve any thread."""
+
+    def __init__(self, objects: ObjectStore, node: int, seal_after_s: float = SEAL_AFTER_S) -> None:
+        self.objects = objects
+        self.node = node
+        self.seal_after_s = seal_after_s
+        self._jobs: queue.Queue[tuple[str, int] | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._log: SegmentLog | None = None
+        self._tail: tuple[int, float] = (0, 0.0)  # the open segment and when it was first seen holding data
+        self._pending = 0  # jobs queued or running (a failed job stays counted until it succeeds)
+        self._done = threading.Condition()
+        self.shipped = 0  # segments uploaded since start (metrics, tests)
+
+    @property
+    def first_segment(self) -> int:
+        return first_segment(self.node)
+
+    @property
+    def backlog(self) -> int:
+        """Jobs not done: sealed segments (or their erasures) not yet in the object store."""
+        return self._pending
+
+    # -- called by the log -------------------------------------------------------------
+
+    def sealed(self, segment: int) -> None:
+        """A segment will take no more appends: ship it (called under the log's lock; only queues)."""
+        self._queue("ship", segment)
+
+    def erased(self, segment: int) -> None:
+        """Records of a sealed local segment were erased: its object must lose them too."""
+        self._queue("ship", segment)
+
+    def deleted(self, segment: int) -> None:
+        self._queue("delete", segment)
+
+    def read_range(self, segment: int, offset: int, length: int) -> bytes:
+        """Bytes of a segment this node does not hold; FileNotFoundError if no object has them."""
+        return self.objects.read_range(segment_key(segment), offset, length)
+
+    def rewrite(self, segment: int, patch: Patch) -> None:
+        """Replace a segment this node does not hold by `patch` of it (erasing its records)."""
+        try:
+            data = self.objects.read(segment_key(segment))
+        except FileNotFoundError:
+            return
+        self.objects.put(segment_key(segment), patch(data))
+
+    # -- the thread ----------------------------------------------------------------------
+
+    def start(self, segment_log: SegmentLog) -> None:
+        self._log = segment_log
+        self._queue("reconcile", 0)
+        self._thread = threading.Thread(target=self._run, name="segment-shipper", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Seal the open tail and ship everything sealed (a clean shutdown leaves nothing on
+        this disk alone), within DRAIN_TIMEOUT_S; then stop the thread."""
+        if self._thread is None or self._log is None:
+            return
+        self._log.roll()
+        if not self.wait_idle(DRAIN_TIMEOUT_S):
+            log.warning("shutting down with %d segment jobs unshipped; shipped at the next start", self.backlog)
+        self._jobs.put(None)
+        self._thread.join()
+        self._thread = None
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until every queued job is done (tests, shutdown)."""
+        with self._done:
+            return self._done.wait_for(lambda: self._pending == 0, timeout)
+
+    def _queue(self, job: str, segment: int) -> None:
+        with self._done:
+            self._pending += 1
+        self._jobs.put((job, segment))
+
+    def _run(self) -> None:
+        while True:
+            try:
+                job = self._jobs.get(timeout=1.0)
+            except queue.Empty:
+                self._seal_if_old()
+                continue
+            if job is None:
+                return
+            try:
+                self._do(*job)
+            except Exception as exc:  # the store is down or refused: keep the job, try again later
+                log.error("segment store: %s of segment %d failed (%s); retrying in %.0f s",
+                          job[0], job[1], exc, RETRY_AFTER_S)
+                self._jobs.put(job)
+                time.sleep(RETRY_AFTER_S)
+            else:
+                with self._done:
+                    self._pending -= 1
+                    self._done.notify_all()
+            self._seal_if_old()
+
+    def _do(self, job: str, segment: int) -> None:
+        assert self._log is not None
+        if job == "reconcile":
+            self._reconcile()
+        elif job == "ship":
+            path = self._log.path(segment)
+            if path.exists():  # else compaction deleted it meanwhile: nothing left to ship
+                self.objects.put(segment_key(segment), path)
+                self.shipped += 1
+        elif job == "delete":
+            self.objects.delete(segment_key(segment))
+
+    def _reconcile(self) -> None:
+        """After a crash (or any start): ship what the store lacks, delete what compaction deleted."""
+        assert self._log is not None
+        active = self._log.active_segment
+        stored = {item.key: item for item in self.objects.list("segments/")}
+        local = [s for s in self._log.segments() if s < active]
+        for segment in local:
+            item, stat = stored.get(segment_key(segment)), self._log.path(segment).stat()
+            if item is None or item.size != stat.st_size or item.modified.timestamp() < stat.st_mtime:
+                self._queue("ship", segment)
+        held = set(local)
+        for key in stored:
+            segment = int(key.removeprefix("segments/").removesuffix(".seg"))
+            if node_of(segment) == self.node and segment < active and segment not in held:
+                self._queue("delete", segment)
+
+    def _seal_if_old(self) -> None:
+        """Bound how long a batch lives on this disk alone: seal the tail once it has held
+        data for `seal_after_s` (sealing ships it)."""
+        assert self._log is not None
+        segment, now = self._log.active_segment, time.monotonic()
+        if not self._log.active_bytes:
+            return
+        if self._tail[0] != segment:
+            self._tail = (segment, now)
+        elif now - self._tail[1] >= self.seal_after_s:
+            self._log.roll()
