@@ -12,15 +12,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import tempfile
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
 
+from bench.stats import p50, percentile, timed
 from sessionstory.index import lake
 from tests.cluster.harness import MotoS3, Postgres
 
@@ -28,15 +27,6 @@ SESSIONS = """CREATE TABLE {db}.sessions (id VARCHAR, project_id VARCHAR, starte
     event_count INTEGER, urls VARCHAR, last_received_ms BIGINT)"""
 FACTS = "CREATE TABLE {db}.pages (project_id VARCHAR, session_id VARCHAR, at_ms BIGINT, url VARCHAR, title VARCHAR)"
 _counter = iter(range(10**9))
-
-
-def _timed(rounds: int, step: Callable[[], object]) -> list[float]:
-    times = []
-    for _ in range(rounds):
-        started = time.perf_counter()
-        step()
-        times.append((time.perf_counter() - started) * 1000)
-    return times
 
 
 def _pages(con: duckdb.DuckDBPyConnection, db: str, rows: int) -> None:
@@ -74,11 +64,8 @@ def _seen_by_other(writer: duckdb.DuckDBPyConnection, reader: duckdb.DuckDBPyCon
 
 
 def _row(name: str, lake_ms: list[float], local_ms: list[float]) -> str:
-    def p(values: list[float], q: float) -> float:
-        return sorted(values)[min(len(values) - 1, int(q * len(values)))]
-    ratio = statistics.median(lake_ms) / statistics.median(local_ms)
-    return (f"| {name} | {statistics.median(lake_ms):.1f} | {p(lake_ms, 0.9):.1f} | "
-            f"{statistics.median(local_ms):.2f} | {ratio:.0f}x |")
+    return (f"| {name} | {p50(lake_ms):.1f} | {percentile(lake_ms, 90):.1f} | "
+            f"{p50(local_ms):.2f} | {p50(lake_ms) / p50(local_ms):.0f}x |")
 
 
 def measure(rounds: int) -> list[str]:
@@ -101,11 +88,11 @@ def measure(rounds: int) -> list[str]:
             ("merge 200 sessions (100 new, 100 updated)", lambda con, db: _merge_sessions(con, db, 200)),
             ("list 50 newest sessions", _list),
         ):
-            lake_ms = _timed(rounds, lambda: step(writer, "lake"))
-            local_ms = _timed(rounds, lambda: step(local, "local"))
+            lake_ms = timed(lambda: step(writer, "lake"), rounds, warmups=1)
+            local_ms = timed(lambda: step(local, "local"), rounds, warmups=1)
             rows.append(_row(name, lake_ms, local_ms))
         seen = [_seen_by_other(writer, reader, "lake") for _ in range(rounds)]
-        seen_local = _timed(rounds, lambda: _pages(local, "local", 1))
+        seen_local = timed(lambda: _pages(local, "local", 1), rounds, warmups=1)  # one node: its commit is its read
         rows.append(_row("commit on node 1 until node 2 reads it", seen, seen_local))
         rows.append(_concurrent_appends(nodes, rounds))
         rows.append(_delete_beside_append(nodes))
