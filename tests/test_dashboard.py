@@ -87,6 +87,19 @@ def test_load_more_returns_rows_for_htmx(client: TestClient, admin: Any, project
     assert rows.count('href="/sessions/many-') == 5 and "<html" not in rows
 
 
+def test_the_exact_total_of_a_list_comes_on_its_own(client: TestClient, admin: Any, project: Any) -> None:  # type: ignore[type-arg]
+    """What htmx asks for after a text search's list was counted up to the cap ("1,000+")."""
+    for i in range(3):
+        events = [meta_event(1_700_000_000_000 + i, href=f"https://shop.example/{'checkout' if i else 'home'}")]
+        client.post("/api/v1/ingest", json=batch(project.public_key, f"count-{i}", 0, events))
+    query = f"/?project={project.id}&url=/checkout&total=exact"
+    assert "Sessions</h1>" not in client.get(query).text and client.get(query).text != "2"  # signed out: the front page
+    sign_in(client)
+    assert client.get(query).text == "2"
+    listing = client.get(f"/?project={project.id}&url=/checkout").text
+    assert re.search(r'data-testid="total">\s*2</small>', listing)
+
+
 def test_sign_out_ends_the_session(client: TestClient, admin: Any) -> None:  # type: ignore[type-arg]
     sign_in(client)
     csrf = re.search(r'"X-CSRF-Token": "([^"]+)"', client.get("/").text).group(1)  # type: ignore[union-attr]

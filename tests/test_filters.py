@@ -14,6 +14,8 @@ from litestar.testing import TestClient
 from sessionstory.app import create_app
 from sessionstory.config import load_settings, prepare_data_dir
 from sessionstory.datadir import DataDir
+from sessionstory.index.filters import parse_filters
+from sessionstory.index.sessions import Page, list_sessions
 from sessionstory.ingest import prepare
 from tests.events import click, custom, error, meta, mutation, network, page, snapshot
 
@@ -188,7 +190,35 @@ def test_every_page_reports_the_first_pages_total(client: TestClient, auth: dict
     assert totals == [6, 6, 6]
 
 
+def test_a_text_search_is_counted_up_to_a_cap(app: tuple[TestClient, DataDir], corpus: dict[str, Any]) -> None:  # type: ignore[type-arg]
+    """Past the cap a text search's total says "at least", and its next pages say the same."""
+    dd, now = app[1], int(time.time() * 1000)
+
+    def first_page(params: dict[str, str], cap: int, exact: bool = False, cursor: str | None = None) -> Page:
+        f = parse_filters(params, now)
+        return dd.index.read(lambda cur: list_sessions(cur, [corpus["project"]], f, 2, cursor, now, exact, cap))
+
+    text = {"q": "shop.example"}  # all 6 sessions
+    capped = first_page(text, 4)
+    assert (capped.total, capped.total_exact, len(capped.items)) == (4, False, 2)
+    after = first_page(text, 4, cursor=capped.next_cursor)
+    assert (after.total, after.total_exact) == (4, False)
+    assert (first_page(text, 6).total, first_page(text, 6).total_exact) == (6, True)
+    assert (first_page(text, 4, exact=True).total, first_page(text, 4, exact=True).total_exact) == (6, True)
+    assert (first_page({"device": "desktop"}, 1).total, first_page({"device": "desktop"}, 1).total_exact) == (5, True)
+    assert (first_page({"url": "/checkout"}, 1).total, first_page({"url": "/checkout"}, 1).total_exact) == (1, True)
+
+
+def test_the_api_says_whether_a_total_is_exact(client: TestClient, auth: dict[str, str], corpus: dict[str, Any]) -> None:  # type: ignore[type-arg]
+    params = {"project": corpus["project"], "limit": "2", "url": "shop.example"}
+    for extra in ({}, {"exact_total": "true"}):
+        body = client.get("/api/v1/sessions", params={**params, **extra}, headers=auth).json()
+        assert (body["total"], body["total_exact"]) == (6, True)
+    assert client.get("/api/v1/sessions", params={**params, "exact_total": "maybe"}, headers=auth).status_code == 400
+
+
 @pytest.mark.parametrize("fields", [["newest", 1, "x", -1], ["newest", 1, "x", "9"], ["newest", 1, "x", 1, 2],
+                                    ["newest", 1, "x", 1, True], ["newest", 1, "x", 1, False, False],
                                     ["newest", 1], "newest"])
 def test_a_malformed_cursor_is_400(client: TestClient, auth: dict[str, str], corpus: dict[str, Any],  # type: ignore[type-arg]
                                    fields: object) -> None:

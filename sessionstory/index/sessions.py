@@ -82,6 +82,7 @@ class Page(msgspec.Struct):
     items: list[SessionItem]
     next_cursor: str | None
     total: int
+    total_exact: bool = True  # False: a text search counted up to TOTAL_CAP matches, and there are more
 
 
 _ITEM_COLUMNS = (
@@ -108,78 +109,107 @@ class CursorError(ValueError):
     pass
 
 
-def encode_cursor(sort: str, value: Any, session_id: str, total: int | None = None) -> str:
-    """The last row's sort key and id; and the first page's total, so later pages need not count again."""
-    fields = [sort, value, session_id] + ([total] if total is not None else [])
+def encode_cursor(sort: str, value: Any, session_id: str, total: int | None = None, exact: bool = True) -> str:
+    """The last row's sort key and id; and the first page's total, so later pages need not count again
+    (followed by `false` when that total is a lower bound)."""
+    fields = [sort, value, session_id] + ([total] if total is not None else []) + ([] if exact else [False])
     return base64.urlsafe_b64encode(json.dumps(fields).encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, sort: str) -> tuple[Any, str, int | None]:
+def decode_cursor(cursor: str, sort: str) -> tuple[Any, str, int | None, bool]:
     try:
         got_sort, value, session_id, *rest = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (ValueError, binascii.Error, TypeError, UnicodeDecodeError):
         raise CursorError("invalid cursor") from None
-    total = rest[0] if len(rest) == 1 else None
-    if len(rest) > 1 or (rest and (type(total) is not int or total < 0)):
+    total = rest[0] if rest else None
+    if len(rest) > 2 or (rest and (type(total) is not int or total < 0)) or (len(rest) == 2 and rest[1] is not False):
         raise CursorError("invalid cursor")
     if got_sort != sort or not isinstance(session_id, str) or not isinstance(value, int | float):
         raise CursorError("the cursor belongs to another sort order; start from the first page")
-    return value, session_id, total
+    return value, session_id, total, len(rest) < 2
 
 
 NEWEST_WINDOWS_MS = (3_600_000, 12 * 3_600_000, 6 * 86_400_000)  # then the whole table
+# A text search (`url`, `q`) reads every session's text to count its matches exactly (~220 ms at 1M
+# sessions); counted up to this many, it stops at the 1,000th match and says "1,000+".
+TOTAL_CAP = 1_000
 
 
 def list_sessions(
     cur: duckdb.DuckDBPyConnection, project_ids: list[str], f: SessionFilter, limit: int, cursor: str | None,
-    now_ms: int,
+    now_ms: int, exact_total: bool = False, total_cap: int = TOTAL_CAP,
 ) -> Page:
-    """Keyset-paginated on (sort key, id), so page N costs what page 1 does."""
-    where, params = where_clauses(f, now_ms)
-    # list_contains, not IN (SELECT unnest(...)): a semi join stops DuckDB from cutting the
-    # ORDER BY ... LIMIT short (bench.alternatives: 234 ms -> 19 ms at 1M sessions).
-    where.insert(0, "list_contains(?::VARCHAR[], project_id)")
-    params.insert(0, project_ids)
+    """Keyset-paginated on (sort key, id), so page N costs what page 1 does. The page comes first;
+    the total is counted only when the page does not hold every match, and, for a text search,
+    only up to `total_cap` unless `exact_total`."""
+    where, params = _matching(project_ids, f, now_ms)
     key, direction = SORT_KEYS[f.sort]
-    value, session_id, total = decode_cursor(cursor, f.sort) if cursor else (None, "", None)
-    newest = value
-    if total is None:  # the first page counts; "load more" carries that total in its cursor
-        total, newest_match = cur.execute(
-            f"SELECT count(*), max(started_ms) FROM sessions WHERE {' AND '.join(where)}", params).fetchone()
-        if not cursor:
-            newest = newest_match
+    value, session_id, total, exact = decode_cursor(cursor, f.sort) if cursor else (None, "", None, True)
+    newest = value if cursor else min(now_ms, f.to_ms if f.to_ms is not None else now_ms)
     if cursor:
         after = "<" if direction == "DESC" else ">"
         # The bare bound on the key is implied by the row comparison, but only it lets the scan skip
         # row groups by their min/max (bench.alternatives: a page half-way down 80 -> 23 ms at 1M).
         where.append(f"{key} {after}= ? AND ({key}, id) {after} (?, ?)")
         params += [value, value, session_id]
-
-    def page(conditions: list[str], values: list[object]) -> list[tuple[Any, ...]]:
-        return cur.execute(
-            f"SELECT {_ITEM_COLUMNS}, {key} AS sort_key FROM sessions WHERE {' AND '.join(conditions)} "
-            f"ORDER BY {key} {direction}, id {direction} LIMIT ?",
-            [*values, limit + 1],
-        ).fetchall()
-
-    rows = None
-    if f.sort == "newest" and total > limit and newest is not None:
-        # Rows are stored about in time order and DuckDB reads the oldest first, so a top-N over
-        # the whole table reads most of it before its bound tightens. Looking within an hour of
-        # the newest match (or of the cursor) first, then 12 hours, then 6 days, reads only the
-        # newest row groups. A window holding more than `limit` matches holds the newest of them
-        # all: the page is the same.
-        for span in NEWEST_WINDOWS_MS:
-            lower = newest - span
-            rows = page([*where, "started_ms >= ?"], [*params, lower])
-            if len(rows) > limit or (f.from_ms is not None and lower <= f.from_ms):
-                break
-            rows = None
+    rows = _newest_first(cur, where, params, limit, newest, f) if f.sort == "newest" else None
     if rows is None:
-        rows = page(where, params)
+        rows = _page(cur, key, direction, where, params, limit)
+    if total is None and not cursor and len(rows) <= limit:
+        total = len(rows)  # the page holds every match: nothing to count
+    elif total is None:
+        cap = None if exact_total or not (f.url or f.q) else total_cap
+        total, exact = count_sessions(cur, project_ids, f, now_ms, cap)
     items = [SessionItem(**_item(r[:-1], now_ms)) for r in rows[:limit]]
-    next_cursor = encode_cursor(f.sort, rows[limit - 1][-1], rows[limit - 1][0], total) if len(rows) > limit else None
-    return Page(items=items, next_cursor=next_cursor, total=total)
+    next_cursor = None
+    if len(rows) > limit:
+        next_cursor = encode_cursor(f.sort, rows[limit - 1][-1], rows[limit - 1][0], total, exact)
+    return Page(items=items, next_cursor=next_cursor, total=total, total_exact=exact)
+
+
+def _matching(project_ids: list[str], f: SessionFilter, now_ms: int) -> tuple[list[str], list[object]]:
+    where, params = where_clauses(f, now_ms)
+    # list_contains, not IN (SELECT unnest(...)): a semi join stops DuckDB from cutting the
+    # ORDER BY ... LIMIT short (bench.alternatives: 234 ms -> 19 ms at 1M sessions).
+    return ["list_contains(?::VARCHAR[], project_id)", *where], [project_ids, *params]
+
+
+def _page(cur: duckdb.DuckDBPyConnection, key: str, direction: str, where: list[str], params: list[object],
+          limit: int) -> list[tuple[Any, ...]]:
+    """One more row than the page, to know whether another page follows."""
+    return cur.execute(
+        f"SELECT {_ITEM_COLUMNS}, {key} AS sort_key FROM sessions WHERE {' AND '.join(where)} "
+        f"ORDER BY {key} {direction}, id {direction} LIMIT ?",
+        [*params, limit + 1],
+    ).fetchall()
+
+
+def _newest_first(cur: duckdb.DuckDBPyConnection, where: list[str], params: list[object], limit: int,
+                  newest: int, f: SessionFilter) -> list[tuple[Any, ...]] | None:
+    """Rows are stored about in time order and DuckDB reads the oldest first, so a top-N over the
+    whole table reads most of it before its bound tightens. Looking within an hour of the newest
+    possible match (now, `to`, or the cursor) first, then 12 hours, then 6 days, reads only the
+    newest row groups (an empty window costs only their min/max). A window has no upper end, so
+    sessions stamped ahead of the server's clock are in all of them. A window holding more than
+    `limit` matches holds the newest of them all: the page is the same. None: the whole table."""
+    for span in NEWEST_WINDOWS_MS:
+        lower = newest - span
+        rows = _page(cur, "started_ms", "DESC", [*where, "started_ms >= ?"], [*params, lower], limit)
+        if len(rows) > limit or (f.from_ms is not None and lower <= f.from_ms):
+            return rows
+    return None
+
+
+def count_sessions(cur: duckdb.DuckDBPyConnection, project_ids: list[str], f: SessionFilter, now_ms: int,
+                   cap: int | None = None) -> tuple[int, bool]:
+    """The number of matching sessions, and whether it is exact; with a cap, the scan stops at the
+    cap's next match."""
+    where, params = _matching(project_ids, f, now_ms)
+    matching = f"FROM sessions WHERE {' AND '.join(where)}"
+    if cap is None:
+        return cur.execute(f"SELECT count(*) {matching}", params).fetchone()[0], True
+    found = cur.execute(f"SELECT count(*) FROM (SELECT 1 {matching} LIMIT ?)", [*params, cap + 1]).fetchone()[0]
+    return min(found, cap), found <= cap
 
 
 def get_session(cur: duckdb.DuckDBPyConnection, session_id: str, now_ms: int) -> SessionDetail | None:

@@ -70,7 +70,10 @@ def sessions(
     project: FromQuery[str | None] = None,
     limit: FromQuery[int] = 50,
     cursor: FromQuery[str | None] = None,
+    exact_total: FromQuery[bool] = False,
 ) -> Page:
+    """`total` counts a text search (`url`, `q`) up to 1,000 matches (`total_exact: false` past
+    that) unless `exact_total=true`; every other total is exact."""
     api_user(request)
     dd = datadir(request)
     _check_limit(limit)
@@ -83,7 +86,7 @@ def sessions(
     now = _now_ms()
     try:
         filters = parse_filters(dict(request.query_params), now)
-        return dd.index.read(lambda cur: list_sessions(cur, project_ids, filters, limit, cursor, now))
+        return dd.index.read(lambda cur: list_sessions(cur, project_ids, filters, limit, cursor, now, exact_total))
     except (CursorError, FilterError) as exc:
         raise ValidationException(str(exc)) from None
 
@@ -126,6 +129,7 @@ class SearchResult(msgspec.Struct):
     items: list[SessionItem]
     next_cursor: str | None
     total: int
+    total_exact: bool
 
 
 @get("/api/v1/search")
@@ -147,7 +151,8 @@ def search(request: Request, project: FromQuery[str], q: FromQuery[str],  # type
     except FilterError as exc:  # the parser only writes valid values; this guards the guard
         raise ValidationException(str(exc)) from None
     page = dd.index.read(lambda cur: list_sessions(cur, [project], filters, limit, None, now))
-    return SearchResult(filter=spec, items=page.items, next_cursor=page.next_cursor, total=page.total)
+    return SearchResult(filter=spec, items=page.items, next_cursor=page.next_cursor, total=page.total,
+                        total_exact=page.total_exact)
 
 
 @get("/api/v1/sessions/{session_id:str}/insight")

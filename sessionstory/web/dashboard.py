@@ -15,7 +15,7 @@ from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from sessionstory.index.filters import FilterError, SessionFilter, filter_query, parse_filters
-from sessionstory.index.sessions import CursorError, get_session, list_sessions
+from sessionstory.index.sessions import CursorError, count_sessions, get_session, list_sessions
 from sessionstory.demo import PROJECT_NAME as DEMO_PROJECT
 from sessionstory.insights.llm import ModelUnavailable
 from sessionstory.insights.search import question_to_filters
@@ -124,7 +124,10 @@ LIVE_NOW_SIZE = 8
 
 @get("/")
 @blocking
-def session_list(request: Request, project: FromQuery[str | None] = None, cursor: FromQuery[str | None] = None) -> Template:  # type: ignore[type-arg]
+def session_list(request: Request, project: FromQuery[str | None] = None, cursor: FromQuery[str | None] = None,  # type: ignore[type-arg]
+                 total: FromQuery[str | None] = None) -> Response[Any]:
+    """The list; with `total=exact`, only the exact number of matches (htmx asks for it after the
+    list when a text search was counted up to the cap: "1,000+")."""
     sign_in = signed_in(request)
     if sign_in is None:
         return render("front.html", request, None)
@@ -137,6 +140,9 @@ def session_list(request: Request, project: FromQuery[str | None] = None, cursor
         filters = parse_filters(params, now)
     except FilterError as exc:
         filters, error = SessionFilter(), str(exc)
+    if total == "exact" and current is not None and error is None:
+        exact, _ = dd.index.read(lambda cur: count_sessions(cur, [current.id], filters, now))
+        return Response(f"{exact:,}", media_type="text/html")
     if current is not None:
         try:
             page = dd.index.read(lambda cur: list_sessions(cur, [current.id], filters, PAGE_SIZE, cursor, now))
@@ -144,8 +150,9 @@ def session_list(request: Request, project: FromQuery[str | None] = None, cursor
             raise NotFoundException("that page of sessions does not exist") from None
     name = "_session_rows.html" if request.headers.get("hx-request") and cursor else "sessions.html"
     saved = dd.saved_filters.for_project(current.id) if current else []
+    total_label = "" if page is None else f"{page.total:,}" + ("" if page.total_exact else "+")
     return render(name, request, sign_in, projects=projects, project=current, page=page, params=params,
-                  filter_query=filter_query({**params, "project": current.id if current else ""}), error=error,
+                  total_label=total_label, filter_query=filter_query({**params, "project": current.id if current else ""}), error=error,
                   saved=saved, onboarding=_onboarding(request, projects), asked=params.get("asked", ""))
 
 
