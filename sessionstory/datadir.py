@@ -24,7 +24,6 @@ from sessionstory.projects import Projects
 from sessionstory.saved_filters import SavedFilters
 from sessionstory.store import Kind, Location, Record, SegmentLog
 from sessionstory.store.records import Sealer
-from sessionstory.store.segments import segment_numbers
 
 if TYPE_CHECKING:
     from sessionstory.store.shipping import Shipper
@@ -139,7 +138,7 @@ def _shipper(settings: Settings) -> Shipper | None:
 
     try:
         objects = ObjectStore(settings.store_url, settings.aws_env)
-        node = claim_node(objects, settings.data_dir, segment_numbers(settings.segments_dir))
+        node = claim_node(objects, settings.data_dir, settings.segments_dir)
     except (StoreUrlError, ObstoreError) as exc:
         raise ConfigError(f"segment store {settings.store_url}: {str(exc).splitlines()[0]}") from None
     return Shipper(objects, node, settings.store_seal_s)

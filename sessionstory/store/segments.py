@@ -44,6 +44,10 @@ def segment_numbers(directory: Path) -> list[int]:
     return sorted(int(p.stem) for p in directory.glob(f"*{_SUFFIX}") if p.stem.isdigit())
 
 
+def segment_path(directory: Path, segment: int) -> Path:
+    return directory / f"{segment:08d}{_SUFFIX}"
+
+
 class CorruptRecord(Exception):
     """A record's bytes do not match its checksum."""
 
@@ -81,7 +85,7 @@ class SegmentLog:
         return segment_numbers(self.directory)
 
     def path(self, segment: int) -> Path:
-        return self.directory / f"{segment:08d}{_SUFFIX}"
+        return segment_path(self.directory, segment)
 
     def _open_active(self) -> tuple[int, int, int]:
         numbers = self.segments()

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sessionstory.store.objects import ObjectStore, StoreUrlError
+from sessionstory.store.segments import segment_numbers, segment_path
 
 if TYPE_CHECKING:
     from sessionstory.store.segments import SegmentLog
@@ -62,7 +63,11 @@ def first_segment(node: int) -> int:
     return node * SEGMENTS_PER_NODE + 1
 
 
-def claim_node(objects: ObjectStore, data_dir: Path, local_segments: list[int]) -> int:
+def segment_of(key: str) -> int:
+    return int(key.removeprefix("segments/").removesuffix(".seg"))
+
+
+def claim_node(objects: ObjectStore, data_dir: Path, segments_dir: Path) -> int:
     """This data dir's node number in the bucket: the one it claimed before, or a new one.
 
     A data dir that already has segments (a single node joining) claims their node, 0."""
@@ -72,6 +77,7 @@ def claim_node(objects: ObjectStore, data_dir: Path, local_segments: list[int]) 
         if kept["url"] != objects.url:
             raise StoreUrlError(f"{data_dir} ships its segments to {kept['url']}, not {objects.url}")
         return int(kept["node"])
+    local_segments = _segments_with_data(segments_dir)
     about = json.dumps({"host": socket.gethostname(), "data_dir": str(data_dir.resolve()),
                         "claimed_ms": int(time.time() * 1000)}).encode()
     if local_segments:
@@ -88,6 +94,20 @@ def claim_node(objects: ObjectStore, data_dir: Path, local_segments: list[int]) 
         os.fsync(f.fileno())
     temporary.replace(path)
     return node
+
+
+def _segments_with_data(segments_dir: Path) -> list[int]:
+    """The segments of a data dir about to join, once empty files are gone: opening the log
+    creates one (the CLI does, to check the encryption key) and it must not make a fresh
+    node look like a single node with data."""
+    numbers = []
+    for segment in segment_numbers(segments_dir):
+        file = segment_path(segments_dir, segment)
+        if file.stat().st_size:
+            numbers.append(segment)
+        else:
+            file.unlink()
+    return numbers
 
 
 class Shipper:
@@ -216,7 +236,7 @@ class Shipper:
                 self._queue("ship", segment)
         held = set(local)
         for key in stored:
-            segment = int(key.removeprefix("segments/").removesuffix(".seg"))
+            segment = segment_of(key)
             if node_of(segment) == self.node and segment < active and segment not in held:
                 self._queue("delete", segment)
 

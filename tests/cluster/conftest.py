@@ -15,6 +15,7 @@ import pytest
 
 from sessionstory.config import Settings, load_settings, prepare_data_dir
 from tests.cluster.harness import MotoS3, Postgres
+from tests.server import Server
 
 _buckets = itertools.count()
 
@@ -60,3 +61,22 @@ def store_env(s3: MotoS3) -> dict[str, str]:
 def node_settings(tmp_path: Path, store_env: dict[str, str]) -> Callable[[str], Settings]:
     """Settings of a node's own data dir (named), all nodes on the same segment store."""
     return lambda name: prepare_data_dir(load_settings(tmp_path / name, env=store_env))
+
+
+@pytest.fixture
+def start_node(tmp_path: Path, store_env: dict[str, str],
+               monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Server]]:
+    """Start a `sessionstory serve` node (a subprocess on a free loopback port) on its own data
+    dir and the shared segment store; `start_node(name, VARIABLE=value...)` adds settings."""
+    started: list[Server] = []
+
+    def start(name: str, **env: str) -> Server:
+        for variable, value in {**store_env, **env}.items():
+            monkeypatch.setenv(variable, value)  # tests/server.py hands the environment down
+        node = Server(tmp_path / name).start()
+        started.append(node)
+        return node
+
+    yield start
+    for node in started:
+        node.stop()

@@ -110,7 +110,7 @@ def test_sealed_segments_unshipped_at_a_crash_are_shipped_at_start(node_settings
     again.start()
     try:
         assert again.shipper is not None and again.shipper.wait_idle(30)
-        assert _objects(settings).read(segment_key(sealed)) == (settings.segments_dir / f"{sealed:08d}.seg").read_bytes()
+        assert _objects(settings).read(segment_key(sealed)) == again.log.path(sealed).read_bytes()
     finally:
         again.close()
 
