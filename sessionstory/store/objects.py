@@ -8,12 +8,13 @@ Endpoint, credentials and region come from the usual AWS_* variables, handed ove
 from __future__ import annotations
 
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import obstore
-from obstore.exceptions import AlreadyExistsError
+from obstore.exceptions import AlreadyExistsError, PreconditionError
 from obstore.store import S3Store
 
 # Which AWS_* variable sets which of obstore's S3 options (the first one set wins).
@@ -31,6 +32,7 @@ _OPTIONS = {
 # keeps trying a failed upload on its own schedule.)
 _RETRIES = {"max_retries": 3, "retry_timeout": timedelta(seconds=15)}
 _TIMEOUTS = {"connect_timeout": timedelta(seconds=5), "timeout": timedelta(seconds=60)}
+_UPDATE_TRIES = 5
 
 
 class StoreUrlError(ValueError):
@@ -81,6 +83,22 @@ class ObjectStore:
 
     def read_range(self, key: str, offset: int, length: int) -> bytes:
         return bytes(obstore.get_range(self._store, key, start=offset, length=length))
+
+    def update(self, key: str, change: Callable[[bytes], bytes]) -> None:
+        """Replace an object by `change` of it, unless another writer replaced it meanwhile
+        (If-Match on its ETag): then read it again and change that. No object, no change."""
+        for _ in range(_UPDATE_TRIES):
+            try:
+                current = obstore.get(self._store, key)
+            except FileNotFoundError:
+                return
+            e_tag, data = current.meta["e_tag"], bytes(current.bytes())
+            try:
+                obstore.put(self._store, key, change(data), mode={"e_tag": e_tag} if e_tag else "overwrite")
+                return
+            except PreconditionError:
+                continue
+        raise OSError(f"{key} kept changing under {_UPDATE_TRIES} attempts to update it")
 
     def delete(self, key: str) -> None:
         obstore.delete(self._store, key)

@@ -154,11 +154,7 @@ class Shipper:
 
     def rewrite(self, segment: int, patch: Patch) -> None:
         """Replace a segment this node does not hold by `patch` of it (erasing its records)."""
-        try:
-            data = self.objects.read(segment_key(segment))
-        except FileNotFoundError:
-            return
-        self.objects.put(segment_key(segment), patch(data))
+        self.objects.update(segment_key(segment), patch)
 
     # -- the thread ----------------------------------------------------------------------
 
@@ -173,7 +169,10 @@ class Shipper:
         this disk alone), within DRAIN_TIMEOUT_S; then stop the thread."""
         if self._thread is None or self._log is None:
             return
-        self._log.roll()
+        try:
+            self._log.roll()
+        except OSError as exc:  # the disk failed: what is on it is shipped at the next start, if it can be
+            log.error("cannot seal the open segment at shutdown: %s", exc)
         if not self.wait_idle(DRAIN_TIMEOUT_S):
             log.warning("shutting down with %d segment jobs unshipped; shipped at the next start", self.backlog)
         self._jobs.put(None)
@@ -250,4 +249,8 @@ class Shipper:
         if self._tail[0] != segment:
             self._tail = (segment, now)
         elif now - self._tail[1] >= self.seal_after_s:
-            self._log.roll()
+            try:
+                self._log.roll()
+            except OSError as exc:  # the log has failed (it says so on /readyz); nothing to seal
+                log.error("cannot seal the open segment: %s", exc)
+                self._tail = (segment, now)  # try again after another `seal_after_s`, not every second
