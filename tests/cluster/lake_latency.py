@@ -48,6 +48,11 @@ def _merge_sessions(con: duckdb.DuckDBPyConnection, db: str, rows: int) -> None:
                                              src.last_received_ms)""")
 
 
+def _one_session(con: duckdb.DuckDBPyConnection, db: str) -> object:
+    """What replay asks first: one session's rows, by id (DuckLake has no index to ask)."""
+    return con.execute(f"SELECT at_ms, url FROM {db}.pages WHERE session_id = 's77' ORDER BY at_ms").fetchall()
+
+
 def _list(con: duckdb.DuckDBPyConnection, db: str) -> object:
     return con.execute(f"SELECT id, started_ms, event_count FROM {db}.sessions WHERE project_id = 'p'"
                        f" ORDER BY started_ms DESC LIMIT 50").fetchall()
@@ -87,6 +92,7 @@ def measure(rounds: int) -> list[str]:
             ("insert 5,000 rows (one Parquet object)", lambda con, db: _pages(con, db, 5000)),
             ("merge 200 sessions (100 new, 100 updated)", lambda con, db: _merge_sessions(con, db, 200)),
             ("list 50 newest sessions", _list),
+            ("one session's pages by id", _one_session),
         ):
             lake_ms = timed(lambda: step(writer, "lake"), rounds, warmups=1)
             local_ms = timed(lambda: step(local, "local"), rounds, warmups=1)
@@ -96,6 +102,8 @@ def measure(rounds: int) -> list[str]:
         rows.append(_row("commit on node 1 until node 2 reads it", seen, seen_local))
         rows.append(_concurrent_appends(nodes, rounds))
         rows.append(_delete_beside_append(nodes))
+        counts = [writer.execute(f"SELECT count(*) FROM lake.{t}").fetchone()[0] for t in ("pages", "sessions")]  # type: ignore[index]
+        rows.append(f"| (the lake's tables at the end: {counts[0]:,} pages, {counts[1]:,} sessions) | | | | |")
         return rows
     finally:
         s3.stop()
