@@ -10,7 +10,7 @@ Two kinds of alternative:
 Each alternative is made from the statement the route really runs (captured as in
 `queries.py`), so it stays tied to the current code; when the code has changed and the
 text is no longer there, the line says so and is skipped. Results are compared row for
-row (approximate ones are marked). Nothing here changes the app.
+row. Nothing here changes the app.
 
     python -m bench.alternatives [--sessions N] [--markdown]
 """
@@ -29,8 +29,6 @@ from typing import Any
 import duckdb
 
 from bench import queries, stats, synth
-from sessionstory.index.filters import FRUSTRATION
-from sessionstory.index.overview import DAY_MS
 
 Rewriter = Callable[[str, list[Any]], tuple[str, list[Any]]]
 
@@ -42,7 +40,6 @@ class Rewrite:
     kind: str  # "former" | "candidate"
     label: str
     rewrite: Rewriter
-    exact: bool = True  # same rows expected (else: approximate aggregates)
     every: bool = False  # the current side is every statement picked, in turn (time windows tried one by one);
     # the alternative is made from the last of them
 
@@ -109,9 +106,6 @@ def _without_window(sql: str, p: list[Any]) -> tuple[str, list[Any]]:
     return sql.replace("AND started_ms >= ? ORDER BY", "ORDER BY"), p[:-2] + p[-1:]
 
 
-_FORMER_PER_DAY = f"""SELECT strftime(make_timestamp((started_ms // {DAY_MS}) * {DAY_MS} * 1000), '%Y-%m-%d') AS day,
-                   count(*), count(*) FILTER (WHERE error_count > 0), count(*) FILTER (WHERE {FRUSTRATION} > 0)
-            FROM sessions WHERE project_id = ? AND started_ms >= ? AND started_ms < ? GROUP BY day ORDER BY day"""
 _FORMER_VITALS = """SELECT url, count(*) AS n,
                    quantile_cont(value, 0.75) FILTER (WHERE name = 'LCP') AS lcp,
                    quantile_cont(value, 0.75) FILTER (WHERE name = 'INP'),
@@ -146,10 +140,7 @@ REWRITES: list[Rewrite] = [
             _Q_ON_THE_FLY),
     Rewrite("sessions: q=", "ORDER BY", "former", "3 x ILIKE ? ESCAPE, project_id IN (SELECT unnest(?)), the whole table",
             _both(_FORMER_Q, _FORMER_PROJECT, _without_window), every=True),
-    Rewrite("overview 30d", "GROUP BY d)", "former", "per day: format each session's date, then group", _whole(_FORMER_PER_DAY)),
     Rewrite("overview 30d", "WITH slow AS", "former", "slowest pages: three p75s for every URL", _whole(_FORMER_VITALS)),
-    Rewrite("overview 30d", "count(DISTINCT visitor_id)", "candidate", "count(DISTINCT visitor_id) -> approx_count_distinct",
-            _replace("count(DISTINCT visitor_id)", "approx_count_distinct(visitor_id)"), exact=False),
     Rewrite("funnel", "WITH s0", "former", "later steps without the bare p.at_ms >= ? (from the range's start)",
             _FORMER_FUNNEL),
     Rewrite("heatmap", "JOIN sessions s", "former", "snapshot: join every view of the page, then LIMIT 1",
@@ -227,7 +218,7 @@ def run(data_dir: Path, info: synth.SynthInfo, reps: int = 10, markdown: bool = 
             now, alt = _interleaved(run_current, lambda: _rows(con, new_sql, new_params), reps)
             # sorted: a GROUP BY without ORDER BY may come back in any order
             same = sorted(_values(run_current())) == sorted(_values(_rows(con, new_sql, new_params)))
-            check = "same rows" if same else ("approximate" if not rw.exact else "DIFFERENT rows")
+            check = "same rows" if same else "DIFFERENT rows"
             lines.append([case.name, _kind(rw), rw.kind, rw.label, stats.ms(stats.p50(now)), stats.ms(stats.p50(alt)),
                           f"{stats.p50(alt) / stats.p50(now):.2f}", check])
     finally:

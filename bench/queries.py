@@ -47,7 +47,7 @@ from sessionstory.index.errors import error_groups
 from sessionstory.index.filters import parse_filters
 from sessionstory.index.funnels import funnel
 from sessionstory.index.heatmaps import heatmap, page_urls
-from sessionstory.index.overview import overview
+from sessionstory.index.overview import SessionDays, overview
 from sessionstory.index.sessions import encode_cursor, list_sessions
 from sessionstory.insights.anomalies import find_anomalies
 from sessionstory.web.pages import time_range
@@ -86,6 +86,7 @@ class Context:
     deep_cursor: str = ""
     deep_offset: int = 0
     q_cursor: str = ""  # the `q` list's second page, as "load more" asks for it
+    days: SessionDays = field(default_factory=SessionDays)  # what the overview keeps of whole days, as the server does
 
 
 IndexCall = Callable[[Any, Context], Any]
@@ -135,8 +136,9 @@ def _span_case(name: str, route: str, range_key: str, extra: Callable[[Context],
 
 
 def _overview_page(cur: Any, c: Context, a: int, b: int) -> Any:
-    """What GET /overview reads (its anomalies card loads after it: _anomalies_card)."""
-    return overview(cur, c.project_id, a, b)
+    """What GET /overview reads once it has kept the whole days (its anomalies card loads after it:
+    _anomalies_card)."""
+    return overview(cur, c.project_id, a, b, days=c.days)
 
 
 def _anomalies_card(cur: Any, c: Context, a: int, b: int) -> Any:
@@ -434,6 +436,7 @@ def run(data_dir: Path, info: SynthInfo, reps: int = stats.REPS, say: Callable[[
         results = []
         for make in CASES:
             case = make(ctx)
+            case.call(con, ctx)  # what a route keeps between requests (the overview's days) is kept, as after warm-ups
             recorder = Recorder(con)
             value = case.call(recorder, ctx)
             results.append(Result(case, recorder.calls, [[] for _ in recorder.calls], check=_summary(value)))

@@ -9,6 +9,7 @@ from typing import Any
 from litestar.testing import TestClient
 
 from sessionstory.datadir import DataDir
+from sessionstory.index.overview import Overview, SessionDays, overview
 from tests.conftest import batch
 from tests.events import click, custom, error, meta, mutation, page, snapshot
 from tests.test_dashboard import sign_in
@@ -67,6 +68,37 @@ def test_overview_and_errors(client: TestClient, admin: Any, project: Any, datad
     assert "2 times in 2 sessions" in errors
     watch = re.search(r'href="/sessions/(o-\d)\?t=(\d+)"', errors)
     assert watch and int(watch.group(2)) >= 0
+
+
+def test_the_overview_keeps_whole_days_yet_follows_late_batches_and_deletions(  # type: ignore[type-arg]
+        client: TestClient, project: Any, datadir: DataDir, auth: dict[str, str]) -> None:
+    """The overview with the days it kept (SessionDays) says what it says without them, after a
+    late batch lengthens a session of a kept day, after a deletion there, and after a rebuild."""
+    now = int(time.time() * 1000)
+    for day in range(5):
+        for i in range(3):
+            at = now - day * 24 * HOUR - (i + 1) * HOUR
+            _send(client, project.public_key, f"d{day}-{i}", f"v-{(day + i) % 4}", _journey(at, "https://shop.example/", f"https://shop.example/p{i}"))
+    datadir.index.flush()
+    days, span = SessionDays(), (now - 7 * 24 * HOUR, now + 60_000)
+
+    def both() -> tuple[Overview, Overview]:
+        datadir.index.flush()
+        kept = datadir.index.read(lambda cur: overview(cur, project.id, *span, days=days.of_index("file-1")))
+        return kept, datadir.index.read(lambda cur: overview(cur, project.id, *span))
+
+    kept, plain = both()
+    assert kept == plain and plain.sessions == 15 and plain.visitors == 4
+    for day, i in ((3, 0), (4, 1), (2, 2)):  # sessions of whole days back, 40 minutes longer: p90 moves
+        late = now - day * 24 * HOUR - (i + 1) * HOUR + 40 * 60_000
+        _send(client, project.public_key, f"d{day}-{i}", f"v-{(day + i) % 4}", [page(late, "https://shop.example/late")], seq=1)
+    kept, later = both()
+    assert kept == later and later.p90_duration_ms != plain.p90_duration_ms
+    assert client.delete("/api/v1/sessions/d2-1", headers=auth).status_code == 204
+    kept, fewer = both()
+    assert kept == fewer and fewer.sessions == 14
+    rebuilt = datadir.index.read(lambda cur: overview(cur, project.id, *span, days=days.of_index("file-2")))
+    assert rebuilt == fewer
 
 
 def test_funnel_and_its_links(client: TestClient, admin: Any, project: Any, datadir: DataDir, auth: dict[str, str]) -> None:  # type: ignore[type-arg]

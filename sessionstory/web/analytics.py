@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 from litestar import Request, get
 from litestar.exceptions import ValidationException
@@ -12,7 +13,7 @@ from litestar.response import Template
 from sessionstory.index.errors import error_groups
 from sessionstory.index.funnels import MAX_STEPS, funnel
 from sessionstory.index.heatmaps import Heatmap, heatmap, page_urls
-from sessionstory.index.overview import overview
+from sessionstory.index.overview import SessionDays, overview
 from sessionstory.insights.anomalies import find_anomalies
 from sessionstory.web.headers import allow_media_from
 from sessionstory.web.pages import chosen_project, render, require_sign_in, time_range
@@ -29,7 +30,8 @@ def overview_page(request: Request, project: FromQuery[str | None] = None,  # ty
     span = time_range(range)
     data = None
     if current is not None:
-        data = datadir(request).index.read(lambda cur: overview(cur, current.id, span.from_ms, span.to_ms))
+        days = _session_days(request)
+        data = datadir(request).index.read(lambda cur: overview(cur, current.id, span.from_ms, span.to_ms, days=days))
     chart = None
     if data is not None:
         chart = json.dumps({"kind": "bars", "x": [d.day for d in data.per_day], "height": 220, "series": [
@@ -39,6 +41,13 @@ def overview_page(request: Request, project: FromQuery[str | None] = None,  # ty
         ]})
     return render("overview.html", request, sign_in, projects=projects, project=current, span=span, data=data,
                   chart=chart)
+
+
+def _session_days(request: Request) -> SessionDays:  # type: ignore[type-arg]
+    """The overview's whole days of sessions, kept for the app's life, for the index file in place."""
+    days: SessionDays = request.app.state.setdefault("overview_days", SessionDays())
+    index_file = os.stat(datadir(request).index.path)
+    return days.of_index((index_file.st_dev, index_file.st_ino))
 
 
 @get("/overview/anomalies")
