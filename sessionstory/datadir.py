@@ -130,8 +130,11 @@ def _shipper(settings: Settings) -> Shipper | None:
     """With a store URL: this data dir's node in the cluster's object store (claimed on first use)."""
     if not settings.store_url:
         return None
-    # Imported here: a single node needs no object store client (pip install sessionstory[cluster]).
-    from obstore.exceptions import BaseError as ObstoreError
+    # Imported here: a single node needs no object store client.
+    try:
+        from obstore.exceptions import BaseError as ObstoreError
+    except ImportError:
+        raise ConfigError("SESSIONSTORY_STORE_URL needs the object store client: pip install 'sessionstory[cluster]'") from None
 
     from sessionstory.store.objects import ObjectStore, StoreUrlError
     from sessionstory.store.shipping import Shipper, claim_node
