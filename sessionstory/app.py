@@ -25,7 +25,7 @@ from sessionstory.datadir import DataDir
 from sessionstory.index.sessions import iso
 from sessionstory.live import LiveHub
 from sessionstory.throttle import SignInLimits
-from sessionstory.web import admin_pages, analytics, api, collect, dashboard, errors, live, ops, pages, privacy_audit, reproduce, visitors
+from sessionstory.web import admin_pages, analytics, api, collab, collect, dashboard, errors, live, ops, pages, privacy_audit, reproduce, share, visitors
 from sessionstory.web.digest import digest_data, digest_page
 from sessionstory.web.headers import csp_nonce, security_headers
 from sessionstory.web.schema import api_only, openapi_config
@@ -65,7 +65,7 @@ def create_app(settings: Settings, dd: DataDir | None = None) -> Litestar:
     return Litestar(
         route_handlers=api_only([
             api.healthz, api.projects, api.sessions, api.session, api.events, api.export, api.moments, api.search, api.insight, api.remove_session, api.erase_person, api.remove_matching, live.live_stream,
-            reproduce.steps, reproduce.steps_test,
+            reproduce.steps, reproduce.steps_test, *collab.ROUTES, *share.ROUTES,
             collect.sdk_script, collect.sdk_config, collect.ingest_preflight, collect.ingest, ops.metrics, ops.readyz,
             dashboard.login_page, dashboard.login, dashboard.logout, dashboard.session_list,
             dashboard.onboarding_status, dashboard.live_now, dashboard.delete_matching, dashboard.ask, dashboard.save_filter, dashboard.delete_filter,
