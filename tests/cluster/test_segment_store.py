@@ -17,7 +17,7 @@ from sessionstory.datadir import DataDir
 from sessionstory.store import BatchMeta, Record
 from sessionstory.store.objects import ObjectStore
 from sessionstory.store.records import Kind
-from sessionstory.store.shipping import SEGMENTS_PER_NODE, segment_key
+from sessionstory.store.shipping import SEGMENTS_PER_NODE, segment_key, segment_of
 from tests.conftest import PASSWORD, batch, meta_event
 
 NodeSettings = Callable[[str], Settings]
@@ -159,3 +159,45 @@ def test_another_nodes_record_is_erased_in_its_object(node_settings: NodeSetting
         assert other.log.read_many([location]) == [None]
     finally:
         other.close()
+
+
+def _stored_segments(settings: Settings) -> set[int]:
+    return {segment_of(item.key) for item in _objects(settings).list("segments/")}
+
+
+def test_a_segment_compaction_deletes_is_deleted_from_the_store_too(node_settings: NodeSettings) -> None:
+    settings = node_settings("node")
+    dd = DataDir(settings)
+    dd.start()
+    try:
+        dead = dd.log.append_now(_record(1))
+        dd.log.roll()
+        assert dd.shipper is not None and dd.shipper.wait_idle(30)
+        assert dead.segment in _stored_segments(settings)
+        dd.log.erase([dead])
+        dd.log.delete_segment(dead.segment)
+        assert dd.shipper.wait_idle(30)
+        assert dead.segment not in _stored_segments(settings)
+    finally:
+        dd.close()
+
+
+def test_a_segment_deleted_while_its_deletion_was_not_shipped_is_deleted_at_start(node_settings: NodeSettings) -> None:
+    settings = node_settings("node")
+    first = DataDir(settings)
+    first.start()
+    kept = first.log.append_now(_record(1))
+    first.log.roll()
+    dead = first.log.append_now(_record(2))
+    first.close()  # seals and ships both
+    assert {kept.segment, dead.segment} <= _stored_segments(settings)
+    first.log.path(dead.segment).unlink()  # compaction deleted it, and the process died before the store heard
+
+    again = DataDir(settings)
+    again.start()
+    try:
+        assert again.shipper is not None and again.shipper.wait_idle(30)
+        stored = _stored_segments(settings)
+        assert kept.segment in stored and dead.segment not in stored
+    finally:
+        again.close()
