@@ -3,9 +3,10 @@ node reads the segments it never wrote from there."""
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import msgspec
@@ -14,7 +15,7 @@ from litestar.testing import TestClient
 from sessionstory.app import create_app
 from sessionstory.config import Settings
 from sessionstory.datadir import DataDir
-from sessionstory.store import BatchMeta, Record
+from sessionstory.store import BatchMeta, Location, Record
 from sessionstory.store.objects import ObjectStore
 from sessionstory.store.records import Kind
 from sessionstory.store.shipping import SEGMENTS_PER_NODE, segment_key, segment_of
@@ -93,111 +94,94 @@ def _record(seq: int) -> Record:
     return Record(Kind.BATCH, BatchMeta("p", "s", seq, 0, "v"), b"event bytes %d" % seq)
 
 
-def test_sealed_segments_unshipped_at_a_crash_are_shipped_at_start(node_settings: NodeSettings) -> None:
-    settings = node_settings("node")
-    first = DataDir(settings)
-    first.start()
-    first.log.append_now(_record(0))
-    first.log.roll()
-    assert first.shipper is not None and first.shipper.wait_idle(30)
-    sealed = first.log.segments()[0]
-    # A crash between sealing and shipping: the object is not there (and nothing drains).
-    _objects(settings).delete(segment_key(sealed))
-    first.log.close()
-    first.index.close()
-
-    again = DataDir(settings)
-    again.start()
-    try:
-        assert again.shipper is not None and again.shipper.wait_idle(30)
-        assert _objects(settings).read(segment_key(sealed)) == again.log.path(sealed).read_bytes()
-    finally:
-        again.close()
-
-
-def test_the_open_tail_is_sealed_and_shipped_after_its_time(node_settings: NodeSettings) -> None:
-    settings = msgspec.structs.replace(node_settings("node"), store_seal_s=1.0)
+@contextlib.contextmanager
+def _running(settings: Settings) -> Iterator[DataDir]:
+    """A data dir with its threads running (the shipper among them), closed cleanly after."""
     dd = DataDir(settings)
     dd.start()
     try:
-        location = dd.log.append_now(_record(0))
-        objects, deadline = _objects(settings), time.monotonic() + 15
-        while not any(item.key == segment_key(location.segment) for item in objects.list("segments/")):
-            assert time.monotonic() < deadline, "the tail was not sealed and shipped"
-            time.sleep(0.2)
-        assert dd.log.active_segment == location.segment + 1
+        yield dd
     finally:
         dd.close()
 
 
-def test_an_erased_record_is_gone_from_the_object_too(node_settings: NodeSettings) -> None:
-    settings = node_settings("node")
-    dd = DataDir(settings)
-    dd.start()
-    try:
-        dd.log.append_now(_record(1))
-        erased = dd.log.append_now(_record(2))
-        dd.log.roll()
-        assert dd.shipper is not None and dd.shipper.wait_idle(30)
-        dd.log.erase([erased])
-        assert dd.shipper.wait_idle(30)
-        shipped = _objects(settings).read(segment_key(erased.segment))
-        assert b"event bytes 2" not in shipped and b"event bytes 1" in shipped
-    finally:
-        dd.close()
-
-
-def test_another_nodes_record_is_erased_in_its_object(node_settings: NodeSettings) -> None:
-    writer = DataDir(node_settings("writer"))
-    writer.start()
-    location = writer.log.append_now(_record(7))
-    writer.close()
-    other = DataDir(node_settings("other"))
-    try:
-        assert other.log.read(location).body == b"event bytes 7"
-        other.log.erase([location])
-        assert other.log.read_many([location]) == [None]
-    finally:
-        other.close()
+def _shipped(dd: DataDir, *seqs: int) -> list[Location]:
+    """Append records, seal their segment, and wait until it is in the store."""
+    locations = [dd.log.append_now(_record(seq)) for seq in seqs]
+    dd.log.roll()
+    assert dd.shipper is not None and dd.shipper.wait_idle(30)
+    return locations
 
 
 def _stored_segments(settings: Settings) -> set[int]:
     return {segment_of(item.key) for item in _objects(settings).list("segments/")}
 
 
+def test_sealed_segments_unshipped_at_a_crash_are_shipped_at_start(node_settings: NodeSettings) -> None:
+    settings = node_settings("node")
+    first = DataDir(settings)
+    first.start()
+    sealed = _shipped(first, 0)[0].segment
+    # A crash between sealing and shipping: the object is not there (and nothing drains).
+    _objects(settings).delete(segment_key(sealed))
+    first.log.close()
+    first.index.close()
+
+    with _running(settings) as again:
+        assert again.shipper is not None and again.shipper.wait_idle(30)
+        assert _objects(settings).read(segment_key(sealed)) == again.log.path(sealed).read_bytes()
+
+
+def test_the_open_tail_is_sealed_and_shipped_after_its_time(node_settings: NodeSettings) -> None:
+    settings = msgspec.structs.replace(node_settings("node"), store_seal_s=1.0)
+    with _running(settings) as dd:
+        location = dd.log.append_now(_record(0))
+        deadline = time.monotonic() + 15
+        while location.segment not in _stored_segments(settings):
+            assert time.monotonic() < deadline, "the tail was not sealed and shipped"
+            time.sleep(0.2)
+        assert dd.log.active_segment == location.segment + 1
+
+
+def test_an_erased_record_is_gone_from_the_object_too(node_settings: NodeSettings) -> None:
+    settings = node_settings("node")
+    with _running(settings) as dd:
+        _, erased = _shipped(dd, 1, 2)
+        dd.log.erase([erased])
+        assert dd.shipper is not None and dd.shipper.wait_idle(30)
+        shipped = _objects(settings).read(segment_key(erased.segment))
+        assert b"event bytes 2" not in shipped and b"event bytes 1" in shipped
+
+
+def test_another_nodes_record_is_erased_in_its_object(node_settings: NodeSettings) -> None:
+    with _running(node_settings("writer")) as writer:
+        location = writer.log.append_now(_record(7))
+    with _running(node_settings("other")) as other:
+        assert other.log.read(location).body == b"event bytes 7"
+        other.log.erase([location])
+        assert other.log.read_many([location]) == [None]
+
+
 def test_a_segment_compaction_deletes_is_deleted_from_the_store_too(node_settings: NodeSettings) -> None:
     settings = node_settings("node")
-    dd = DataDir(settings)
-    dd.start()
-    try:
-        dead = dd.log.append_now(_record(1))
-        dd.log.roll()
-        assert dd.shipper is not None and dd.shipper.wait_idle(30)
+    with _running(settings) as dd:
+        dead = _shipped(dd, 1)[0]
         assert dead.segment in _stored_segments(settings)
         dd.log.erase([dead])
         dd.log.delete_segment(dead.segment)
-        assert dd.shipper.wait_idle(30)
+        assert dd.shipper is not None and dd.shipper.wait_idle(30)
         assert dead.segment not in _stored_segments(settings)
-    finally:
-        dd.close()
 
 
 def test_a_segment_deleted_while_its_deletion_was_not_shipped_is_deleted_at_start(node_settings: NodeSettings) -> None:
     settings = node_settings("node")
-    first = DataDir(settings)
-    first.start()
-    kept = first.log.append_now(_record(1))
-    first.log.roll()
-    dead = first.log.append_now(_record(2))
-    first.close()  # seals and ships both
-    assert {kept.segment, dead.segment} <= _stored_segments(settings)
+    with _running(settings) as first:
+        kept = _shipped(first, 1)[0]
+        dead = first.log.append_now(_record(2))
+    assert {kept.segment, dead.segment} <= _stored_segments(settings)  # the clean stop shipped the tail
     first.log.path(dead.segment).unlink()  # compaction deleted it, and the process died before the store heard
 
-    again = DataDir(settings)
-    again.start()
-    try:
+    with _running(settings) as again:
         assert again.shipper is not None and again.shipper.wait_idle(30)
         stored = _stored_segments(settings)
         assert kept.segment in stored and dead.segment not in stored
-    finally:
-        again.close()
