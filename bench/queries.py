@@ -47,7 +47,7 @@ from sessionstory.index.errors import error_groups
 from sessionstory.index.filters import parse_filters
 from sessionstory.index.funnels import funnel
 from sessionstory.index.heatmaps import heatmap, page_urls
-from sessionstory.index.overview import SessionDays, overview
+from sessionstory.index.overview import KeptDays, overview
 from sessionstory.index.sessions import encode_cursor, list_sessions
 from sessionstory.insights.anomalies import find_anomalies
 from sessionstory.web.pages import time_range
@@ -86,7 +86,7 @@ class Context:
     deep_cursor: str = ""
     deep_offset: int = 0
     q_cursor: str = ""  # the `q` list's second page, as "load more" asks for it
-    days: SessionDays = field(default_factory=SessionDays)  # what the overview keeps of whole days, as the server does
+    days: KeptDays = field(default_factory=KeptDays)  # what the overview keeps of whole days, as the server does
 
 
 IndexCall = Callable[[Any, Context], Any]

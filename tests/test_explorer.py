@@ -9,7 +9,7 @@ from typing import Any
 from litestar.testing import TestClient
 
 from sessionstory.datadir import DataDir
-from sessionstory.index.overview import Overview, SessionDays, overview
+from sessionstory.index.overview import Overview, KeptDays, overview
 from tests.conftest import batch
 from tests.events import click, custom, error, meta, mutation, page, snapshot
 from tests.test_dashboard import sign_in
@@ -72,33 +72,44 @@ def test_overview_and_errors(client: TestClient, admin: Any, project: Any, datad
 
 def test_the_overview_keeps_whole_days_yet_follows_late_batches_and_deletions(  # type: ignore[type-arg]
         client: TestClient, project: Any, datadir: DataDir, auth: dict[str, str]) -> None:
-    """The overview with the days it kept (SessionDays) says what it says without them, after a
-    late batch lengthens a session of a kept day, after a deletion there, and after a rebuild."""
+    """The overview with the days it kept (KeptDays) says what it says without them, after a
+    late batch changes sessions and vitals of kept days, after a deletion there, and after a rebuild."""
     now = int(time.time() * 1000)
-    for day in range(5):
-        for i in range(3):
+    for day in range(1, 6):  # whole days only: a page's values read now would loosen its bounds
+        for i in range(8):  # p0 the fastest page: what was kept alone would leave it out of the top 2
             at = now - day * 24 * HOUR - (i + 1) * HOUR
-            _send(client, project.public_key, f"d{day}-{i}", f"v-{(day + i) % 4}", _journey(at, "https://shop.example/", f"https://shop.example/p{i}"))
+            events = [*_journey(at, "https://shop.example/", f"https://shop.example/p{i}"),
+                      custom(at + 7000, "vitals", name="LCP", value=900.0 + 100 * day + 10 * i, rating="good")]
+            _send(client, project.public_key, f"d{day}-{i}", f"v-{(day + i) % 4}", events)
     datadir.index.flush()
-    days, span = SessionDays(), (now - 7 * 24 * HOUR, now + 60_000)
+    days, span = KeptDays(), (now - 7 * 24 * HOUR, now + 60_000)
 
-    def both() -> tuple[Overview, Overview]:
+    def both(file: str = "file-1") -> tuple[Overview, Overview]:
         datadir.index.flush()
-        kept = datadir.index.read(lambda cur: overview(cur, project.id, *span, days=days.of_index("file-1")))
-        return kept, datadir.index.read(lambda cur: overview(cur, project.id, *span))
+        kept = datadir.index.read(lambda cur: overview(cur, project.id, *span, top=2, days=days.of_index(file)))
+        return kept, datadir.index.read(lambda cur: overview(cur, project.id, *span, top=2))
 
     kept, plain = both()
-    assert kept == plain and plain.sessions == 15 and plain.visitors == 4
-    for day, i in ((3, 0), (4, 1), (2, 2)):  # sessions of whole days back, 40 minutes longer: p90 moves
+    assert kept == plain and plain.sessions == 40 and plain.visitors == 4 and len(plain.slowest_pages) == 2
+    for day, i in ((3, 0), (4, 1), (2, 2), (3, 3)):  # sessions of whole days back, 40 minutes longer and slower
         late = now - day * 24 * HOUR - (i + 1) * HOUR + 40 * 60_000
-        _send(client, project.public_key, f"d{day}-{i}", f"v-{(day + i) % 4}", [page(late, "https://shop.example/late")], seq=1)
+        _send(client, project.public_key, f"d{day}-{i}", f"v-{(day + i) % 4}",
+              [page(late, "https://shop.example/p0"), custom(late + 100, "vitals", name="LCP", value=9000.0, rating="poor")], seq=1)
     kept, later = both()
-    assert kept == later and later.p90_duration_ms != plain.p90_duration_ms
+    assert kept == later and later.slowest_pages[0].url == "https://shop.example/p0"
+    assert later.p90_duration_ms != plain.p90_duration_ms and later.slowest_pages != plain.slowest_pages
+    midnight = (now // (24 * HOUR) - 2) * 24 * HOUR  # a session from before midnight sends a slow page after it
+    _send(client, project.public_key, "night", "v-0", _journey(midnight - 10 * 60_000, "https://shop.example/"))
+    kept, _ = both()
+    _send(client, project.public_key, "night", "v-0", [page(midnight + 20 * 60_000, "https://shop.example/night"),
+          custom(midnight + 20 * 60_000 + 100, "vitals", name="LCP", value=9500.0, rating="poor")], seq=1)
+    kept, night = both()
+    assert kept == night and night.slowest_pages[0].url == "https://shop.example/night"
     assert client.delete("/api/v1/sessions/d2-1", headers=auth).status_code == 204
     kept, fewer = both()
-    assert kept == fewer and fewer.sessions == 14
-    rebuilt = datadir.index.read(lambda cur: overview(cur, project.id, *span, days=days.of_index("file-2")))
-    assert rebuilt == fewer
+    assert kept == fewer and fewer.sessions == 40
+    kept, _ = both("file-2")  # a rebuilt index
+    assert kept == fewer
 
 
 def test_funnel_and_its_links(client: TestClient, admin: Any, project: Any, datadir: DataDir, auth: dict[str, str]) -> None:  # type: ignore[type-arg]

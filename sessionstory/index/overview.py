@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import duckdb
 import msgspec
@@ -58,14 +61,15 @@ class Overview(msgspec.Struct):
 
 
 def overview(cur: duckdb.DuckDBPyConnection, project_id: str, from_ms: int, to_ms: int, top: int = 10,
-             days: SessionDays | None = None) -> Overview:
-    """With `days`, the visitors and the duration quantiles of whole days come from what `days`
-    kept of them (checked against each day's fingerprint), and only the rest is read."""
+             days: KeptDays | None = None) -> Overview:
+    """With `days`, what does not add up over days (visitors, duration quantiles, the slowest
+    pages) comes from what `days` kept of whole days, checked against their fingerprints, and the
+    rest is read: the same figures, sooner."""
     span = [project_id, from_ms, to_ms]
     in_span = "project_id = ? AND started_ms >= ? AND started_ms < ?"
     # Grouped by the day's number, named after: formatting a date per session cost more than the count.
     # Counts add up over days, so the totals' counts come from here too; the last three columns are
-    # each day's fingerprint (SessionDays).
+    # each day's fingerprint (KeptDays).
     per_day = cur.execute(
         f"""SELECT d, n, e, f, r, strftime(make_timestamp(d * {DAY_MS} * 1000), '%Y-%m-%d'), fp_received, fp_length,
                    fp_events FROM (
@@ -85,8 +89,8 @@ def overview(cur: duckdb.DuckDBPyConnection, project_id: str, from_ms: int, to_m
                 FROM sessions WHERE {in_span}""", span).fetchone()
         median, p90 = quantiles or (None, None)
     else:
-        fingerprints = {r[0]: (r[1], r[6], r[7], r[8]) for r in per_day}
-        visitors, median, p90 = days.totals(cur, project_id, from_ms, to_ms, fingerprints)
+        started = {r[0]: (r[1], r[6], r[7], r[8]) for r in per_day}
+        visitors, median, p90 = _session_totals(cur, days, project_id, from_ms, to_ms, started)
     pages = cur.execute(
         f"""SELECT url, count(*) AS n FROM pages WHERE project_id = ? AND at_ms >= ? AND at_ms < ?
             GROUP BY url ORDER BY n DESC, url LIMIT {top}""",
@@ -103,7 +107,7 @@ def overview(cur: duckdb.DuckDBPyConnection, project_id: str, from_ms: int, to_m
             GROUP BY fingerprint ORDER BY count(DISTINCT session_id) DESC, last DESC LIMIT {top}""",
         span,
     ).fetchall()
-    slow = _slowest_pages(cur, span, top)
+    slow = _slowest_pages(cur, span, top) if days is None else _kept_slowest_pages(cur, days, span, top, started)
     return Overview(
         sessions=count,
         visitors=visitors or 0,
@@ -120,6 +124,80 @@ def overview(cur: duckdb.DuckDBPyConnection, project_id: str, from_ms: int, to_m
 
 
 Fingerprint = tuple[int, int, int, int]  # sessions, and the sums of last_received_ms, durations, event counts
+P = TypeVar("P")
+U = TypeVar("U")
+
+
+class KeptDays:
+    """What the overview needs of whole UTC days, kept between requests: the durations and the
+    visitors of the sessions started each day, and each day's LCP values by page. A distinct count
+    and a quantile do not add up over days, and computing them over 30 days was most of the
+    overview's time (bench.queries).
+
+    Nothing is trusted blindly. Every request reads each day's fingerprint: the session count and
+    the sums of last_received_ms, durations and event counts, of the sessions started that day (in
+    the per-day statement it runs anyway) or, for the vitals of a day, of the sessions that were
+    open during it (a fact lies between its session's first and last event). A late batch, a
+    deleted or erased session moves it, and that day is read again. A swapped index file (a
+    rebuild, a redaction) empties everything."""
+
+    def __init__(self, max_days: int = 800) -> None:
+        self._lock = threading.Lock()
+        self._max_days = max_days
+        self._days: OrderedDict[tuple[str, str, int], tuple[Fingerprint, Any]] = OrderedDict()
+        self._unions: OrderedDict[tuple[str, str, tuple[tuple[int, Fingerprint], ...]], Any] = OrderedDict()
+        self._index_file: object = None
+
+    def of_index(self, file_id: object) -> KeptDays:
+        """Forget everything when the index file is another: a fingerprint says nothing about rows
+        rewritten from the log."""
+        with self._lock:
+            if file_id != self._index_file:
+                self._days.clear()
+                self._unions.clear()
+                self._index_file = file_id
+        return self
+
+    def union(self, kind: str, project_id: str, whole: tuple[tuple[int, Fingerprint], ...],
+              read_day: Callable[[int], P], combine: Callable[[list[P]], U]) -> U:
+        """`combine` of each whole day's part, each read again when its fingerprint moved."""
+        key = (kind, project_id, whole)
+        with self._lock:
+            if key in self._unions:
+                self._unions.move_to_end(key)
+                return self._unions[key]  # type: ignore[no-any-return]
+        union = combine([self._day(kind, project_id, day, fp, read_day) for day, fp in whole])
+        with self._lock:
+            self._unions[key] = union
+            while len(self._unions) > 8:  # a few ranges (7 and 30 days) of a few projects
+                self._unions.popitem(last=False)
+        return union
+
+    def _day(self, kind: str, project_id: str, day: int, fingerprint: Fingerprint, read_day: Callable[[int], P]) -> P:
+        key = (kind, project_id, day)
+        with self._lock:
+            known = self._days.get(key)
+        if known is not None and known[0] == fingerprint:
+            return known[1]  # type: ignore[no-any-return]
+        part = read_day(day)
+        with self._lock:
+            self._days[key] = (fingerprint, part)
+            self._days.move_to_end(key)
+            while len(self._days) > self._max_days:
+                self._days.popitem(last=False)
+        return part
+
+
+def _whole_days(from_ms: int, to_ms: int) -> tuple[range, list[tuple[int, int]]]:
+    """The whole UTC days inside [from_ms, to_ms), and the edges around them, read every time."""
+    first, end = -(-from_ms // DAY_MS), to_ms // DAY_MS
+    if end <= first:
+        return range(0), [(from_ms, to_ms)]
+    edges = [(from_ms, first * DAY_MS), (end * DAY_MS, to_ms)]
+    return range(first, end), [(a, b) for a, b in edges if a < b]
+
+
+# -- sessions: visitors and durations ---------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -137,89 +215,113 @@ class _Sessions:
                          np.unique(np.concatenate([p.visitors for p in parts])))
 
 
-class SessionDays:
-    """What the overview needs of each whole UTC day's sessions, kept between requests: their
-    durations and their visitors. A distinct count and a quantile do not add up over days, and
-    computing them over 30 days of sessions was most of the overview's time (bench.queries).
-
-    Nothing is trusted blindly: every request reads each day's fingerprint (its session count and
-    the sums of last_received_ms, durations and event counts, in the per-day statement it runs
-    anyway), and a day whose fingerprint moved (a late batch, a deleted or erased session) is read
-    again. Days are those of a session's start, as in the SQL they stand for. Visitors are told apart
-    by a 64-bit hash of their id: two ids collide with a chance of about 1 in 30 million at a million
-    visitors, which would count them as one."""
-
-    def __init__(self, max_days: int = 400) -> None:
-        self._lock = threading.Lock()
-        self._max_days = max_days
-        self._days: OrderedDict[tuple[str, int], tuple[Fingerprint, _Sessions]] = OrderedDict()
-        self._unions: OrderedDict[tuple[str, tuple[tuple[int, Fingerprint], ...]], _Sessions] = OrderedDict()
-        self._index_file: object = None
-
-    def of_index(self, file_id: object) -> SessionDays:
-        """Forget everything when the index file is another (a rebuild swaps it in): a fingerprint
-        says nothing about rows rewritten from the log."""
-        with self._lock:
-            if file_id != self._index_file:
-                self._days.clear()
-                self._unions.clear()
-                self._index_file = file_id
-        return self
-
-    def totals(self, cur: duckdb.DuckDBPyConnection, project_id: str, from_ms: int, to_ms: int,
-               fingerprints: dict[int, Fingerprint]) -> tuple[int, float | None, float | None]:
-        """Distinct visitors, median and p90 duration of the sessions started in [from_ms, to_ms)."""
-        first, end = -(-from_ms // DAY_MS), to_ms // DAY_MS  # the whole days inside the range: [first, end)
-        whole = tuple((d, fingerprints[d]) for d in range(first, end) if d in fingerprints)
-        kept = self._union(cur, project_id, whole)
-        edges = [(from_ms, min(first * DAY_MS, to_ms))]
-        if end >= first:
-            edges.append((max(end * DAY_MS, from_ms), to_ms))
-        rest = _Sessions.of([_read(cur, project_id, a, b) for a, b in edges if a < b])
-        at = np.searchsorted(kept.visitors, rest.visitors)
-        seen = at < len(kept.visitors)
-        seen[seen] = kept.visitors[at[seen]] == rest.visitors[seen]
-        durations = np.concatenate([kept.durations, rest.durations])
-        if not len(durations):
-            return 0, None, None
-        median, p90 = np.quantile(durations, [0.5, 0.9])  # linear, as DuckDB's quantile_cont
-        return len(kept.visitors) + int((~seen).sum()), float(median), float(p90)
-
-    def _union(self, cur: duckdb.DuckDBPyConnection, project_id: str,
-               whole: tuple[tuple[int, Fingerprint], ...]) -> _Sessions:
-        key = (project_id, whole)
-        with self._lock:
-            if key in self._unions:
-                self._unions.move_to_end(key)
-                return self._unions[key]
-        union = _Sessions.of([self._day(cur, project_id, d, fp) for d, fp in whole])
-        with self._lock:
-            self._unions[key] = union
-            while len(self._unions) > 4:  # a few ranges (7 and 30 days) of a few projects
-                self._unions.popitem(last=False)
-        return union
-
-    def _day(self, cur: duckdb.DuckDBPyConnection, project_id: str, day: int, fingerprint: Fingerprint) -> _Sessions:
-        with self._lock:
-            known = self._days.get((project_id, day))
-        if known is not None and known[0] == fingerprint:
-            return known[1]
-        parts = _read(cur, project_id, day * DAY_MS, (day + 1) * DAY_MS)
-        with self._lock:
-            self._days[(project_id, day)] = (fingerprint, parts)
-            self._days.move_to_end((project_id, day))
-            while len(self._days) > self._max_days:
-                self._days.popitem(last=False)
-        return parts
+def _session_totals(cur: duckdb.DuckDBPyConnection, days: KeptDays, project_id: str, from_ms: int, to_ms: int,
+                    started: dict[int, Fingerprint]) -> tuple[int, float | None, float | None]:
+    """Distinct visitors, median and p90 duration of the sessions started in [from_ms, to_ms).
+    Visitors are told apart by a 64-bit hash of their id: two ids collide with a chance of about
+    1 in 30 million at a million visitors, which would count them as one."""
+    whole, edges = _whole_days(from_ms, to_ms)
+    kept = days.union("sessions", project_id, tuple((d, started[d]) for d in whole if d in started),
+                      lambda d: _read_sessions(cur, project_id, d * DAY_MS, (d + 1) * DAY_MS), _Sessions.of)
+    rest = _Sessions.of([_read_sessions(cur, project_id, a, b) for a, b in edges])
+    at = np.searchsorted(kept.visitors, rest.visitors)
+    seen = at < len(kept.visitors)
+    seen[seen] = kept.visitors[at[seen]] == rest.visitors[seen]
+    durations = np.concatenate([kept.durations, rest.durations])
+    if not len(durations):
+        return 0, None, None
+    median, p90 = np.quantile(durations, [0.5, 0.9])  # linear, as DuckDB's quantile_cont
+    return len(kept.visitors) + int((~seen).sum()), float(median), float(p90)
 
 
-def _read(cur: duckdb.DuckDBPyConnection, project_id: str, from_ms: int, to_ms: int) -> _Sessions:
+def _read_sessions(cur: duckdb.DuckDBPyConnection, project_id: str, from_ms: int, to_ms: int) -> _Sessions:
     got = cur.execute(
         """SELECT ended_ms - started_ms AS duration, hash(visitor_id) AS visitor FROM sessions
            WHERE project_id = ? AND started_ms >= ? AND started_ms < ?""",
         [project_id, from_ms, to_ms],
     ).fetchnumpy()
     return _Sessions(np.sort(np.asarray(got["duration"], np.int64)), np.unique(np.asarray(got["visitor"], np.uint64)))
+
+
+# -- vitals: the slowest pages -----------------------------------------------------------
+
+Lcp = dict[str, np.ndarray]  # page URL -> its LCP values, sorted
+
+
+def _kept_slowest_pages(cur: duckdb.DuckDBPyConnection, days: KeptDays, span: list[Any], top: int,
+                        started: dict[int, Fingerprint]) -> list[tuple[object, ...]]:
+    """The same rows as _slowest_pages. Kept whole days and the edges read now bound each page's
+    p75 LCP from below and above (order statistics around the p75 of each part; the p75 of a union
+    lies between them); only the pages that may reach the `top` are computed, in SQL as before."""
+    project_id, from_ms, to_ms = span
+    whole, edges = _whole_days(from_ms, to_ms)
+    open_days = _open_sessions(cur, project_id, whole, started)
+    kept = days.union("lcp", project_id, tuple((d, open_days[d]) for d in whole),
+                      lambda d: _read_lcp(cur, project_id, d * DAY_MS, (d + 1) * DAY_MS), _merge_lcp)
+    rest = _merge_lcp([_read_lcp(cur, project_id, a, b) for a, b in edges])
+    bounds = {url: _p75_bounds(values, rest.get(url)) for url, values in kept.items()}
+    bounds.update({url: _p75_bounds(values, None) for url, values in rest.items() if url not in kept})
+    if len(bounds) < top:  # fewer pages with an LCP than places: the statement that fills them
+        return _slowest_pages(cur, span, top)
+    floor = sorted((low for low, _ in bounds.values()), reverse=True)[top - 1]
+    candidates = sorted(url for url, (_, high) in bounds.items() if high >= floor)
+    return cur.execute(
+        f"""SELECT url, count(*) AS n, quantile_cont(value, 0.75) FILTER (WHERE name = 'LCP') AS lcp,
+                   quantile_cont(value, 0.75) FILTER (WHERE name = 'INP'),
+                   quantile_cont(value, 0.75) FILTER (WHERE name = 'CLS')
+            FROM vitals WHERE project_id = ? AND at_ms >= ? AND at_ms < ? AND list_contains(?::VARCHAR[], url)
+            GROUP BY url ORDER BY lcp DESC, url LIMIT {top}""",
+        [*span, candidates],
+    ).fetchall()
+
+
+def _p75_bounds(kept: np.ndarray, rest: np.ndarray | None) -> tuple[float, float]:
+    """Below and above the p75 (interpolated, as quantile_cont) of the union of two sorted arrays:
+    the lowest of their values just below their own p75 position, the highest just above."""
+    parts = [a for a in (kept, rest) if a is not None and len(a)]
+    positions = [0.75 * (len(a) - 1) for a in parts]
+    low = min(float(a[math.floor(pos)]) for a, pos in zip(parts, positions))
+    high = max(float(a[math.ceil(pos)]) for a, pos in zip(parts, positions))
+    return low, high
+
+
+def _open_sessions(cur: duckdb.DuckDBPyConnection, project_id: str, whole: range,
+                   started: dict[int, Fingerprint]) -> dict[int, Fingerprint]:
+    """Each whole day's fingerprint over the sessions open during it: those started that day, and
+    those started before that ran into it (few: a session rarely spans midnight)."""
+    prints = {d: started.get(d, (0, 0, 0, 0)) for d in whole}
+    if not whole:
+        return prints
+    spanning = cur.execute(
+        f"""SELECT started_ms // {DAY_MS}, ended_ms // {DAY_MS}, last_received_ms, ended_ms - started_ms, event_count
+            FROM sessions WHERE project_id = ? AND ended_ms >= ? AND started_ms < ?
+              AND ended_ms // {DAY_MS} > started_ms // {DAY_MS}""",
+        [project_id, whole.start * DAY_MS, whole.stop * DAY_MS],
+    ).fetchall()
+    for first, last, received, length, events in spanning:
+        for d in range(max(first + 1, whole.start), min(last + 1, whole.stop)):
+            n, a, b, c = prints[d]
+            prints[d] = (n + 1, a + received, b + length, c + events)
+    return prints
+
+
+def _read_lcp(cur: duckdb.DuckDBPyConnection, project_id: str, from_ms: int, to_ms: int) -> Lcp:
+    rows = cur.execute(
+        """SELECT url, list(value ORDER BY value) FROM vitals
+           WHERE project_id = ? AND at_ms >= ? AND at_ms < ? AND url IS NOT NULL AND name = 'LCP' GROUP BY url""",
+        [project_id, from_ms, to_ms],
+    ).fetchall()
+    return {url: np.array(values, np.float64) for url, values in rows}
+
+
+def _merge_lcp(parts: list[Lcp]) -> Lcp:
+    if len(parts) == 1:
+        return parts[0]
+    gathered: dict[str, list[np.ndarray]] = {}
+    for part in parts:
+        for url, values in part.items():
+            gathered.setdefault(url, []).append(values)
+    return {url: arrays[0] if len(arrays) == 1 else np.sort(np.concatenate(arrays)) for url, arrays in gathered.items()}
 
 
 def _slowest_pages(cur: duckdb.DuckDBPyConnection, span: list[object], top: int) -> list[tuple[object, ...]]:

@@ -13,7 +13,7 @@ from litestar.response import Template
 from sessionstory.index.errors import error_groups
 from sessionstory.index.funnels import MAX_STEPS, funnel
 from sessionstory.index.heatmaps import Heatmap, heatmap, page_urls
-from sessionstory.index.overview import SessionDays, overview
+from sessionstory.index.overview import KeptDays, overview
 from sessionstory.insights.anomalies import find_anomalies
 from sessionstory.web.headers import allow_media_from
 from sessionstory.web.pages import chosen_project, render, require_sign_in, time_range
@@ -30,7 +30,7 @@ def overview_page(request: Request, project: FromQuery[str | None] = None,  # ty
     span = time_range(range)
     data = None
     if current is not None:
-        days = _session_days(request)
+        days = _kept_days(request)
         data = datadir(request).index.read(lambda cur: overview(cur, current.id, span.from_ms, span.to_ms, days=days))
     chart = None
     if data is not None:
@@ -43,9 +43,9 @@ def overview_page(request: Request, project: FromQuery[str | None] = None,  # ty
                   chart=chart)
 
 
-def _session_days(request: Request) -> SessionDays:  # type: ignore[type-arg]
+def _kept_days(request: Request) -> KeptDays:  # type: ignore[type-arg]
     """The overview's whole days of sessions, kept for the app's life, for the index file in place."""
-    days: SessionDays = request.app.state.setdefault("overview_days", SessionDays())
+    days: KeptDays = request.app.state.setdefault("overview_days", KeptDays())
     index_file = os.stat(datadir(request).index.path)
     return days.of_index((index_file.st_dev, index_file.st_ino))
 
