@@ -366,8 +366,8 @@ class SegmentLog:
             try:
                 fd = os.open(self.path(segment), os.O_WRONLY)
             except FileNotFoundError:
-                if self.remote is not None:  # another node's segment: its object loses the records
-                    self.remote.rewrite(segment, lambda data, locs=locs: erased_copy(data, locs))
+                if self.remote is not None:  # another node's segment: its object and its writer lose the records
+                    self.remote.erase_elsewhere(segment, locs)
                 continue
             try:
                 for loc in locs:

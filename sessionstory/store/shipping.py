@@ -27,12 +27,13 @@ import queue
 import socket
 import threading
 import time
-from collections.abc import Callable
+import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sessionstory.store.objects import ObjectStore, StoreUrlError
-from sessionstory.store.segments import segment_numbers, segment_path
+from sessionstory.store.records import Location
+from sessionstory.store.segments import erased_copy, segment_numbers, segment_path
 
 if TYPE_CHECKING:
     from sessionstory.store.segments import SegmentLog
@@ -45,11 +46,9 @@ SEGMENTS_PER_NODE = 1 << 21
 MAX_NODE = (2**31 - 1) // SEGMENTS_PER_NODE
 SEAL_AFTER_S = 60.0
 RETRY_AFTER_S = 5.0  # after obstore's own retries gave up: the store is down, try again later
+NOTICE_POLL_S = 10.0  # how often a node looks for erasures other nodes made in its segments
 DRAIN_TIMEOUT_S = 120.0
 NODE_FILE = "store-node.json"
-
-Patch = Callable[[bytes], bytes]
-
 
 def segment_key(segment: int) -> str:
     return f"segments/{segment:010d}.seg"
@@ -124,6 +123,8 @@ class Shipper:
         self._tail: tuple[int, float] = (0, 0.0)  # the open segment and when it was first seen holding data
         self._pending = 0  # jobs queued or running (a failed job stays counted until it succeeds)
         self._done = threading.Condition()
+        self.notice_poll_s = NOTICE_POLL_S
+        self._next_poll = 0.0
         self.shipped = 0  # segments uploaded since start (metrics, tests)
 
     @property
@@ -152,9 +153,15 @@ class Shipper:
         """Bytes of a segment this node does not hold; FileNotFoundError if no object has them."""
         return self.objects.read_range(segment_key(segment), offset, length)
 
-    def rewrite(self, segment: int, patch: Patch) -> None:
-        """Replace a segment this node does not hold by `patch` of it (erasing its records)."""
-        self.objects.update(segment_key(segment), patch)
+    def erase_elsewhere(self, segment: int, locations: list[Location]) -> None:
+        """Erase records of a segment this node does not hold: in its object now, and on the
+        disk of the node that wrote it through a notice it polls for (it may hold the segment
+        in its cache, or still open: then the object does not exist yet)."""
+        self.objects.update(segment_key(segment), lambda data: erased_copy(data, locations))
+        owner = node_of(segment)
+        if owner != self.node:
+            notice = json.dumps({"segment": segment, "records": [[loc.offset, loc.length] for loc in locations]})
+            self.objects.put(f"erasures/{owner:04d}/{segment:010d}-{uuid.uuid4().hex}.json", notice.encode())
 
     # -- the thread ----------------------------------------------------------------------
 
@@ -194,22 +201,26 @@ class Shipper:
             try:
                 job = self._jobs.get(timeout=1.0)
             except queue.Empty:
-                self._seal_if_old()
-                continue
+                job = ("idle", 0)
             if job is None:
                 return
-            try:
-                self._do(*job)
-            except Exception as exc:  # the store is down or refused: keep the job, try again later
-                log.error("segment store: %s of segment %d failed (%s); retrying in %.0f s",
-                          job[0], job[1], exc, RETRY_AFTER_S)
-                self._jobs.put(job)
-                time.sleep(RETRY_AFTER_S)
-            else:
-                with self._done:
-                    self._pending -= 1
-                    self._done.notify_all()
+            if job[0] != "idle":
+                self._run_job(job)
             self._seal_if_old()
+            self._poll_notices()
+
+    def _run_job(self, job: tuple[str, int]) -> None:
+        try:
+            self._do(*job)
+        except Exception as exc:  # the store is down or refused: keep the job, try again later
+            log.error("segment store: %s of segment %d failed (%s); retrying in %.0f s",
+                      job[0], job[1], exc, RETRY_AFTER_S)
+            self._jobs.put(job)
+            time.sleep(RETRY_AFTER_S)
+        else:
+            with self._done:
+                self._pending -= 1
+                self._done.notify_all()
 
     def _do(self, job: str, segment: int) -> None:
         assert self._log is not None
@@ -238,6 +249,22 @@ class Shipper:
             segment = segment_of(key)
             if node_of(segment) == self.node and segment < active and segment not in held:
                 self._queue("delete", segment)
+
+    def _poll_notices(self) -> None:
+        """Apply the erasures other nodes made in this node's segments to its own copies (the
+        erase ships each segment again, so no stale copy can bring a record back)."""
+        assert self._log is not None
+        if time.monotonic() < self._next_poll:
+            return
+        self._next_poll = time.monotonic() + self.notice_poll_s
+        try:
+            for item in self.objects.list(f"erasures/{self.node:04d}/"):
+                notice = json.loads(self.objects.read(item.key))
+                with self._log.frozen():  # as compaction's erasures: never under a backup's copy
+                    self._log.erase([Location(notice["segment"], offset, length) for offset, length in notice["records"]])
+                self.objects.delete(item.key)
+        except Exception as exc:  # the store is down: the notices wait for the next poll
+            log.error("segment store: cannot apply other nodes' erasures yet (%s)", exc)
 
     def _seal_if_old(self) -> None:
         """Bound how long a batch lives on this disk alone: seal the tail once it has held

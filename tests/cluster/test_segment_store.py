@@ -185,3 +185,27 @@ def test_a_segment_deleted_while_its_deletion_was_not_shipped_is_deleted_at_star
         assert again.shipper is not None and again.shipper.wait_idle(30)
         stored = _stored_segments(settings)
         assert kept.segment in stored and dead.segment not in stored
+
+
+def test_the_writer_erases_its_own_copy_of_what_another_node_erased(node_settings: NodeSettings) -> None:
+    """Erased through another node: gone from the object, and from the writer's disk, both in
+    a segment it had shipped and in the one it still has open."""
+    writer_settings, other_settings = node_settings("writer"), node_settings("other")
+    with _running(writer_settings) as writer:
+        assert writer.shipper is not None
+        writer.shipper.notice_poll_s = 0.2
+        _, sealed = _shipped(writer, 1, 2)
+        still_open = writer.log.append_now(_record(3))
+        with _running(other_settings) as other:
+            other.log.erase([sealed, still_open])
+        deadline = time.monotonic() + 20
+        while b"event bytes 2" in writer.log.path(sealed.segment).read_bytes() or \
+                b"event bytes 3" in writer.log.path(still_open.segment).read_bytes():
+            assert time.monotonic() < deadline, "the writer never erased its copies"
+            time.sleep(0.1)
+        assert writer.shipper.wait_idle(30)
+    assert not _objects(writer_settings).list("erasures/")  # each notice is gone once applied
+    stored = {segment: _objects(writer_settings).read(segment_key(segment))
+              for segment in (sealed.segment, still_open.segment)}  # the open one was shipped at the stop
+    assert b"event bytes 2" not in stored[sealed.segment] and b"event bytes 1" in stored[sealed.segment]
+    assert b"event bytes 3" not in stored[still_open.segment]
