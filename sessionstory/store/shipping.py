@@ -16,6 +16,10 @@ What the object store holds is reconciled with the local disk when a node starts
 sealed segment missing there, shorter, or older than its local file (erased since) is
 shipped again; an object of ours whose local file compaction deleted is deleted. Local
 copies are never evicted in this version, which is what makes that safe.
+
+Records erased through another node are erased in the object at once, and the node that
+wrote them learns of it from a notice (`erasures/NNNN/…`) it polls for, erases its own
+copy and ships the segment again.
 """
 
 from __future__ import annotations
@@ -111,7 +115,8 @@ def _segments_with_data(segments_dir: Path) -> list[int]:
 
 class Shipper:
     """One thread per node: ships sealed segments, seals a tail older than `seal_after_s`,
-    applies erasures and deletions to the objects; reads serve any thread."""
+    applies erasures and deletions to the objects and other nodes' erasure notices to its
+    own segments; reads serve any thread."""
 
     def __init__(self, objects: ObjectStore, node: int, seal_after_s: float = SEAL_AFTER_S) -> None:
         self.objects = objects
