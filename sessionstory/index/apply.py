@@ -7,6 +7,7 @@ and the merged session and visitor rows are written.
 
 from __future__ import annotations
 
+import functools
 from bisect import bisect_right
 from collections.abc import Iterable
 from typing import Any
@@ -18,7 +19,9 @@ from sessionstory.context import agent
 from sessionstory.events import event_decoder
 from sessionstory.facts import BatchFacts, batch_facts
 from sessionstory.signals import SessionState, Signal, advance, settle
+from sessionstory.index.compaction import TABLES as COMPACTION_TABLES
 from sessionstory.index.compaction import apply_compacted, apply_dictionary, newest_change
+from sessionstory.index.schema import TABLES
 from sessionstory.store import BatchMeta, CompactedMeta, DictionaryMeta, EntityChange, Location, Record
 from sessionstory.store.compression import decompress
 
@@ -29,6 +32,7 @@ SEARCH_MAX = 4000
 VITALS = ("lcp", "inp", "cls", "fcp", "ttfb")
 
 _state_encoder = msgspec.msgpack.Encoder()
+_json = msgspec.json.Encoder()
 _state_decoder = msgspec.msgpack.Decoder(SessionState)
 
 
@@ -88,15 +92,18 @@ def apply_records(con: duckdb.DuckDBPyConnection, committed: Iterable[tuple[Loca
     batches: list[tuple[Location, BatchMeta, BatchFacts]] = []
     pending: set[str] = set()
     for location, record, note in committed:
-        if isinstance(record.meta, EntityChange):
-            _apply_entity(con, record.meta, location)
-        elif isinstance(record.meta, BatchMeta):
+        if isinstance(record.meta, BatchMeta):
             facts = note if isinstance(note, BatchFacts) else facts_of(record)
             batches.append((location, record.meta, facts))
+            continue
+        if batches and isinstance(record.meta, EntityChange | CompactedMeta):
+            # In log order: a tombstone must not overtake the batches before it (they would be
+            # taken for batches racing their erasure), nor a compacted record the batches it holds.
+            pending |= _apply_batches(con, batches)
+            batches = []
+        if isinstance(record.meta, EntityChange):
+            _apply_entity(con, record.meta, location)
         elif isinstance(record.meta, CompactedMeta):
-            if batches:  # the batches it holds may be among those just before it: apply those first
-                pending |= _apply_batches(con, batches)
-                batches = []
             pending |= apply_compacted(con, location, record.meta, note, _apply_batches)
         elif isinstance(record.meta, DictionaryMeta):
             apply_dictionary(con, location, record.meta)
@@ -151,13 +158,12 @@ def _apply_batches(con: duckdb.DuckDBPyConnection, batches: list[tuple[Location,
     fresh = _drop_known(con, _drop_erased(con, batches))
     if not fresh:
         return set()
-    insert_rows(con, 'INSERT INTO records (session_id, seq, segment, "offset", length)',
-                [(m.session_id, m.seq, loc.segment, loc.offset, loc.length) for loc, m, _ in fresh])
+    insert_rows(con, "records", [(m.session_id, m.seq, loc.segment, loc.offset, loc.length) for loc, m, _ in fresh])
     flush = _Flush(con, sorted({m.session_id for _, m, _ in fresh}))
     for _, meta, facts in fresh:
         _merge(flush, meta, facts)
     for table, rows in flush.tables.items():
-        insert_rows(con, f"INSERT INTO {table}", rows)
+        insert_rows(con, table, rows)
     _write_sessions(con, flush)
     _upsert_visitors(con, flush)
     return {sid for sid, state in flush.states.items() if state.pending}
@@ -167,8 +173,8 @@ def _write_sessions(con: duckdb.DuckDBPyConnection, flush: _Flush) -> None:
     for sid, row in flush.sessions.items():
         row.state = _state_encoder.encode(flush.states[sid])
         row.search_lower = search_lower(row.urls, row.search_text, row.user_id)
-    insert_rows(con, f"INSERT OR REPLACE INTO sessions ({', '.join(COLUMNS)})",
-                [tuple(getattr(row, c) for c in COLUMNS) for row in flush.sessions.values()])
+    insert_rows(con, "sessions", [tuple(getattr(row, c) for c in COLUMNS) for row in flush.sessions.values()],
+                COLUMNS, replace=True)
 
 
 def settle_quiet(con: duckdb.DuckDBPyConnection, session_ids: list[str]) -> None:
@@ -182,23 +188,57 @@ def settle_quiet(con: duckdb.DuckDBPyConnection, session_ids: list[str]) -> None
                 (row.project_id, sid, sig.at, sig.kind, sig.url, c.selector if c else None, c.text if c else None,
                  c.x if c else None, c.y if c else None, c.vw if c else None, c.vh if c else None))
             setattr(row, _SIGNAL_COLUMNS[sig.kind], getattr(row, _SIGNAL_COLUMNS[sig.kind]) + 1)
-    insert_rows(con, "INSERT INTO interactions", flush.tables["interactions"])
+    insert_rows(con, "interactions", flush.tables["interactions"])
     _write_sessions(con, flush)
 
 
-ROWS_PER_STATEMENT = 500
+def insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: list[tuple[Any, ...]],
+                columns: list[str] | None = None, replace: bool = False) -> None:
+    """`rows` into `table` (into `columns`, else every column in table order; `replace`: INSERT OR
+    REPLACE) in one statement whose one parameter is the rows as JSON, column by column.
 
-
-def insert_rows(con: duckdb.DuckDBPyConnection, sql: str, rows: list[tuple[Any, ...]]) -> None:
-    """`sql` (an `INSERT ... INTO table [(columns)]`) with many rows per statement: DuckDB's
-    executemany binds row by row, about 3 ms each; one multi-row VALUES is ten times cheaper."""
+    Binding Python values costs DuckDB ~8 µs each (~0.1-0.2 ms a row of interactions, whether
+    by executemany or one multi-row VALUES); msgspec writes the JSON in C and DuckDB takes it
+    apart in C++, ~8 µs a whole row."""
     if not rows:
         return
-    width = len(rows[0])
-    one = "(" + ", ".join("?" * width) + ")"
-    for start in range(0, len(rows), ROWS_PER_STATEMENT):
-        chunk = rows[start : start + ROWS_PER_STATEMENT]
-        con.execute(f"{sql} VALUES {', '.join([one] * len(chunk))}", [v for row in chunk for v in row])
+    types = column_types()[table]
+    names = columns or list(types)
+    shape = ", ".join(f'"c{i}": [{_json_type(types[name])}]' for i, name in enumerate(names))
+    values = ", ".join(
+        f"from_base64(unnest(j.c{i}))" if types[name] == "BLOB" else f"unnest(j.c{i})" for i, name in enumerate(names))
+    quoted = ", ".join(f'"{name}"' for name in names)
+    # Each column's values as one JSON array (bytes become base64 strings, as msgspec writes them).
+    payload = _json.encode({f"c{i}": column for i, column in enumerate(zip(*rows))})
+    con.execute(f"INSERT {'OR REPLACE ' if replace else ''}INTO {table} ({quoted}) SELECT {values} "
+                f"FROM (SELECT json_transform_strict(?, '{{{shape}}}') AS j)", [payload.decode()])
+
+
+def _json_type(sql_type: str) -> str:
+    """A column's type in json_transform's structure: a list is a JSON array of its items."""
+    if sql_type.endswith("[]"):
+        return f"[{_json_type(sql_type[:-2])}]"
+    return '"VARCHAR"' if sql_type == "BLOB" else f'"{sql_type}"'
+
+
+@functools.cache
+def column_types() -> dict[str, dict[str, str]]:
+    """Each index table's columns and their types, in table order. Read once from the schema
+    itself in a throwaway in-memory database (the schema is fixed for a given SCHEMA_VERSION),
+    so inserts need not ask the index file every time."""
+    con = duckdb.connect()
+    try:
+        con.execute(TABLES)
+        con.execute(COMPACTION_TABLES)
+        types: dict[str, dict[str, str]] = {}
+        for table, column, sql_type in con.execute(
+            "SELECT table_name, column_name, data_type FROM duckdb_columns() WHERE NOT internal "
+            "ORDER BY table_name, column_index"
+        ).fetchall():
+            types.setdefault(table, {})[column] = sql_type
+        return types
+    finally:
+        con.close()
 
 
 def _drop_erased(
@@ -211,8 +251,8 @@ def _drop_erased(
         "SELECT session_id FROM tombstones WHERE session_id IN (SELECT unnest(?::VARCHAR[]))", [sessions]).fetchall()}
     if not erased:
         return batches
-    insert_rows(con, 'INSERT INTO superseded (segment, "offset", length)',
-                [(loc.segment, loc.offset, loc.length) for loc, m, _ in batches if m.session_id in erased])
+    insert_rows(con, "superseded", [(loc.segment, loc.offset, loc.length) for loc, m, _ in batches if m.session_id in erased],
+                ["segment", "offset", "length"])
     return [item for item in batches if item[1].session_id not in erased]
 
 
@@ -363,4 +403,4 @@ def _upsert_visitors(con: duckdb.DuckDBPyConnection, flush: _Flush) -> None:
         if key in flush.identified:
             v[2], v[3] = flush.identified[key]
         existing[key] = v
-    insert_rows(con, "INSERT OR REPLACE INTO visitors", [tuple(v) for v in existing.values()])
+    insert_rows(con, "visitors", [tuple(v) for v in existing.values()], replace=True)
