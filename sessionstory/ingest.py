@@ -1,13 +1,14 @@
 """The write path: validate a batch, scrub it, compress it, make it durable.
 
 Pure steps (decode, validate, scrub, summarise) run before anything touches disk;
-a batch is acknowledged only after the segment log has fsynced it.
+a batch is acknowledged once the segment log has fsynced it, not later: the index applies
+it soon after, and reads wait for that (Index.read), so a client's flush() is still
+followed by a listing that shows it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import re
 import time
 import zlib
@@ -31,7 +32,6 @@ from sessionstory.store.records import Kind
 
 _ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _GZIP_MAGIC = b"\x1f\x8b"
-INDEX_WAIT_S = 2.0
 INFLATE_STEP = 1024 * 1024
 ERASED = "\0erased"  # the "owner" of an erased session's id: no project can claim it again
 
@@ -224,7 +224,7 @@ class Ingestor:
         # Sessions erased while this process runs (older erasures: the index's tombstones).
         self._erased: set[str] = set()
 
-    async def append(self, prepared: Prepared, wait_for_index: bool = True) -> None:
+    async def append(self, prepared: Prepared) -> None:
         key = prepared.key
         running = self._inflight.get(key)
         if running is not None:
@@ -236,7 +236,9 @@ class Ingestor:
             # (session, seq) once, so that costs a few bytes of log, never a wrong fact.
             (owner, size), stored = known, key in self._recent
         else:
-            owner, stored, size = await self._index.read_async(lambda cur: _lookup(cur, key))
+            # Not a fresh read: every batch this process made durable lately is in `_sessions`
+            # already, so waiting for the index to catch up would only slow the answer.
+            owner, stored, size = await self._index.read_async(lambda cur: _lookup(cur, key), fresh=False)
         if owner == ERASED or key[0] in self._erased:
             return  # erased on request: acknowledge (the SDK stops retrying), store nothing
         if owner is not None and owner != prepared.project.id:
@@ -247,14 +249,9 @@ class Ingestor:
         future = self._log.submit(prepared.record, prepared.facts)
         self._inflight[key] = future
         try:
-            location = await _durable(future)
+            await _durable(future)
         finally:
             self._inflight.pop(key, None)
-        # Durable is what the 200 promises; waiting briefly for the index as well means a
-        # client that lists sessions right after its flush() sees what it sent.
-        if wait_for_index:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.wrap_future(self._index.applied(location)), INDEX_WAIT_S)
         self._recent[key] = prepared.project.id
         self._sessions[key[0]] = (prepared.project.id, size)
         self._sessions.move_to_end(key[0])

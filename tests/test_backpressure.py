@@ -33,8 +33,7 @@ def _stored_seqs(client: TestClient, dd: DataDir, session_id: str) -> list[int]:
     return [(e["timestamp"] - AT) // 1000 for e in events]
 
 
-def test_a_held_index_writer_turns_ingest_to_503_and_back(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(ingest, "INDEX_WAIT_S", 0.05)  # an answer waits this long for the held index
+def test_a_held_index_writer_turns_ingest_to_503_and_back(settings: Settings) -> None:
     for client, dd in app_with(settings, limits=Limits(max_index_lag_records=2)):
         key = dd.projects.create("Shop").public_key
         release = threading.Event()

@@ -4,6 +4,13 @@ DuckDB wants few large writes from one place, so every write goes through one th
 fed by a queue (datasette's model): batches of log records are applied together in one
 transaction, and other writes (sign-ins, say) are jobs on the same queue. Reads use
 cursors of their own, one per thread.
+
+Ingest is acknowledged once the log has fsynced, not once indexed: the writer gathers
+durable records for a moment (GATHER_S) and applies them as one large group, which costs
+little more than a small one. A read waits, first, until the index holds every record that
+was durable when it arrived (read-your-writes: a client's flush() is followed by a listing
+that shows it), and asks the writer to stop gathering; when the index is caught up that is
+one comparison.
 """
 
 from __future__ import annotations
@@ -35,6 +42,13 @@ Job = Callable[[duckdb.DuckDBPyConnection], Any]
 _Committed = list[tuple[Location, Record, object]]
 QUIET_CHECK_S = 1.0  # how often the writer looks for sessions gone quiet
 QUIET_AFTER_S = 3.0  # a session silent this long has had every chance to show a click's effect
+# How long the writer lets durable records gather before applying them, unless a reader (or
+# a job) is waiting, and how many records end the wait at once: a transaction's fixed cost
+# (loading sessions, upserts, the checkpoint, COMMIT) is spread over a whole group.
+GATHER_S = 0.1
+GATHER_RECORDS = 2_000
+READ_WAIT_S = 2.0  # the longest a read waits for the index to catch up; then it reads what is there
+_HURRY = ("hurry", None, None)  # a queue item that only ends the writer's gathering
 
 
 def _remember_pandas_is_missing() -> None:
@@ -74,6 +88,7 @@ class Index:
         self._waiters: list[tuple[tuple[int, int], Future[None]]] = []
         self._waiters_lock = threading.Lock()
         self._applied: tuple[int, int] = (0, -1)
+        self._progress = threading.Condition()  # notified whenever `indexed` moves
         self._pending: dict[str, float] = {}  # sessions with clicks awaiting an outcome -> when seen
         # Records (and their bytes in the log) handed to the writer, and applied by it: the
         # difference is the index's lag behind the log (metrics, backpressure). One writer each.
@@ -171,34 +186,65 @@ class Index:
         return self._thread is not None and self._thread.is_alive()
 
     def _write_loop(self) -> None:
+        settled = time.monotonic()
         while True:
             try:
                 items = [self._queue.get(timeout=QUIET_CHECK_S)]
             except queue.Empty:
+                items = []
+            if items and items[0] is not None and items[0][0] == "records":
+                self._gather(items)
+            else:
+                self._drain(items)
+            if not self._run_items(items):
+                return
+            if time.monotonic() - settled >= QUIET_CHECK_S:  # under steady ingest the queue is never empty
                 self._settle_quiet()
-                continue
-            while True:  # take everything queued: one transaction for many records
-                try:
-                    items.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
-            pending: _Committed = []
-            for item in items:
-                if item is None:
-                    if pending:
-                        self._apply(pending)
-                    return
-                kind, payload, future = item
-                if kind == "records":
-                    pending.extend(payload)
-                    continue
+                settled = time.monotonic()
+
+    def _gather(self, items: list[tuple[str, Any, Future[Any] | None] | None]) -> None:
+        """Take more queued items for up to GATHER_S, until a reader or a job waits (or the
+        shutdown sentinel comes), or GATHER_RECORDS are in hand."""
+        deadline = time.monotonic() + GATHER_S
+        records = len(items[0][1])  # type: ignore[index]
+        while records < GATHER_RECORDS:
+            try:
+                item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                return
+            items.append(item)
+            if item is None or item[0] != "records":
+                self._drain(items)
+                return
+            records += len(item[1])
+
+    def _drain(self, items: list[tuple[str, Any, Future[Any] | None] | None]) -> None:
+        while True:
+            try:
+                items.append(self._queue.get_nowait())
+            except queue.Empty:
+                return
+
+    def _run_items(self, items: list[tuple[str, Any, Future[Any] | None] | None]) -> bool:
+        """Apply the records and run the jobs, in queue order; False at the shutdown sentinel."""
+        pending: _Committed = []
+        for item in items:
+            if item is None:
+                if pending:
+                    self._apply(pending)
+                return False
+            kind, payload, future = item
+            if kind == "records":
+                pending.extend(payload)
+            elif kind == "job":
                 if pending:  # a job sees every record queued before it
                     self._apply(pending)
                     pending = []
                 assert future is not None
                 _run(payload, self._con, future)
-            if pending:
-                self._apply(pending)
+        if pending:
+            self._apply(pending)
+        return True
 
     def applied(self, location: Location) -> Future[None]:
         """Resolves once the record at `location` is indexed (or its indexing has failed)."""
@@ -207,9 +253,26 @@ class Index:
         with self._waiters_lock:
             if key <= self._applied:
                 future.set_result(None)
-            else:
-                self._waiters.append((key, future))
+                return future
+            self._waiters.append((key, future))
+        self._hurry()
         return future
+
+    def wait_current(self, timeout: float = READ_WAIT_S) -> bool:
+        """Wait until every record durable now is indexed (at most `timeout`); whether it is.
+
+        The writer thread itself never waits (it would wait for itself)."""
+        target = self.fed[0]
+        if self.indexed[0] >= target or threading.current_thread() is self._thread:
+            return self.indexed[0] >= target
+        self._hurry()
+        with self._progress:
+            return self._progress.wait_for(lambda: self.indexed[0] >= target, timeout)
+
+    def _hurry(self) -> None:
+        """Someone waits for the index: the writer stops gathering and applies what it has."""
+        if self._thread is not None:
+            self._queue.put(_HURRY)
 
     def _apply(self, committed: _Committed) -> None:
         last = committed[-1][0]
@@ -229,10 +292,12 @@ class Index:
             ready = [f for key, f in self._waiters if key <= self._applied]
             self._waiters = [(key, f) for key, f in self._waiters if key > self._applied]
         self.indexed = (self.indexed[0] + len(committed), self.indexed[1] + sum(loc.length for loc, *_ in committed))
+        with self._progress:
+            self._progress.notify_all()
         for future in ready:
             try:
                 future.set_result(None)
-            except InvalidStateError:  # its waiter gave up (ingest waits 2 s at most) and cancelled it
+            except InvalidStateError:  # its waiter gave up (live viewing waits 2 s at most) and cancelled it
                 pass
 
     def _settle_quiet(self) -> None:
@@ -271,7 +336,11 @@ class Index:
             cur = self._local.cursor = self._con.cursor()
         return cur
 
-    def read(self, query: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+    def read(self, query: Callable[[duckdb.DuckDBPyConnection], T], fresh: bool = True) -> T:
+        """Run `query` on this thread's cursor; `fresh`: once the index holds everything durable
+        now (read-your-writes), or READ_WAIT_S have passed."""
+        if fresh:
+            self.wait_current()
         with self._gate:
             while self._swapping:
                 self._gate.wait()
@@ -284,8 +353,8 @@ class Index:
                 if not self._readers:
                     self._gate.notify_all()
 
-    async def read_async(self, query: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
-        return await anyio.to_thread.run_sync(self.read, query)
+    async def read_async(self, query: Callable[[duckdb.DuckDBPyConnection], T], fresh: bool = True) -> T:
+        return await anyio.to_thread.run_sync(self.read, query, fresh)
 
     def log_position(self) -> Location | None:
         row = self.cursor().execute("SELECT value FROM meta WHERE key = 'log_position'").fetchone()

@@ -97,12 +97,10 @@ async def ingest(request: Request) -> Response[dict[str, bool]]:  # type: ignore
             client_ip=request.client.host if request.client else None,
         )
     )
-    # Someone is watching this session live: the SDK sends smaller batches, sooner, while this holds.
-    # The viewer gets them from the live hub, so the answer need not wait for the index as well
-    # (the SDK sends one batch at a time: a slow index would set its pace).
     admission.check_project(prepared.project.id)
     admission.check_disk()
     admission.check_backlog(dd.log, dd.index)  # backpressure: the log or the index is too far behind
+    await dd.ingestor.append(prepared)
+    # Someone is watching this session live: the SDK sends smaller batches, sooner, while this holds.
     watched = live_hub(request).watched(prepared.record.meta.session_id)  # type: ignore[union-attr]
-    await dd.ingestor.append(prepared, wait_for_index=not watched)
     return Response({"ok": True, "watched": True} if watched else {"ok": True}, headers=headers)
