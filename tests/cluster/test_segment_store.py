@@ -7,13 +7,15 @@ import contextlib
 import shutil
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import msgspec
+import pytest
 from litestar.testing import TestClient
 
 from sessionstory.app import create_app
-from sessionstory.config import Settings
+from sessionstory.config import ConfigError, Settings, load_settings, prepare_data_dir
 from sessionstory.datadir import DataDir
 from sessionstory.store import BatchMeta, Location, Record
 from sessionstory.store.objects import ObjectStore
@@ -209,3 +211,24 @@ def test_the_writer_erases_its_own_copy_of_what_another_node_erased(node_setting
               for segment in (sealed.segment, still_open.segment)}  # the open one was shipped at the stop
     assert b"event bytes 2" not in stored[sealed.segment] and b"event bytes 1" in stored[sealed.segment]
     assert b"event bytes 3" not in stored[still_open.segment]
+
+
+def test_a_single_nodes_data_dir_joins_as_node_0_and_ships_what_it_has(node_settings: NodeSettings,
+                                                                       tmp_path: Path) -> None:
+    single = load_settings(tmp_path / "single", env={})  # no store: today's single node
+    with _running(prepare_data_dir(single)) as alone:
+        before = [alone.log.append_now(_record(seq)) for seq in range(3)]
+    assert all(loc.segment < SEGMENTS_PER_NODE for loc in before)  # numbered 1, 2, ... as always
+
+    joined = msgspec.structs.replace(node_settings("unused"), data_dir=single.data_dir)
+    with _running(joined) as node:
+        assert node.shipper is not None and node.shipper.node == 0
+        assert node.shipper.wait_idle(30)
+    assert {loc.segment for loc in before} <= _stored_segments(joined)
+    with _running(node_settings("reader")) as reader:
+        assert [reader.log.read(loc).body for loc in before] == [b"event bytes %d" % seq for seq in range(3)]
+
+    copy = tmp_path / "copy"
+    shutil.copytree(single.data_dir / "segments", copy / "segments")
+    with pytest.raises(ConfigError, match="node 0 .* is another data dir's"):
+        DataDir(msgspec.structs.replace(joined, data_dir=copy))
