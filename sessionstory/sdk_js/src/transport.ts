@@ -113,18 +113,74 @@ const send = (b: Batch, leaving?: boolean): void => {
 const request = (body: BodyInit, init: RequestInit) =>
   fetch(url, { method: "POST", body, credentials: "omit", ...init });
 
+/** `body` gzipped (in the worker where there is one); false where the browser can't (no CompressionStream). */
+const gzipHere = (body: string): Promise<ArrayBuffer | false> =>
+  attempt(() =>
+    new Response(new Blob([body]).stream().pipeThrough(new CompressionStream("gzip")))
+      .arrayBuffer()
+      .catch(() => false as const),
+  ) || Promise.resolve(false);
+
+/**
+ * The worker's whole program, started from its source text: it must use nothing from the
+ * SDK's scope. Encoding a batch to bytes and compressing it were the SDK's second largest cost
+ * on the page's main thread after serializing events (bench/sdk.py's page: 160 ms of profile
+ * samples in transport against rrweb's 2,350; 35 ms since).
+ */
+const workerMain = () => {
+  onmessage = (e: MessageEvent<[number, string]>) =>
+    new Response(new Blob([e.data[1]]).stream().pipeThrough(new CompressionStream("gzip")))
+      .arrayBuffer()
+      .then(
+        (gz) => postMessage([e.data[0], gz], [gz] as any),
+        () => postMessage([e.data[0], false]),
+      );
+};
+
+/** The compressing worker; false once it can't be used (a CSP without blob: workers, say): compressing here then. */
+let worker: Worker | false | undefined;
+/** Compressions the worker has not answered yet, by request number. */
+const waiting = new Map<number, [body: string, resolve: (gz: ArrayBuffer | false) => void]>();
+let requests = 0;
+
+/** Settles a compression with the worker's answer, or (none given) by compressing here. */
+const answer = (id: number, gz?: ArrayBuffer | false): void => {
+  const [body, resolve] = waiting.get(id) || [];
+  if (!resolve) return;
+  waiting.delete(id);
+  if (gz === undefined) gzipHere(body!).then(resolve);
+  else resolve(gz);
+};
+
+const startWorker = (): Worker | false =>
+  attempt(() => {
+    const w = new Worker(URL.createObjectURL(new Blob([`(${workerMain})()`], { type: "text/javascript" })));
+    w.onmessage = guard((e: MessageEvent<[number, ArrayBuffer | false]>) => answer(...e.data));
+    w.onerror = guard(() => {
+      worker = false;
+      waiting.forEach((_, id) => answer(id));
+    });
+    return w;
+  }) || false;
+
+const gzip = (body: string): Promise<ArrayBuffer | false> => {
+  worker ??= startWorker();
+  if (!worker) return gzipHere(body);
+  const w = worker;
+  return new Promise((resolve) => {
+    const id = ++requests;
+    waiting.set(id, [body, resolve]);
+    // A worker that never answers (nor errs) must not hold the queue.
+    setTimeout(guard(answer), 5e3, id);
+    w.postMessage([id, body]);
+  });
+};
+
 /** Resolves with undefined when the batch is done with, or the delay before retrying it. */
 const post = async (b: Batch, leaving?: boolean): Promise<number | undefined> => {
   try {
-    // Compressing is async (off the main thread); at pagehide there is no time for it.
-    // False where the browser can't (no CompressionStream or Blob.stream).
-    if (!leaving) {
-      b.gz ??= await (attempt(() =>
-        new Response(new Blob([b.body]).stream().pipeThrough(new CompressionStream("gzip")))
-          .arrayBuffer()
-          .catch(() => false as const),
-      ) || false);
-    }
+    // Compressing is async (in a worker); at pagehide there is no time for it.
+    if (!leaving) b.gz ??= await gzip(b.body);
     // Beaconed while compressing (the page was being left): don't send it twice.
     if (!queue.includes(b)) return;
     const res = await request(b.gz || b.body, {

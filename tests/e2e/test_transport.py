@@ -1,0 +1,48 @@
+"""The SDK's transport in Chromium: batches are gzipped in a worker, off the page's main thread,
+and a page whose CSP forbids that worker is still recorded (compressed on the main thread)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import RECORD_VIEWPORT, wait_for_sdk
+from tests.e2e.sites import Sites
+from tests.server import Server
+
+def _record(browser: Any, url: str) -> tuple[str, list[Any], list[str]]:
+    """Records a visit: (session id, the ingest requests, the page's console lines)."""
+    context = browser.new_context(viewport=RECORD_VIEWPORT)
+    page = context.new_page()
+    console: list[str] = []
+    page.on("console", lambda m: console.append(m.text))
+    sent: list[Any] = []
+    page.on("request", lambda r: sent.append(r) if r.url.endswith("/api/v1/ingest") else None)
+    try:
+        page.goto(url)
+        wait_for_sdk(page)
+        page.click("#go")
+        session_id = page.evaluate("window.sessionstory.flush().then(() => window.sessionstory.sessionId())")
+    finally:
+        context.close()
+    assert sent, "batches were sent"
+    return session_id, sent, console
+
+
+@pytest.mark.parametrize("page", ["workers", "no-workers"])  # the second's CSP: worker-src 'none'
+def test_batches_are_gzipped_and_stored_with_or_without_a_worker(browser: Any, server: Server, sites: Sites,
+                                                                 token: str, page: str) -> None:
+    session_id, sent, console = _record(browser, f"{sites.url}/privacy/{page}.html")
+    bodies = [r.post_data_buffer for r in sent]
+    heads = [json.loads(gzip.decompress(b) if b[:2] == b"\x1f\x8b" else b) for b in bodies]
+    assert {h["session_id"] for h in heads} == {session_id}
+    assert all(r.headers.get("content-encoding") == "gzip" for r in sent), "compressed either way"
+    assert not [line for line in console if "SessionStory" in line], console
+    refused = [line for line in console if "Creating a worker" in line and "blocked" in line]
+    assert bool(refused) is (page == "no-workers"), console
+    events = server.get_json(f"/api/v1/sessions/{session_id}/events", token)
+    assert any(e["type"] == 2 for e in events) and any(  # type: ignore[union-attr, index]
+        e["type"] == 5 and e["data"]["tag"] == "click" for e in events), "the visit is stored"  # type: ignore[union-attr, index]
