@@ -10,6 +10,11 @@ through `ingest.prepare` (decode, validate, scrub inputs, sanitize, privacy, com
 facts) on a real data directory, with the project at `relaxed` (the baseline: the level
 adds nothing), `balanced` and `strict`; the figure is CPU time of the calling thread (thread_time: the data directory's own threads are left out) per batch,
 median of `--reps` passes, and its ratio to the baseline.
+
+Then the project's selectors and URL rules (`privacy.enforce`, which ends with the level): CPU per
+batch of `enforce` on the decoded batches beside `apply_level` alone (its baseline), with no
+selectors (only the page's own markers are looked for) and with a block, a mask (with a descendant
+combinator) and an ignore selector and a URL rule (every snapshot and mutation mirrored and matched).
 """
 
 from __future__ import annotations
@@ -20,14 +25,16 @@ import json
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sessionstory.config import load_settings, prepare_data_dir
+from sessionstory.config import Limits, load_settings, prepare_data_dir
 from sessionstory.datadir import DataDir
 from sessionstory.demo import recordings
-from sessionstory.ingest import prepare
-from sessionstory.privacy import make_settings
+from sessionstory.events import Event
+from sessionstory.ingest import parse_envelope, prepare
+from sessionstory.privacy import apply_level, enforce, make_settings
 
 BATCH_EVENTS = 50
 PLANTED = " · jane.doe@example.org, (555) 867-5309, 4111 1111 1111 1111"
@@ -69,6 +76,35 @@ def _cpu_per_batch(dd: DataDir, bodies: list[bytes], reps: int) -> float:
     return statistics.median(runs)
 
 
+def _cpu_of(step: Callable[[list[bytes], list[Event]], object], batches: list[tuple[list[bytes], list[Event]]],
+            reps: int) -> float:
+    runs = []
+    for _ in range(reps):
+        started = time.thread_time()
+        for raws, events in batches:
+            step(raws, events)
+        runs.append((time.thread_time() - started) / len(batches))
+    return statistics.median(runs)
+
+
+def _selectors_report(bodies: list[bytes], limits: Limits, reps: int) -> None:
+    decoded = []
+    for body in bodies:
+        env, events = parse_envelope(body, limits)
+        decoded.append(([bytes(raw) for raw in env.events], events))
+    rules = make_settings("balanced", block_selectors=[".promo", "[data-private]"], mask_selectors=["#account .balance"],
+                          ignore_selectors=[".chat input"], url_rules=["/admin/*"])
+    cases: dict[str, Callable[[list[bytes], list[Event]], object]] = {
+        "apply_level (baseline)": lambda raws, events: apply_level(raws, events, "balanced"),
+        "enforce, no selectors": lambda raws, events: enforce(raws, events, make_settings("balanced")),
+        "enforce, 4 selectors + 1 URL rule": lambda raws, events: enforce(raws, events, rules),
+    }
+    figures = {name: (_cpu_of(case, decoded, 1), _cpu_of(case, decoded, reps))[1] for name, case in cases.items()}
+    base = figures["apply_level (baseline)"]
+    for name, cpu in figures.items():
+        print(f"real     {name:34} {cpu * 1e3:7.3f} ms CPU per batch   x{cpu / base:.2f} of apply_level")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.privacy", description=__doc__.split("\n\n")[0])
     parser.add_argument("--reps", type=int, default=200)
@@ -91,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
                 for level, cpu in figures.items():
                     print(f"{name:8} {level:9} prepare {cpu * 1e3:7.3f} ms CPU per batch   "
                           f"x{cpu / base:.3f} of relaxed (privacy adds {(cpu - base) * 1e3:+.3f} ms)")
+            _selectors_report(sets["real"], dd.settings.limits, args.reps)
         finally:
             dd.close()
     return 0
