@@ -46,6 +46,11 @@ class Listed:
     modified: datetime
 
 
+def short_error(exc: BaseException) -> str:
+    """An error's first line: obstore's messages carry a page of debug detail after it."""
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
 def parse_url(url: str) -> tuple[str, str]:
     """`s3://bucket/prefix` -> (bucket, prefix without slashes at its ends)."""
     parts = urllib.parse.urlsplit(url)

@@ -35,7 +35,7 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sessionstory.store.objects import ObjectStore, StoreUrlError
+from sessionstory.store.objects import ObjectStore, StoreUrlError, short_error
 from sessionstory.store.records import Location
 from sessionstory.store.segments import erased_copy, segment_numbers, segment_path
 
@@ -219,7 +219,7 @@ class Shipper:
             self._do(*job)
         except Exception as exc:  # the store is down or refused: keep the job, try again later
             log.error("segment store: %s of segment %d failed (%s); retrying in %.0f s",
-                      job[0], job[1], exc, RETRY_AFTER_S)
+                      job[0], job[1], short_error(exc), RETRY_AFTER_S)
             self._jobs.put(job)
             time.sleep(RETRY_AFTER_S)
         else:
@@ -269,7 +269,7 @@ class Shipper:
                     self._log.erase([Location(notice["segment"], offset, length) for offset, length in notice["records"]])
                 self.objects.delete(item.key)
         except Exception as exc:  # the store is down: the notices wait for the next poll
-            log.error("segment store: cannot apply other nodes' erasures yet (%s)", exc)
+            log.error("segment store: cannot apply other nodes' erasures yet (%s)", short_error(exc))
 
     def _seal_if_old(self) -> None:
         """Bound how long a batch lives on this disk alone: seal the tail once it has held

@@ -121,13 +121,11 @@ def _stored_segments(settings: Settings) -> set[int]:
 
 def test_sealed_segments_unshipped_at_a_crash_are_shipped_at_start(node_settings: NodeSettings) -> None:
     settings = node_settings("node")
-    first = DataDir(settings)
-    first.start()
-    sealed = _shipped(first, 0)[0].segment
-    # A crash between sealing and shipping: the object is not there (and nothing drains).
-    _objects(settings).delete(segment_key(sealed))
-    first.log.close()
-    first.index.close()
+    first = DataDir(settings)  # its shipper never starts: as if the process died before shipping
+    sealed = first.log.append_now(_record(0)).segment
+    first.log.roll()
+    first.close()
+    assert sealed not in _stored_segments(settings)
 
     with _running(settings) as again:
         assert again.shipper is not None and again.shipper.wait_idle(30)
