@@ -12,10 +12,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import obstore
 from obstore.exceptions import AlreadyExistsError, PreconditionError
 from obstore.store import S3Store
+
+if TYPE_CHECKING:
+    from obstore.store import ClientConfig, RetryConfig, S3Config
 
 # Which AWS_* variable sets which of obstore's S3 options (the first one set wins).
 _OPTIONS = {
@@ -30,8 +34,8 @@ _OPTIONS = {
 # A request waits this long at most, retries included: a player or a start-up waiting on a
 # store that is down should fail in seconds, not obstore's default 3 minutes. (The shipper
 # keeps trying a failed upload on its own schedule.)
-_RETRIES = {"max_retries": 3, "retry_timeout": timedelta(seconds=15)}
-_TIMEOUTS = {"connect_timeout": timedelta(seconds=5), "timeout": timedelta(seconds=60)}
+_RETRIES: RetryConfig = {"max_retries": 3, "retry_timeout": timedelta(seconds=15)}
+_CONNECT_TIMEOUT, _REQUEST_TIMEOUT = timedelta(seconds=5), timedelta(seconds=60)
 _UPDATE_TRIES = 5
 
 
@@ -63,13 +67,14 @@ class ObjectStore:
     def __init__(self, url: str, aws_env: dict[str, str]) -> None:
         bucket, prefix = parse_url(url)
         self.url = url
-        config = {option: value for option, names in _OPTIONS.items()
+        chosen = {option: value for option, names in _OPTIONS.items()
                   if (value := next((aws_env[n] for n in names if aws_env.get(n)), ""))}
-        config.setdefault("region", "us-east-1")
-        plain_http = config.get("endpoint", "").startswith("http://")  # a server on loopback or a private network
-        self._store = S3Store(bucket, prefix=prefix or None, config=config,  # type: ignore[arg-type]
-                              client_options={"allow_http": plain_http, **_TIMEOUTS},  # type: ignore[typeddict-item]
-                              retry_config=_RETRIES)  # type: ignore[arg-type]
+        config: S3Config = {"region": "us-east-1", **chosen}  # type: ignore[typeddict-item]
+        client: ClientConfig = {
+            "allow_http": chosen.get("endpoint", "").startswith("http://"),  # a server on loopback or a private network
+            "connect_timeout": _CONNECT_TIMEOUT, "timeout": _REQUEST_TIMEOUT,
+        }
+        self._store = S3Store(bucket, prefix=prefix or None, config=config, client_options=client, retry_config=_RETRIES)
 
     def put(self, key: str, data: bytes | Path) -> None:
         obstore.put(self._store, key, data)

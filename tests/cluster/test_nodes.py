@@ -24,7 +24,7 @@ def _post(node: Server, payload: dict[str, object]) -> int:
     request = urllib.request.Request(f"{node.url}/api/v1/ingest", data=json.dumps(payload).encode(),
                                      headers={"Content-Type": "application/json"}, method="POST")
     with urllib.request.urlopen(request, timeout=30) as answer:
-        return answer.status
+        return int(answer.status)
 
 
 def _shipped_batches(objects: ObjectStore, into: Path) -> set[tuple[str, int]]:
