@@ -218,6 +218,7 @@ function shortcutList(): Node[] {
     ]),
   );
   const marks: [string, string][] = [
+    ["comment", "Comment"],
     ["error", "JavaScript error"],
     ["error-click", "Error click"],
     ["network", "Failed request"],

@@ -1,8 +1,10 @@
 // The marks on the seek bar: what happened when, each kind with its own shape and colour (see player.css).
 import { errorMessage, momentLabel, networkLabel, oneLine, pageName } from "./describe";
+import type { TeamComment } from "./comments";
 import type { Moment, Story } from "./story";
 
 export type MarkerKind =
+  | "comment"
   | "error"
   | "error-click"
   | "network"
@@ -22,6 +24,7 @@ export interface Marker {
 
 /** Most telling first: listed first where marks overlap. */
 export const MARKER_RANK: Record<MarkerKind, number> = {
+  comment: -1, // what a teammate wrote about this moment says more than what the page did
   error: 0,
   "error-click": 1,
   network: 2,
@@ -37,8 +40,8 @@ export const MARKER_RANK: Record<MarkerKind, number> = {
 /** A page view this close to the start is the session's first page, not a navigation worth a mark. */
 const FIRST_PAGE_MS = 1000;
 
-export function buildMarkers(story: Story, moments: Moment[], home: string): Marker[] {
-  const marks: Marker[] = [];
+export function buildMarkers(story: Story, moments: Moment[], home: string, comments: TeamComment[] = []): Marker[] {
+  const marks: Marker[] = comments.map((c) => ({ time: c.at, kind: "comment", label: `Comment · ${c.author}: ${oneLine(c.body, 120)}` }));
   for (const p of story.pages) {
     if (p.time >= FIRST_PAGE_MS) marks.push({ time: p.time, kind: "page", label: `Page view · ${oneLine(pageName(p, home))}` });
   }

@@ -4,17 +4,20 @@ import { IDLE_GAP_MS, nextActivity } from "./activity";
 import { Controls, SPEEDS, type PlayState } from "./controls";
 import { originOf } from "./describe";
 import { h } from "./dom";
+import { CommentsPanel, commentsAccess, type TeamComment } from "./comments";
 import { activityTimes, firstViewport, pageLoads, sameViewport, viewportAt, type PageLoad, type RecordedEvent } from "./events";
 import { toggleFullscreen, watchFullscreen } from "./fullscreen";
 import { Inspector } from "./inspector";
+import type { PanelContext } from "./panel-kit";
 import { buildMarkers } from "./markers";
 import { ConsolePanel, ErrorsPanel, EventsPanel, NetworkPanel, PagesPanel } from "./panels";
 import { bindKeys } from "./keyboard";
 import { frameRendered } from "./ready";
 import { createReplayer } from "./replayer";
 import { StageScaler, type Size } from "./scale";
-import { StepsPanel, stepsUrl } from "./steps";
+import { StepsPanel, stepsTestUrl, stepsUrl } from "./steps";
 import { readStory, type Moment, type PageView, type Story } from "./story";
+import { TabStrip } from "./tabs";
 import { Timeline } from "./timeline";
 import { UrlBar } from "./urlbar";
 
@@ -50,6 +53,9 @@ export class Player {
   private eventsPanel!: EventsPanel;
   /** Read by the server for the whole session: made once, kept when the other panels are rebuilt. */
   private stepsPanel: StepsPanel | null = null;
+  /** Like the steps: the team's comments are loaded once and kept across rebuilds. */
+  private commentsPanel: CommentsPanel | null = null;
+  private comments: TeamComment[] = [];
   private readonly skipBadge: HTMLElement;
   private readonly scaler: StageScaler;
   private recorded: Size | null = null;
@@ -89,7 +95,9 @@ export class Player {
     const stage = h("div", { class: "ss-stage" });
     this.skipBadge = h("div", { class: "ss-skipping", hidden: "" }, ["Skipping inactivity…"]);
     const viewport = h("div", { class: "ss-viewport" }, [stage, this.skipBadge]);
-    const pane = h("div", { class: "ss-pane" }, [this.urlbar.element, viewport, this.controls.element]);
+    const tabsUrl = this.root.dataset.tabsUrl;
+    const tabs = tabsUrl ? [new TabStrip(tabsUrl, () => this.playhead(), () => this.home).element] : [];
+    const pane = h("div", { class: "ss-pane" }, [...tabs, this.urlbar.element, viewport, this.controls.element]);
     this.root.replaceChildren(h("div", { class: "ss-main" }, [pane]));
     this.derive();
 
@@ -153,7 +161,8 @@ export class Player {
         new ErrorsPanel(this.story.errors, ctx),
         new PagesPanel(this.story.pages, ctx),
         this.eventsPanel,
-        (this.stepsPanel ??= new StepsPanel(stepsUrl(this.root), ctx, () => this.inspector.refreshCounts())),
+        (this.stepsPanel ??= new StepsPanel(stepsUrl(this.root), stepsTestUrl(this.root), ctx, () => this.inspector.refreshCounts())),
+        ...this.commentsPanels(ctx),
       ],
       "events",
     );
@@ -162,8 +171,20 @@ export class Player {
     this.inspector = inspector;
   }
 
+  /** The Comments panel, on pages that give a comments URL (not live, not shared). */
+  private commentsPanels(ctx: PanelContext): CommentsPanel[] {
+    const access = commentsAccess(this.root);
+    if (!access) return [];
+    this.commentsPanel ??= new CommentsPanel(access, ctx, () => this.playhead(), (comments) => {
+      this.comments = comments;
+      this.showMarkers();
+      this.inspector?.refreshCounts();
+    });
+    return [this.commentsPanel];
+  }
+
   private showMarkers(): void {
-    this.timeline.setMarkers(buildMarkers(this.story, this.moments.list ?? this.story.clicks, this.home));
+    this.timeline.setMarkers(buildMarkers(this.story, this.moments.list ?? this.story.clicks, this.home, this.comments));
   }
 
   /** Opens paused at `ms` and resolves once that frame is on screen. */
@@ -282,8 +303,12 @@ export class Player {
 
   /** The page's own address with ?t= the current moment: the session page opens there. */
   private linkHere(): string {
-    const t = this.pendingSeek ?? (this.ended ? this.total : this.currentTime());
-    return `${location.origin}${location.pathname}?t=${Math.round(t)}`;
+    return `${location.origin}${location.pathname}?t=${Math.round(this.playhead())}`;
+  }
+
+  /** The moment shown, or about to be (a seek waiting for the next frame). */
+  private playhead(): number {
+    return this.pendingSeek ?? (this.ended ? this.total : this.currentTime());
   }
 
   /** Dragging the seek bar fires "input" far more often than frames are drawn: seek at most once a frame. */

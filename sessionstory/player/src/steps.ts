@@ -26,6 +26,12 @@ export function stepsUrl(root: HTMLElement): string | null {
   return /\/events$/.test(events) ? events.replace(/\/events$/, "/steps") : null;
 }
 
+/** The Playwright test beside the steps; none on a shared page (data-steps-test="none"): it stays with the team. */
+export function stepsTestUrl(root: HTMLElement): string | null {
+  const url = stepsUrl(root);
+  return url && root.dataset.stepsTest !== "none" ? `${url}.py` : null;
+}
+
 /** The server's answer, checked one by one: a malformed step is dropped, not trusted. */
 export function readSteps(body: unknown): Step[] {
   const list = typeof body === "object" && body !== null ? (body as { steps?: unknown }).steps : null;
@@ -48,14 +54,15 @@ export class StepsPanel extends Panel {
   private readonly fallback: HTMLTextAreaElement;
 
   /** `onLoad` runs once the steps are in, so the tab's count can follow. */
-  constructor(url: string | null, ctx: PanelContext, onLoad: () => void) {
+  constructor(url: string | null, testUrl: string | null, ctx: PanelContext, onLoad: () => void) {
     super("steps", "Steps", "No steps could be read from this session.", ctx);
     this.copyButton = h("button", { type: "button", class: "ss-btn ss-btn-text ss-copy-steps", disabled: "" }, ["Copy steps"]);
     this.copyButton.addEventListener("click", () => void this.copy());
     const download = h("a", { class: "ss-download", download: "", title: "A runnable test (Python, Playwright) that does what the visitor did" }, [
       "Download Playwright test",
     ]);
-    if (url) download.setAttribute("href", `${url}.py`);
+    if (testUrl) download.setAttribute("href", testUrl);
+    else download.hidden = true;
     this.fallback = h("textarea", { class: "ss-steps-text", readonly: "", hidden: "", "aria-label": "Steps to copy" });
     this.toolbar.append(this.copyButton, download);
     this.note = h("p", { class: "ss-note", role: "status" }, ["Loading steps…"]);
