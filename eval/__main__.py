@@ -24,8 +24,8 @@ from eval.scenarios import SCENARIOS, Scenario
 from sessionstory.insights.llm import LocalModel
 from sessionstory.insights.llm_search import model_spec
 from sessionstory.insights.search import fit_to_project, parse_question
-from sessionstory.insights.summary import PROMPT, _first_sentences, _from_facts, grounded
-from sessionstory.insights.timeline import Fact, render, session_facts
+from sessionstory.insights.summary import compose, draft, grounded
+from sessionstory.insights.timeline import Fact, session_facts
 
 Spec = dict[str, str]
 
@@ -91,24 +91,26 @@ def record(data_dir: Path, model_path: str) -> list[tuple[Scenario, list[Fact]]]
 
 def score_summaries(model: LocalModel, recorded: list[tuple[Scenario, list[Fact]]],
                     show: bool = False) -> dict[str, float]:
-    raw_fact = raw_grounded = shown_fact = shown_grounded = 0
+    """The model's own answers (all of them, kept or not) and what the product shows (summary.compose)."""
+    raw_fact = raw_grounded = kept_fact = shown_fact = shown_grounded = 0
     seconds = 0.0
     for scenario, facts in recorded:
         started = time.monotonic()
-        text = model.complete(PROMPT.format(facts=render(facts)), max_tokens=90, stop=["\n", "Facts:"], timeout_s=30)
+        answer = draft(model, facts)
         seconds += time.monotonic() - started
-        answer = _first_sentences(text)
-        ok = bool(answer) and grounded(answer, facts) and names_only_real_errors(answer, facts)
-        shown = answer if ok else _from_facts(facts)  # what summary.summarise keeps
+        insight = compose(answer, facts, model.name)
+        ok = bool(insight.model_text) and names_only_real_errors(insight.model_text, facts)
         raw_grounded += ok
-        raw_fact += bool(answer) and mentions(answer, scenario)
-        shown_grounded += grounded(shown, facts) and names_only_real_errors(shown, facts)
-        shown_fact += mentions(shown, scenario)
+        raw_fact += mentions(answer, scenario)
+        kept_fact += ok and mentions(insight.model_text, scenario)
+        shown_grounded += grounded(insight.summary, facts) and names_only_real_errors(insight.summary, facts)
+        shown_fact += mentions(insight.summary, scenario)
         if show:
-            print(f"  {scenario.id}: {answer!r}{'' if ok else ' (not grounded)'}", file=sys.stderr)
+            verdict = "kept" if ok else "not grounded"
+            print(f"  {scenario.id}: {answer.strip()!r} ({verdict}); added {insight.added}", file=sys.stderr)
     n = len(recorded)
-    return {"model_facts": raw_fact / n, "model_grounded": raw_grounded / n, "shown_facts": shown_fact / n,
-            "shown_grounded": shown_grounded / n, "seconds": seconds / n}
+    return {"model_facts": raw_fact / n, "model_grounded": raw_grounded / n, "kept_facts": kept_fact / n,
+            "shown_facts": shown_fact / n, "shown_grounded": shown_grounded / n, "seconds": seconds / n}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -137,11 +139,12 @@ def main(argv: list[str] | None = None) -> int:
             rows.append((model.name, search, summaries))
     print()
     print("| model | search exact | precision | recall | summary facts (model) | grounded (model) "
-          "| summary facts (shown) | grounded (shown) | s/summary |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+          "| facts in kept words | summary facts (shown) | grounded (shown) | s/summary |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for name, s, m in rows:
         print(f"| {name} | {s['exact']:.1%} | {s['precision']:.1%} | {s['recall']:.1%} | {m['model_facts']:.1%} "
-              f"| {m['model_grounded']:.1%} | {m['shown_facts']:.1%} | {m['shown_grounded']:.1%} | {m['seconds']:.1f} |")
+              f"| {m['model_grounded']:.1%} | {m['kept_facts']:.1%} | {m['shown_facts']:.1%} "
+              f"| {m['shown_grounded']:.1%} | {m['seconds']:.1f} |")
     return 0
 
 

@@ -15,6 +15,7 @@ from litestar.testing import TestClient
 from sessionstory.app import create_app
 from sessionstory.config import load_settings, prepare_data_dir
 from sessionstory.datadir import DataDir
+from sessionstory.insights.summary import EXAMPLES, compose, grounded, key_points, mentioned
 from sessionstory.insights.timeline import Fact, clean
 from tests.conftest import batch
 from tests.events import T0, click, custom, error, meta, mutation, page, snapshot
@@ -68,6 +69,10 @@ def test_summary_is_grounded_cached_and_points_at_moments(app: Any) -> None:
         assert path.rstrip(".") == "/cart", f"the summary invented {path}"
     kinds = {s["kind"]: s["at"] for s in body["signals"]}
     assert kinds["rage_click"] == 1000 and kinds["error"] == 1200
+    said = body["summary"].lower()
+    assert "typeerror" in said and ("again" in said or "rage" in said), "the key points are always there"
+    assert body["summary"].startswith(body["model_text"] or body["added"][0]), "the model's words come first"
+    assert all(sentence in body["summary"] for sentence in body["added"])
     started = time.monotonic()
     again = client.get("/api/v1/sessions/ai-rage/insight", headers=auth).json()
     assert again == body and time.monotonic() - started < took, "the second answer comes from the cache"
@@ -120,3 +125,83 @@ def test_a_question_the_parser_cannot_read_goes_to_the_model(app: Any) -> None:
     assert set(spec) <= set(FIELDS)
     parse_filters(spec, 0)  # what the model wrote is a spec a person could have typed
     assert spec.get("country", "BR") == "BR" and "user" not in spec and "from" not in spec, "nothing invented"
+
+
+# -- what is shown: the model's words if they hold up, then the key points they left out ----
+
+CART = [Fact(0, "page", 'opened /cart ("Your cart")', "/cart"),
+        Fact(1000, "rage_click", 'rage-clicked "Checkout" on /cart (clicked again and again)', "/cart", '"Checkout"'),
+        Fact(1200, "error", "error: TypeError: total is undefined", subject="TypeError: total is undefined"),
+        Fact(2000, "failed_request", "request failed: POST /api/pay -> 502", "/api/pay", "502")]
+
+
+def test_every_worked_example_holds_up_and_states_its_key_points() -> None:
+    for facts, summary in EXAMPLES:
+        assert grounded(summary, facts), summary
+        missed = [p.kind for p in key_points(facts) if not mentioned(summary, p)]
+        assert not missed, f"{summary!r} leaves out {missed}"
+
+
+@pytest.mark.parametrize("summary", [
+    "The visitor went to /pricing and left.",  # a page never opened
+    'The visitor clicked "Pay now" again and again.',  # a label never seen
+    "The visitor bought the items in the cart.",  # a purchase with no purchase event
+    "Checkout did nothing when clicked.",  # no dead click
+    "The visitor booked a room, but checkout broke with a TypeError.",  # the worked examples' story
+    "The payment failed with 503.",  # a number not in the facts
+    "The visitor left without doing anything there.",  # they clicked
+])
+def test_grounding_rejects_what_the_facts_do_not_show(summary: str) -> None:
+    assert not grounded(summary, CART)
+
+
+def test_grounding_keeps_what_the_facts_show() -> None:
+    assert grounded('The visitor clicked "Checkout" on /cart again and again; a TypeError broke it and '
+                    "POST /api/pay failed with 502.", CART)
+
+
+def test_the_template_adds_each_key_point_the_model_left_out() -> None:
+    made = compose('The visitor clicked "Checkout" again and again on /cart.\nFacts:', CART, "m")
+    assert made.source == "model+facts" and made.model_text.startswith("The visitor clicked")
+    assert [p.kind for p in key_points(CART)] == ["error", "rage_click", "failed_request", "ending"]
+    assert len(made.added) == 3 and "TypeError: total is undefined" in made.added[0] and "502" in made.added[1]
+    assert made.added[2] == "They left after one page, /cart."
+    assert made.summary == " ".join([made.model_text, *made.added]) and len(made.summary) <= 500
+    assert [s.kind for s in made.signals] == ["rage_click", "error", "failed_request"]
+
+
+def test_an_answer_that_does_not_hold_up_is_replaced_by_the_facts() -> None:
+    for answer in ["The visitor bought a novel on /novels.", "The visitor", ""]:  # invented; cut short; nothing
+        made = compose(answer, CART, "m")
+        assert made.source == "facts" and made.model_text == ""
+        assert made.added[0] == "The visitor opened /cart." and "again and again" in made.summary
+        assert grounded(made.summary, CART)
+
+
+def test_the_worker_streams_each_piece_as_it_comes(app: Any) -> None:
+    _, dd, _ = app
+    pieces: list[str] = []
+    text = dd.model.complete("One, two, three,", max_tokens=8, on_text=pieces.append)
+    assert len(pieces) > 1 and "".join(pieces) == text
+
+
+def test_the_card_shows_whose_words_are_whose(app: Any) -> None:
+    import html
+
+    from tests.test_dashboard import sign_in
+
+    client, dd, auth = app
+    _record(client, dd, "ai-card", [meta(T0, "https://shop.example/search"), snapshot(T0),
+                                    page(T0, "https://shop.example/search", "Search"),
+                                    click(T0 + 1500, x=80, y=200, text="Filter"), mutation(T0 + 9000)])
+    body = client.get("/api/v1/sessions/ai-card/insight", headers=auth).json()
+    assert sign_in(client, "ai@example.com", "ai password 1").status_code in (302, 303)
+    card = client.get("/sessions/ai-card/insight")
+    assert card.status_code == 200
+    spans = dict.fromkeys(re.findall(r'<span data-by="(\w+)"[^>]*>([^<]*)</span>', card.text))
+    by_facts = [html.unescape(text) for by, text in spans if by == "facts"]
+    by_model = [html.unescape(text) for by, text in spans if by == "model"]
+    assert by_facts == body["added"] and by_model == ([body["model_text"]] if body["model_text"] else [])
+    shown = " ".join([*by_model, *by_facts]).lower()
+    assert "nothing" in shown or "dead" in shown, "the dead click is a key point"
+    assert 'href="?t=0"' in card.text, "the dead click at 1.5 s seeks the player"

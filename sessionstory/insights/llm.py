@@ -12,6 +12,7 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,7 @@ class Job(msgspec.Struct):
     deadline: float
     grammar: str | None = None
     cancelled: bool = False
+    on_text: Callable[[str], None] | None = None  # each piece as it is generated (in the worker thread)
 
 
 class LocalModel:
@@ -99,9 +101,10 @@ class LocalModel:
     # -- running jobs ----------------------------------------------------------------
 
     def submit(self, prompt: str, max_tokens: int = 96, stop: list[str] | None = None,
-               timeout_s: float = 30.0, grammar: str | None = None) -> tuple[Job, Future[str]]:
+               timeout_s: float = 30.0, grammar: str | None = None,
+               on_text: Callable[[str], None] | None = None) -> tuple[Job, Future[str]]:
         job = Job(prompt=prompt, max_tokens=max_tokens, stop=stop or [], deadline=time.monotonic() + timeout_s,
-                  grammar=grammar)
+                  grammar=grammar, on_text=on_text)
         future: Future[str] = Future()
         self._ensure_thread()
         self._queue.put((job, future))
@@ -162,7 +165,10 @@ class LocalModel:
         for chunk in stream:
             if job.cancelled:
                 raise Cancelled("cancelled")
-            pieces.append(chunk["choices"][0]["text"])
+            piece = chunk["choices"][0]["text"]
+            pieces.append(piece)
+            if job.on_text is not None:
+                job.on_text(piece)
             if time.monotonic() > job.deadline:
                 break  # what came so far is the answer; a timeout never hangs the worker
         return "".join(pieces)

@@ -1,14 +1,23 @@
-"""Session summaries: facts from the index, a sentence or three from the local model.
+"""Session summaries: facts from the index, the key points from rules, a sentence or so from
+the local model.
 
 The default model is a small base model, so the prompt is a few-shot completion: worked
-examples of facts followed by a summary, then this session's facts. The answer is kept
-only if it names no page the session did not visit; otherwise the facts speak alone.
+examples (from other sites than any real one, so a copied story is easy to catch) of facts,
+their key points, and a summary that states them. The key points are ours: the decisive
+facts (errors, frustration, failed requests, events, how the visit ended), picked by rules.
+The model's words are kept only if they hold up (no page not visited, no quoted label not in
+the facts, no claim of an error, a dead or rage click, a purchase or a sign-up the facts do
+not show, no name from the worked examples); then every key point they leave out is added
+as a sentence from our template. What is whose stays visible: `model_text` is the model's,
+`added` the template's.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 import time
+from collections.abc import Callable
 from typing import TypeVar
 
 import duckdb
@@ -22,34 +31,10 @@ T = TypeVar("T", bound=msgspec.Struct)
 
 SIGNAL_KINDS = ("rage_click", "dead_click", "error_click", "error", "failed_request", "thrashed_cursor",
                 "quick_back", "excessive_scroll")
-
-PROMPT = """Each list of facts about a website visit is followed by a short, plain summary.
-
-Facts:
-- opened /products ("Teas")
-- clicked "Add to cart" on /products
-- opened /cart ("Your cart")
-- rage-clicked "Checkout" on /cart (clicked again and again)
-- error: TypeError: Cannot read properties of undefined (reading 'total')
-Summary: The visitor added a tea to the cart, but checkout broke with a TypeError; they clicked "Checkout" again and again, then gave up.
-
-Facts:
-- opened /blog/how-to-brew ("How to brew")
-- opened /products/sencha ("Sencha")
-- clicked "Add to cart" on /products/sencha
-- opened /checkout ("Checkout")
-- event: purchase
-Summary: The visitor read a brewing guide, then bought sencha without any trouble.
-
-Facts:
-- opened /pricing ("Pricing")
-- clicked "Compare plans" on /pricing, nothing happened (dead click)
-- opened /contact ("Contact")
-Summary: The visitor looked at pricing; "Compare plans" did nothing when clicked, and they went to the contact page instead.
-
-Facts:
-{facts}
-Summary:"""
+MAX_SUMMARY = 500
+MAX_TOKENS = 80
+STOP = ("\n", "Facts:")
+TIMEOUT_S = 30.0
 
 
 class Signal(msgspec.Struct):
@@ -59,46 +44,257 @@ class Signal(msgspec.Struct):
 
 
 class Insight(msgspec.Struct):
-    summary: str
+    summary: str  # what is shown: the model's words, then the template's sentences for what they left out
     signals: list[Signal]
     model: str
     facts: list[str] = []  # what the summary was made from
-    source: str = "model"  # model | facts (the model's answer did not hold up)
+    source: str = "model"  # model | model+facts | facts (the model's answer did not hold up)
+    model_text: str = ""  # the model's own words, as kept
+    added: list[str] = []  # the template's sentences, one per key point the model left out
+
+
+class Point(msgspec.Struct):
+    """A decisive fact: a short cue the model reads, the sentence the template writes for it,
+    and the words by which a summary mentions it (lower case, any one will do)."""
+    kind: str
+    cue: str
+    sentence: str
+    words: list[str]
+
+
+# -- the key points: rules, no model ------------------------------------------------------
+
+
+def key_points(facts: list[Fact]) -> list[Point]:
+    """The decisive facts, most telling first: trouble, then what the visitor achieved, then how it ended."""
+    first: dict[str, Fact] = {}
+    for f in facts:
+        first.setdefault(f.kind, f)
+    makers: list[tuple[str, Callable[[Fact], Point]]] = [
+        ("error", _error_point), ("rage_click", _rage_point), ("dead_click", _dead_point),
+        ("error_click", _error_click_point), ("failed_request", _failed_point)]
+    points = [make(first[kind]) for kind, make in makers if kind in first]
+    events = list(dict.fromkeys(f.subject for f in facts if f.kind == "event" and f.subject))
+    if events:
+        points.append(_events_point(events))
+    pages = [f for f in facts if f.kind == "page"]
+    if pages:
+        points.append(_ending_point(pages))
+    return points
+
+
+def _error_point(f: Fact) -> Point:
+    name = _error_name(f.subject)
+    quoted = f.subject.replace('"', "'")
+    return Point("error", f.subject, f'It hit an error: "{quoted}".', [name.lower(), "error"])
+
+
+def _rage_point(f: Fact) -> Point:
+    return Point("rage_click", f"rage-clicked {f.subject}",
+                 f"They clicked {f.subject} on {f.path} again and again (rage click).",
+                 ["again", "rage", "repeated", "kept clicking", "over and over"])
+
+
+def _dead_point(f: Fact) -> Point:
+    return Point("dead_click", f"{f.subject} did nothing",
+                 f"Clicking {f.subject} on {f.path} did nothing (dead click).",
+                 ["nothing", "dead", "did not", "didn't", "no response"])
+
+
+def _error_click_point(f: Fact) -> Point:
+    return Point("error_click", f"clicking {f.subject} led to an error",
+                 f"Clicking {f.subject} on {f.path} was followed by an error.", ["error"])
+
+
+def _failed_point(f: Fact) -> Point:
+    request = f.detail.removeprefix("request failed: ")
+    return Point("failed_request", f"{request.split(' -> ')[0]} failed with {f.subject}",
+                 f"A request failed: {request}.", [f.subject.lower(), "fail"])
+
+
+def _events_point(names: list[str]) -> Point:
+    # An event's name is the site's text: named only when it looks like a name, not like prose.
+    quoted = ", ".join(f'"{n}"' if _EVENT_NAME.fullmatch(n) else "a custom" for n in names[:3])
+    words = [w for n in names for w in (n.lower(), n.lower().replace("_", " "))]
+    return Point("event", "event " + quoted, f"The visit recorded the {quoted} event{'s' if len(names) > 1 else ''}.",
+                 words + [w for n in names for w in _EVENT_WORDS.get(_event_stem(n), [])])
+
+
+def _ending_point(pages: list[Fact]) -> Point:
+    last = pages[-1].path
+    if len({p.path for p in pages}) == 1:
+        return Point("ending", f"left after one page, {last}", f"They left after one page, {last}.",
+                     ["one page", "left", "bounce"])
+    return Point("ending", f"ended on {last}", f"They opened {len(pages)} pages and ended on {last}.", [last.lower()])
+
+
+_EVENT_NAME = re.compile(r"[\w.\- ]{1,40}")
+_EVENT_WORDS = {"purchase": ["bought", "purchas", "order"], "order": ["bought", "purchas", "order"],
+                "signup": ["sign"], "sign_up": ["sign"], "login": ["logged in", "signed in"]}
+
+
+def _event_stem(name: str) -> str:
+    return next((stem for stem in _EVENT_WORDS if stem in name.lower()), "")
+
+
+def _error_name(message: str) -> str:
+    found = re.match(r"\s*(\w*(?:Error|Exception))\b", message)
+    return found.group(1) if found else "error"
+
+
+def mentioned(text: str, point: Point) -> bool:
+    low = text.lower()
+    return any(word and word in low for word in point.words)
+
+
+# -- the prompt ---------------------------------------------------------------------------
+
+
+def block(facts: list[Fact]) -> str:
+    """One visit as the model reads it: the facts in order, then our key points, then the cue."""
+    cues = "; ".join(p.cue for p in key_points(facts))
+    return f"Facts:\n{render(facts)}\nKey points: {cues}\nSummary:"
+
+
+def _stem(word: str) -> str:
+    return word.removesuffix("s")
+
+
+def _example(lines: list[tuple[str, str, str, str]], summary: str) -> tuple[list[Fact], str]:
+    return [Fact(i * 1000, kind, detail, path, subject) for i, (kind, detail, path, subject) in enumerate(lines)], summary
+
+
+# Sites no real session comes from, each showing one kind of key point put into words. The
+# most telling come last: a small model leans on the example nearest to its answer.
+EXAMPLES = [
+    _example([("page", 'opened /jobs ("Jobs")', "/jobs", "")],
+             "The visitor looked at the job listings and left after one page, /jobs."),
+    _example([("page", 'opened /rooms ("Rooms")', "/rooms", ""),
+              ("click", 'clicked "Book now" on /rooms', "/rooms", '"Book now"'),
+              ("page", 'opened /booking ("Your booking")', "/booking", ""),
+              ("rage_click", 'rage-clicked "Confirm" on /booking (clicked again and again)', "/booking", '"Confirm"'),
+              ("error", "error: TypeError: booking.dates is undefined", "", "TypeError: booking.dates is undefined")],
+             'The visitor picked a room, but confirming the booking threw a TypeError; they clicked "Confirm" '
+             "again and again and left from /booking."),
+    _example([("page", 'opened /novels ("Novels")', "/novels", ""),
+              ("click", 'clicked "Buy" on /novels', "/novels", '"Buy"'),
+              ("page", 'opened /basket ("Basket")', "/basket", ""),
+              ("event", "event: order_placed", "", "order_placed")],
+             'The visitor bought a novel: they clicked "Buy", placed the order (order_placed) without trouble and '
+             "ended on /basket."),
+    _example([("page", 'opened /statements ("Statements")', "/statements", ""),
+              ("dead_click", 'clicked "Download PDF" on /statements, nothing happened (dead click)', "/statements",
+               '"Download PDF"')],
+             'The visitor wanted a statement, but "Download PDF" did nothing when clicked, and they left from '
+             "/statements."),
+    _example([("page", 'opened /recipes/soup ("Soup")', "/recipes/soup", ""),
+              ("click", 'clicked "Post comment" on /recipes/soup', "/recipes/soup", '"Post comment"'),
+              ("failed_request", "request failed: POST /api/comments -> 503", "/api/comments", "503")],
+             "The visitor read the soup recipe, but posting a comment failed: POST /api/comments answered 503, "
+             "and they left after that one page."),
+]
+
+HEADER = "Each website visit below is a list of facts and its key points, then a short summary that states every key point.\n\n"
+PROMPT = HEADER + "".join(block(facts) + f" {summary}\n\n" for facts, summary in EXAMPLES)
+PROMPT_DIGEST = hashlib.sha256(PROMPT.encode()).hexdigest()[:12]  # a new prompt makes new summaries
+# The worked examples' pages by name ("room", "novel", …): a summary that uses one this
+# session lacks copied an example's story.
+EXAMPLE_NAMES = {_stem(w) for facts, _ in EXAMPLES for f in facts if f.kind == "page"
+                 for w in re.findall(r"[a-z]{3,}", f.path)}
+
+
+def prompt_for(facts: list[Fact]) -> str:
+    return PROMPT + block(facts)
+
+
+# -- the summary ----------------------------------------------------------------------------
+
+
+def draft(model: LocalModel, facts: list[Fact], on_text: Callable[[str], None] | None = None) -> str:
+    """The model's answer to this session's prompt, as it wrote it (seconds of model time);
+    `on_text` sees each piece as it comes."""
+    return model.complete(prompt_for(facts), max_tokens=MAX_TOKENS, stop=list(STOP), timeout_s=TIMEOUT_S,
+                          on_text=on_text)
 
 
 def summarise(model: LocalModel, facts: list[Fact]) -> Insight:
-    signals = [Signal(f.kind, f.at, f.detail) for f in facts if f.kind in SIGNAL_KINDS]
-    lines = [f"- {f.detail}" for f in facts]
     if not facts:
         return Insight("Nothing happened in this session beyond loading the page.", [], model.name, [], "facts")
-    text = model.complete(PROMPT.format(facts=render(facts)), max_tokens=90, stop=["\n", "Facts:"], timeout_s=30)
-    summary = _first_sentences(text)
-    if not summary or not grounded(summary, facts):
-        return Insight(_from_facts(facts), signals, model.name, lines, "facts")
-    return Insight(summary, signals, model.name, lines, "model")
+    return compose(draft(model, facts), facts, model.name)
+
+
+def compose(answer: str, facts: list[Fact], model_name: str) -> Insight:
+    """What is shown: the model's sentences if they hold up, then a template sentence for each
+    key point they leave out (all of them, after an opening line, when they do not hold up)."""
+    signals = [Signal(f.kind, f.at, f.detail) for f in facts if f.kind in SIGNAL_KINDS]
+    lines = [f"- {f.detail}" for f in facts]
+    text = _first_sentences(answer)
+    kept = text if text and grounded(text, facts) else ""
+    added = [] if kept else [_opening(facts)]
+    summary = kept or added[0]
+    for point in key_points(facts):
+        if not mentioned(summary, point) and len(summary) + len(point.sentence) < MAX_SUMMARY:
+            summary += " " + point.sentence
+            added.append(point.sentence)
+    source = "facts" if not kept else "model+facts" if added else "model"
+    return Insight(summary, signals, model_name, lines, source, kept, added)
 
 
 def _first_sentences(text: str, limit: int = 3) -> str:
-    sentences = re.split(r"(?<=[.!?])\s+", text.strip())
-    return " ".join(s for s in sentences[:limit] if s).strip()[:500]
+    """Up to `limit` whole sentences: an answer cut by the token budget or the timeout loses its tail."""
+    sentences = [s for s in re.split(r"(?<=[.!?])\s+", text.strip()) if s.endswith((".", "!", "?"))]
+    return " ".join(sentences[:limit])[:300]
+
+
+def _opening(facts: list[Fact]) -> str:
+    pages = [f.path for f in facts if f.kind == "page"]
+    if not pages:
+        return "The visitor stayed on one page."
+    return f"The visitor opened {pages[0]}" + (f" and {len(pages) - 1} more pages." if len(pages) > 1 else ".")
+
+
+# Claims a summary may make only when the facts show them: (what the words claim, the evidence).
+CLAIMS: list[tuple[re.Pattern[str], Callable[[list[Fact]], bool]]] = [
+    (re.compile(r"error|\bbroke|crash|exception"),
+     lambda fs: any(f.kind in ("error", "error_click", "failed_request") for f in fs)),
+    (re.compile(r"\bfail"),  # "the purchase failed" after an unrelated TypeError is not what happened
+     lambda fs: any(f.kind == "failed_request" for f in fs)),
+    (re.compile(r"nothing happened|did nothing|\bdead\b|no response|did not respond|unresponsive"),
+     lambda fs: any(f.kind == "dead_click" for f in fs)),
+    (re.compile(r"again and again|repeatedly|\brage|over and over|kept clicking"),
+     lambda fs: any(f.kind == "rage_click" for f in fs)),
+    (re.compile(r"\b(bought|buys?|purchased?|paid|orders?|ordered)\b"),
+     lambda fs: any(f.kind == "event" and re.search(r"purchas|order|buy|paid", f.subject.lower()) for f in fs)),
+    (re.compile(r"without doing anything|did(?: not|n't) do anything"),
+     lambda fs: not any(f.kind not in ("page", "event") for f in fs)),
+    (re.compile(r"did(?: not|n't) (?:work|load|find|respond|open)|not loaded"),
+     lambda fs: any(f.kind in ("error", "error_click", "failed_request", "dead_click") for f in fs)),
+    (re.compile(r"signed up|registered"),
+     lambda fs: any(f.kind == "event" and re.search(r"sign|regist", f.subject.lower()) for f in fs)),
+    (re.compile(r"logged in|signed in"),
+     lambda fs: any(f.kind == "event" and re.search(r"log_?in|sign_?in", f.subject.lower()) for f in fs)),
+]
 
 
 def grounded(summary: str, facts: list[Fact]) -> bool:
-    """Every page path the summary names must be a page the visitor was on (a path inside
-    an error message or an event name does not count: that text is the visitor's)."""
-    pages = {f.path for f in facts if f.path}
-    return all(path.rstrip(".") in pages for path in re.findall(r"(?<![\w.])/[\w\-./]+", summary))
-
-
-def _from_facts(facts: list[Fact]) -> str:
-    """A plain summary when the model's is unusable: first page, trouble, last page."""
-    pages = [f.detail.removeprefix("opened ") for f in facts if f.kind == "page"]
-    trouble = [f.detail for f in facts if f.kind in SIGNAL_KINDS]
-    parts = [f"The visitor opened {pages[0]}" + (f" and {len(pages) - 1} more pages" if len(pages) > 1 else "") + "."
-             if pages else "The visitor stayed on one page."]
-    if trouble:
-        parts.append(f"Trouble: {trouble[0]}" + (f" (and {len(trouble) - 1} more)." if len(trouble) > 1 else "."))
-    return " ".join(parts)
+    """The summary invents nothing we can check: every label it quotes is in the facts, every
+    page path it names outside those quotes is one the session touched (a quoted error message
+    may hold any path), every number it gives is in the facts, every claim above has its evidence,
+    and no name from the worked examples appears that this session lacks."""
+    said = " ".join(f.detail for f in facts).lower()
+    if not all(label.lower() in said.replace('"', "'") for label in re.findall(r'"([^"]+)"', summary)):
+        return False
+    paths = {f.path for f in facts if f.path}
+    unquoted = re.sub(r'"[^"]*"', "", summary)  # the visitor's own text, checked above
+    if not all(path.rstrip(".,;:") in paths for path in re.findall(r"(?<![\w.])/[\w\-./]+", unquoted)):
+        return False
+    if not all(number in said for number in re.findall(r"\d{2,}", summary)):
+        return False
+    low = unquoted.lower()
+    if any(claim.search(low) and not evidence(facts) for claim, evidence in CLAIMS):
+        return False
+    words = {_stem(w) for w in re.findall(r"[a-z]{3,}", low)}
+    return not (words & EXAMPLE_NAMES) - {_stem(w) for w in re.findall(r"[a-z]{3,}", said)}
 
 
 # -- the cache ---------------------------------------------------------------------------
@@ -111,7 +307,7 @@ def session_insight(index: Index, model: LocalModel, session_id: str) -> Insight
     if found is None:
         return None
     facts, event_count = found
-    digest = model.sha256()
+    digest = f"{model.sha256()}/{PROMPT_DIGEST}"
     hit = index.read(lambda cur: cached(cur, session_id, digest, event_count))
     if hit is not None:
         return hit

@@ -20,7 +20,8 @@ class Fact(msgspec.Struct):
     at: int  # ms from the session's first event
     kind: str  # page | click | rage_click | dead_click | error_click | error | failed_request | event | ...
     detail: str
-    path: str = ""  # the page it happened on: the only paths a summary may name
+    path: str = ""  # the page it happened on (a failed request: its own path): the only paths a summary may name
+    subject: str = ""  # what it is about, cleaned: a click's target, an error's message, a status, an event
 
 
 _LABELS = re.compile(r"\b(summary|facts)\s*:", re.IGNORECASE)
@@ -55,17 +56,19 @@ def session_facts(cur: duckdb.DuckDBPyConnection, session_id: str) -> list[Fact]
             "SELECT at_ms, kind, url, selector, text FROM interactions WHERE session_id = ? AND kind != 'input' "
             "ORDER BY at_ms", [session_id]).fetchall():
         target = f'"{clean(text, 40)}"' if text else clean(selector, 40) or "the page"
-        facts.append(Fact(at - t0, kind, _describe(kind, target, path_of(url)), path_of(url)))
+        facts.append(Fact(at - t0, kind, _describe(kind, target, path_of(url)), path_of(url), target))
     for at, message in cur.execute(
             "SELECT at_ms, message FROM errors WHERE session_id = ? ORDER BY at_ms", [session_id]).fetchall():
-        facts.append(Fact(at - t0, "error", f"error: {clean(message)}"))
+        facts.append(Fact(at - t0, "error", f"error: {clean(message)}", subject=clean(message)))
     for at, method, url, status in cur.execute(
             "SELECT at_ms, method, url, status FROM network WHERE session_id = ? AND (status = 0 OR status >= 400) "
             "ORDER BY at_ms", [session_id]).fetchall():
-        facts.append(Fact(at - t0, "failed_request", f"request failed: {method} {path_of(url)} -> {status or 'no answer'}"))
+        answer = str(status or "no answer")
+        facts.append(Fact(at - t0, "failed_request", f"request failed: {method} {path_of(url)} -> {answer}",
+                          path_of(url), answer))
     for at, name in cur.execute(
             "SELECT at_ms, name FROM custom_events WHERE session_id = ? ORDER BY at_ms", [session_id]).fetchall():
-        facts.append(Fact(at - t0, "event", f"event: {clean(name, 40)}"))
+        facts.append(Fact(at - t0, "event", f"event: {clean(name, 40)}", subject=clean(name, 40)))
     facts.sort(key=lambda f: f.at)
     return _squash_clicks(facts)
 
