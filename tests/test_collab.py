@@ -171,14 +171,18 @@ def test_expired_and_revoked_links_are_410_and_unknown_ones_404(client: TestClie
     page = client.get(f"/share/{token}", headers={"Accept": "text/html"})
     assert page.status_code == 410 and "revoked" in page.text
     assert client.get(f"/share/{token}/moments").status_code == 410
+    states = {i["id"]: i["state"] for i in client.get("/api/v1/sessions/s-gone/share-links", headers=auth).json()}
+    assert states[revoked["id"]] == "revoked" and sorted(states.values()).count("expired") == 2
 
+    alive = _share(client, "s-gone", auth)["url"].rsplit("/", 1)[1]
+    assert client.delete("/api/v1/sessions/s-gone", headers=auth).status_code == 204
+    for path in (f"/share/{alive}", f"/share/{alive}/events", f"/share/{alive}/moments", f"/share/{alive}/steps"):
+        assert client.get(path).status_code == 404, path
     assert client.get("/share/never-issued", headers={"Accept": "text/html"}).status_code == 404
     assert client.get("/share/never-issued/events").status_code == 404
     assert client.get("/share/" + "x" * 500 + "/events").status_code == 404
-    states = {i["id"]: i["state"] for i in client.get("/api/v1/sessions/s-gone/share-links", headers=auth).json()}
-    assert states[revoked["id"]] == "revoked" and sorted(states.values()).count("expired") == 2
     actions = [e.action for e in datadir.audit.recent()]
-    assert actions.count("share.create") == 2 and actions.count("share.revoke") == 1
+    assert actions.count("share.create") == 3 and actions.count("share.revoke") == 1
 
 
 def test_share_link_lifetimes_and_revocation_rights(client: TestClient, project: Any, auth: dict[str, str],  # type: ignore[type-arg]

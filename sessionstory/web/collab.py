@@ -17,6 +17,7 @@ from litestar.exceptions import NotFoundException, PermissionDeniedException, Va
 from litestar.params import FromPath, RawBody, URLEncodedBody
 from litestar.response import Template
 
+from sessionstory.audit import fingerprint
 from sessionstory.auth import User
 from sessionstory.collab import (
     MAX_SHARE_MS,
@@ -116,7 +117,7 @@ def delete_comment(request: Request, comment_id: FromPath[str]) -> None:  # type
     found = _changeable(user, comments.get(comment_id), lambda c: c.user_id, "comment")
     comments.delete(comment_id)
     if found.user_id != user.id:
-        dd.audit.record(user.email, "comment.delete", found.session_id, f"comment {comment_id} by another user")
+        dd.audit.record(user.email, "comment.delete", fingerprint(found.session_id), f"comment {comment_id} by another user")
 
 
 # -- share links: JSON ---------------------------------------------------------------------
@@ -162,7 +163,7 @@ def _create_link(request: Request, user: User, session_id: str, lifetime: int) -
     dd = datadir(request)
     ref = session_ref(dd, session_id)
     token, link = ShareLinks(dd.log, dd.index).create(ref.project_id, ref.id, user.id, lifetime)
-    dd.audit.record(user.email, "share.create", ref.id, f"link {link.id}, expires {iso(link.expires_ms)}")
+    dd.audit.record(user.email, "share.create", fingerprint(ref.id), f"link {link.id}, expires {iso(link.expires_ms)}")
     return token, link
 
 
@@ -172,7 +173,7 @@ def _revoke_link(request: Request, user: User, link_id: str) -> ShareLink:  # ty
     link = _changeable(user, links.get(link_id), lambda s: s.created_by, "share link")
     if not link.revoked:
         links.revoke(link)
-        dd.audit.record(user.email, "share.revoke", link.session_id, f"link {link.id}")
+        dd.audit.record(user.email, "share.revoke", fingerprint(link.session_id), f"link {link.id}")
     return link
 
 

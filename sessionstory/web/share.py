@@ -18,7 +18,7 @@ from litestar.response import Template
 from sessionstory.collab import ShareGone, ShareLink, ShareLinks
 from sessionstory.datadir import DataDir
 from sessionstory.events import Event
-from sessionstory.index.sessions import Moment, get_session, session_moments
+from sessionstory.index.sessions import Moment, get_session, session_exists, session_moments
 from sessionstory.replay import session_events, session_events_page
 from sessionstory.reproduce import reproduction
 from sessionstory.web.headers import allow_media_from
@@ -44,6 +44,8 @@ def opened(dd: DataDir, token: str) -> ShareLink:
         raise Gone(gone.reason) from None
     if link is None:
         raise NotFoundException("No share link has this address. Check that it was copied whole.")
+    if not dd.index.read(lambda cur: session_exists(cur, link.session_id)):
+        raise NotFoundException(DELETED)
     return link
 
 
