@@ -1,13 +1,18 @@
 """Working on a session together, in Chromium: comments on the timeline, share links opened without an
-account, and switching between a visitor's tabs."""
+account, a screenshot of the frame, and switching between a visitor's tabs."""
 
 from __future__ import annotations
 
+import io
 import json
+import os
 import time
+from pathlib import Path
 from typing import Any
 
-from tests.e2e.conftest import RECORD_VIEWPORT, open_player, wait_for_sdk
+from PIL import Image
+
+from tests.e2e.conftest import RECORD_VIEWPORT, open_player, pixel_match, wait_for_sdk
 from tests.e2e.sites import Sites
 from tests.server import Server, cli
 
@@ -154,6 +159,30 @@ def test_a_share_link_expires(browser: Any, server: Server, sites: Sites, token:
         assert "expired" in page.locator('[data-testid="share-gone"]').inner_text()
     finally:
         outsider.close()
+
+
+def test_screenshot_saves_the_frame_as_a_png(browser: Any, server: Server, sites: Sites, dashboard: Any) -> None:
+    session_id = _record(browser, sites)
+    open_player(dashboard, server, session_id, 3500)
+    errors: list[str] = []
+    dashboard.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    with dashboard.expect_download() as download:
+        dashboard.locator(".ss-screenshot").click()
+    saved = download.value
+    assert saved.suggested_filename == f"session-{session_id}-at-0m03s.png"
+    png = Path(saved.path()).read_bytes()
+    out = Path(os.environ.get("SESSIONSTORY_SCREENSHOTS", "test-results"))
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "player-screenshot.png").write_bytes(png)  # for a person to look at after a run
+    image = Image.open(io.BytesIO(png))
+    assert image.format == "PNG"
+    assert image.size == (RECORD_VIEWPORT["width"], RECORD_VIEWPORT["height"])
+    colours = image.convert("RGB").getcolors(maxcolors=100_000)
+    assert colours is None or len(colours) > 20, "a picture of the page, not a blank"
+    # The same picture as the browser's own rendering of the frame (text may be antialiased differently).
+    shown = dashboard.locator('[data-testid="player"] iframe').screenshot()
+    assert pixel_match(shown, png) > 0.97
+    assert not [e for e in errors if "Content Security Policy" in e], errors
 
 
 def test_a_visitors_tabs_are_told_apart_and_switched(browser: Any, server: Server, sites: Sites,

@@ -16,6 +16,8 @@ export interface ControlActions {
   /** The link to the current moment. */
   linkHere(): string;
   toggleFullscreen(): void;
+  /** Saves the current frame as a PNG; resolves with the file's name. */
+  screenshot(): Promise<string>;
 }
 
 export type PlayState = "playing" | "paused" | "ended";
@@ -31,6 +33,7 @@ const ICONS: Record<PlayState, string> = {
 };
 const ERROR_ICON = svg(`<path ${stroke} d="M12 3.5 2.5 20h19zM12 10v4.5M12 17.5v.01"/>`, 16);
 const LINK_ICON = svg(`<path ${stroke} d="M10 14a4 4 0 0 0 5.7 0l3-3a4 4 0 0 0-5.7-5.7l-1 1M14 10a4 4 0 0 0-5.7 0l-3 3a4 4 0 0 0 5.7 5.7l1-1"/>`, 16);
+const CAMERA_ICON = svg(`<path ${stroke} d="M4 8h3l2-2.5h6L17 8h3v11H4z"/><circle ${stroke} cx="12" cy="13" r="3.5"/>`, 16);
 const ENTER_FULL = svg(`<path ${stroke} d="M4 9V4h5M20 9V4h-5M4 15v5h5M20 15v5h-5"/>`);
 const EXIT_FULL = svg(`<path ${stroke} d="M9 4v5H4M15 4v5h5M9 20v-5H4M15 20v-5h5"/>`);
 
@@ -77,6 +80,7 @@ export class Controls {
     this.help = new Popover(helpButton, "Keyboard shortcuts", shortcutList(), "ss-help");
     helpButton.addEventListener("click", () => this.help.toggle());
     const link = this.linkControls();
+    const shot = this.screenshotButton();
     this.element = h("div", { class: "ss-controls" }, [
       timeline.element,
       h("div", { class: "ss-bar" }, [
@@ -87,6 +91,7 @@ export class Controls {
         skipToggle(initial.skipInactive, actions),
         this.speed,
         ...link,
+        shot,
         helpButton,
         this.fullButton,
       ]),
@@ -134,6 +139,30 @@ export class Controls {
 
   toggleHelp(): void {
     this.help.toggle();
+  }
+
+  /** "Screenshot" saves the frame on screen; says so (or why not) to screen readers and in its title. */
+  private screenshotButton(): HTMLButtonElement {
+    const idle = "Save the frame on screen as a PNG image";
+    const button = h("button", { type: "button", class: "ss-btn ss-btn-text ss-screenshot", title: idle }, [
+      icon(CAMERA_ICON),
+      h("span", {}, ["Screenshot"]),
+    ]);
+    button.addEventListener("click", async () => {
+      button.disabled = true;
+      try {
+        const name = await this.actions.screenshot();
+        this.status.textContent = `Saved ${name}`;
+        button.dataset.saved = name;
+      } catch (error) {
+        console.warn("SessionStory player: could not take a screenshot:", error);
+        this.status.textContent = "The screenshot could not be made";
+        button.title = `The screenshot could not be made: ${error instanceof Error ? error.message : String(error)}`;
+      } finally {
+        button.disabled = false;
+      }
+    });
+    return button;
   }
 
   /** "Copy link" copies the link to the current moment; without clipboard access it shows the link, selected. */

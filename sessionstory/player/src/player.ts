@@ -15,6 +15,7 @@ import { bindKeys } from "./keyboard";
 import { frameRendered } from "./ready";
 import { createReplayer } from "./replayer";
 import { StageScaler, type Size } from "./scale";
+import { saveScreenshot } from "./screenshot";
 import { StepsPanel, stepsTestUrl, stepsUrl } from "./steps";
 import { readStory, type Moment, type PageView, type Story } from "./story";
 import { TabStrip } from "./tabs";
@@ -91,6 +92,7 @@ export class Player {
       jumpToFirstError: () => this.jumpToFirstError(),
       linkHere: () => this.linkHere(),
       toggleFullscreen: () => toggleFullscreen(this.root),
+      screenshot: () => saveScreenshot(this.replayer.iframe, this.playhead()),
     });
     const stage = h("div", { class: "ss-stage" });
     this.skipBadge = h("div", { class: "ss-skipping", hidden: "" }, ["Skipping inactivity…"]);
