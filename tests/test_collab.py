@@ -129,6 +129,7 @@ def test_a_share_link_opens_its_session_and_nothing_else(client: TestClient, pro
     page = anonymous.get(f"/share/{token}", headers={"Accept": "text/html"})
     assert page.status_code == 200 and page.headers["cache-control"] == "no-store"
     assert f'data-events-url="/share/{token}/events"' in page.text
+    assert 'data-start-ms="1500"' in anonymous.get(f"/share/{token}?t=1500").text
     assert "s-private" not in page.text and "set-cookie" not in page.headers
     events = anonymous.get(f"/share/{token}/events")
     assert events.status_code == 200 and events.headers["x-batches"] == "1" and len(events.json()) == 4
@@ -200,6 +201,11 @@ def test_share_link_lifetimes_and_revocation_rights(client: TestClient, project:
     assert client.delete(f"/api/v1/share-links/{theirs['id']}", headers=member).status_code == 204
     assert client.delete(f"/api/v1/share-links/{mine['id']}", headers=auth).status_code == 204
     assert client.delete("/api/v1/share-links/nope", headers=auth).status_code == 404
+    # Revocations are log records too: a rebuilt index keeps them revoked.
+    datadir.reindex()
+    states = {i["id"]: i["state"] for i in client.get(url, headers=auth).json()}
+    assert states[mine["id"]] == states[theirs["id"]] == "revoked" and len(states) == 3
+    assert client.get(f"/share/{mine['url'].rsplit('/', 1)[1]}/events").status_code == 410
     assert client.post(url, json={"expires_in": "1h"}).status_code == 401
 
 

@@ -51,8 +51,9 @@ def opened(dd: DataDir, token: str) -> ShareLink:
 
 @get("/share/{token:str}")
 @blocking
-def share_page(request: Request, token: FromPath[str]) -> Template:  # type: ignore[type-arg]
-    """The replay page; a link that opens nothing gets a page saying why (never the sign-in form)."""
+def share_page(request: Request, token: FromPath[str], t: FromQuery[int | None] = None) -> Template:  # type: ignore[type-arg]
+    """The replay page (`?t=MS` opens it at that moment, as the player's "Copy link" gives); a link that
+    opens nothing gets a page saying why (never the sign-in form)."""
     dd = datadir(request)
     try:
         link = opened(dd, token)
@@ -65,7 +66,8 @@ def share_page(request: Request, token: FromPath[str]) -> Template:  # type: ign
     project = dd.projects.get(row.project_id)
     # As on the session page: the replay may load images and fonts from the sites this session visited.
     allow_media_from(request, [*(p.url for p in row.pages), row.entry_url, *(project.origins if project else [])])
-    template = render("share.html", request, None, session=row, token=token, expires_ms=link.expires_ms)
+    template = render("share.html", request, None, session=row, token=token, expires_ms=link.expires_ms,
+                      start_ms="" if t is None else str(max(0, t)))
     template.headers.update(PRIVATE)
     return template
 
