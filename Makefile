@@ -9,7 +9,7 @@ DIST := sessionstory/web/static/dist
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=OFF
 JS_SOURCES := $(shell find sessionstory/sdk_js/src sessionstory/player/src sessionstory/web/js -type f 2>/dev/null) scripts/build.mjs
 
-.PHONY: run test build bench eval fuzz soak clean chromium docker-test
+.PHONY: run test build bench eval fuzz soak clean chromium postgres cluster-test docker-test
 
 run: build
 	$(VENV)/bin/sessionstory serve
@@ -38,7 +38,7 @@ $(STAMPS)/python: pyproject.toml
 	@mkdir -p $(STAMPS)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -e '.[test,cluster]'
 	@touch $@
 
 node_modules/.package-lock.json: package.json package-lock.json
@@ -47,6 +47,14 @@ node_modules/.package-lock.json: package.json package-lock.json
 
 $(DIST)/sdk.js: node_modules/.package-lock.json $(JS_SOURCES)
 	node scripts/build.mjs
+
+# The cluster tests (issue #9): a throwaway Postgres, moto's S3 server and sessionstory nodes, all on loopback (about a minute).
+cluster-test: build postgres
+	$(PY) -m pytest -q tests/cluster
+
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null)
 
 # The browser tests need Chromium; Debian's package is the one that runs here.
 chromium:

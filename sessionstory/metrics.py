@@ -157,6 +157,8 @@ class _State(Collector):
         ready = Readiness(dd, self.admission).checks()
         yield _gauge("sessionstory_ready", "1 while the process can take writes (as GET /readyz says).",
                      all(v is None for v in ready.values()))
+        yield _gauge("sessionstory_store_backlog", "Sealed segments not yet shipped to the cluster's object store.",
+                     dd.shipper.backlog if dd.shipper else 0)
         yield _gauge("sessionstory_live_viewers", "Open live streams (viewers of sessions being recorded).",
                      self.live.viewer_count())
         data_dir = dd.settings.data_dir
