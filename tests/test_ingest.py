@@ -150,3 +150,26 @@ def test_a_full_disk_answers_503_and_keeps_the_log_clean(
     monkeypatch.setattr(segments.os, "write", real_write)
     assert client.post(URL, json=batch(project.public_key, "s-disk", 1)).status_code == 200
     assert [r.meta.seq for _, r in datadir.log.scan() if getattr(r.meta, "session_id", "") == "s-disk"] == [0, 1]  # type: ignore[union-attr]
+
+
+def test_the_answer_waits_for_the_fsync_only_and_a_read_for_the_index(
+    client: TestClient, project: Any, datadir: DataDir, auth: dict[str, str]  # type: ignore[type-arg]
+) -> None:
+    import threading
+
+    release = threading.Event()
+    held = datadir.index.write(lambda con: release.wait(30))  # the index writer is busy elsewhere
+    try:
+        r = client.post(URL, json=batch(project.public_key, "s-ryw"))
+        assert r.status_code == 200, "acknowledged once durable, with the index held"
+        assert datadir.index.lag[0] == 1
+        assert [loc for loc, rec in datadir.log.scan() if getattr(rec.meta, "session_id", "") == "s-ryw"]
+        threading.Timer(0.3, release.set).start()
+        # A read right after the answer (a client's flush() then a listing) shows the batch: the
+        # read waits until the index holds everything durable when it arrived.
+        listed = client.get(f"/api/v1/sessions?project={project.id}", headers=auth).json()["items"]
+        assert [s["id"] for s in listed] == ["s-ryw"]
+        assert datadir.index.lag[0] == 0
+    finally:
+        release.set()
+        held.result(10)

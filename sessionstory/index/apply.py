@@ -173,8 +173,8 @@ def _write_sessions(con: duckdb.DuckDBPyConnection, flush: _Flush) -> None:
     for sid, row in flush.sessions.items():
         row.state = _state_encoder.encode(flush.states[sid])
         row.search_lower = search_lower(row.urls, row.search_text, row.user_id)
-    insert_rows(con, "sessions", [tuple(getattr(row, c) for c in COLUMNS) for row in flush.sessions.values()],
-                COLUMNS, replace=True)
+    replace_rows(con, "sessions", ["id"], [tuple(getattr(row, c) for c in COLUMNS) for row in flush.sessions.values()],
+                 COLUMNS)
 
 
 def settle_quiet(con: duckdb.DuckDBPyConnection, session_ids: list[str]) -> None:
@@ -193,9 +193,9 @@ def settle_quiet(con: duckdb.DuckDBPyConnection, session_ids: list[str]) -> None
 
 
 def insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: list[tuple[Any, ...]],
-                columns: list[str] | None = None, replace: bool = False) -> None:
-    """`rows` into `table` (into `columns`, else every column in table order; `replace`: INSERT OR
-    REPLACE) in one statement whose one parameter is the rows as JSON, column by column.
+                columns: list[str] | None = None) -> None:
+    """`rows` into `table` (into `columns`, else every column in table order) in one statement
+    whose one parameter is the rows as JSON, column by column.
 
     Binding Python values costs DuckDB ~8 µs each (~0.1-0.2 ms a row of interactions, whether
     by executemany or one multi-row VALUES); msgspec writes the JSON in C and DuckDB takes it
@@ -210,8 +210,23 @@ def insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: list[tuple[Any
     quoted = ", ".join(f'"{name}"' for name in names)
     # Each column's values as one JSON array (bytes become base64 strings, as msgspec writes them).
     payload = _json.encode({f"c{i}": column for i, column in enumerate(zip(*rows))})
-    con.execute(f"INSERT {'OR REPLACE ' if replace else ''}INTO {table} ({quoted}) SELECT {values} "
+    con.execute(f"INSERT INTO {table} ({quoted}) SELECT {values} "
                 f"FROM (SELECT json_transform_strict(?, '{{{shape}}}') AS j)", [payload.decode()])
+
+
+def replace_rows(con: duckdb.DuckDBPyConnection, table: str, key: list[str], rows: list[tuple[Any, ...]],
+                 columns: list[str] | None = None) -> None:
+    """Like `insert_rows`, replacing the rows of the same `key` (columns, the table's primary key):
+    a DELETE then an INSERT, which costs DuckDB about two thirds of its INSERT OR REPLACE."""
+    if not rows:
+        return
+    names = columns or list(column_types()[table])
+    positions = [names.index(column) for column in key]
+    keys = ", ".join(key)
+    lists = ", ".join("unnest(?::VARCHAR[])" for _ in key)
+    con.execute(f"DELETE FROM {table} WHERE ({keys}) IN (SELECT {lists})",
+                [[row[i] for row in rows] for i in positions])
+    insert_rows(con, table, rows, names)
 
 
 def _json_type(sql_type: str) -> str:
@@ -403,4 +418,4 @@ def _upsert_visitors(con: duckdb.DuckDBPyConnection, flush: _Flush) -> None:
         if key in flush.identified:
             v[2], v[3] = flush.identified[key]
         existing[key] = v
-    insert_rows(con, "visitors", [tuple(v) for v in existing.values()], replace=True)
+    replace_rows(con, "visitors", ["project_id", "visitor_id"], [tuple(v) for v in existing.values()])
