@@ -7,6 +7,7 @@ import io
 import json
 import os
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -145,15 +146,18 @@ def test_a_share_link_expires(browser: Any, server: Server, sites: Sites, token:
     session_id = _record(browser, sites)
     outsider = browser.new_context()
     try:
+        # Long enough to load under a busy CI machine, short enough to wait out.
         made = outsider.request.post(f"{server.url}/api/v1/sessions/{session_id}/share-links",
-                                     data=json.dumps({"expires_in": 3}),
+                                     data=json.dumps({"expires_in": 10}),
                                      headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
         assert made.status == 201
         link = made.json()["url"]
+        expires = datetime.fromisoformat(made.json()["expires_at"].replace("Z", "+00:00")).timestamp()
         page = outsider.new_page()
         page.goto(link)
         page.wait_for_selector(READY, timeout=30_000)
-        time.sleep(3.2)
+        assert time.time() < expires, "the machine was too slow to open the link before it expired"
+        time.sleep(max(0.0, expires - time.time()) + 0.3)
         gone = page.goto(link)
         assert gone is not None and gone.status == 410
         assert "expired" in page.locator('[data-testid="share-gone"]').inner_text()
