@@ -79,7 +79,8 @@ def record(data_dir: Path, model_path: str) -> list[tuple[Scenario, list[Fact]]]
         with TestClient(create_app(settings, dd)) as client:
             key = dd.projects.create("Eval").public_key
             for s in SCENARIOS:
-                body = {"key": key, "session_id": s.id, "visitor_id": "v-" + s.id, "seq": 0, "events": s.events}
+                events = sorted(s.events, key=lambda e: e["timestamp"])  # as the SDK sends them
+                body = {"key": key, "session_id": s.id, "visitor_id": "v-" + s.id, "seq": 0, "events": events}
                 r = client.post("/api/v1/ingest", json=body)
                 assert r.status_code == 200, r.text
             dd.index.flush()

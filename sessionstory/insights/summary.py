@@ -85,8 +85,7 @@ def key_points(facts: list[Fact]) -> list[Point]:
 
 def _error_point(f: Fact) -> Point:
     name = _error_name(f.subject)
-    quoted = f.subject.replace('"', "'")
-    return Point("error", f.subject, f'It hit an error: "{quoted}".', [name.lower(), "error"])
+    return Point("error", f.subject, f'It hit an error: "{f.subject}".', [name.lower(), "error"])
 
 
 def _rage_point(f: Fact) -> Point:
@@ -107,9 +106,9 @@ def _error_click_point(f: Fact) -> Point:
 
 
 def _failed_point(f: Fact) -> Point:
-    request = f.detail.removeprefix("request failed: ")
-    return Point("failed_request", f"{request.split(' -> ')[0]} failed with {f.subject}",
-                 f"A request failed: {request}.", [f.subject.lower(), "fail"])
+    method = f.detail.removeprefix("request failed: ").split(" ", 1)[0]
+    return Point("failed_request", f"{method} {f.path} failed with {f.subject}",
+                 f'A {method} request to "{f.path}" failed with {f.subject}.', [f.subject.lower(), "fail"])
 
 
 def _events_point(names: list[str]) -> Point:
@@ -248,9 +247,10 @@ def _first_sentences(text: str, limit: int = 3) -> str:
 
 def _opening(facts: list[Fact]) -> str:
     pages = [f.path for f in facts if f.kind == "page"]
-    if not pages:
-        return "The visitor stayed on one page."
-    return f"The visitor opened {pages[0]}" + (f" and {len(pages) - 1} more pages." if len(pages) > 1 else ".")
+    if len(set(pages)) <= 1:
+        return f"The visitor saw one page, {pages[0]}." if pages else "The visitor stayed on one page."
+    more = len(pages) - 1
+    return f"The visitor opened {pages[0]} and {more} more page{'s' if more > 1 else ''}."
 
 
 # Claims a summary may make only when the facts show them: (what the words claim, the evidence).
@@ -282,7 +282,7 @@ def grounded(summary: str, facts: list[Fact]) -> bool:
     may hold any path), every number it gives is in the facts, every claim above has its evidence,
     and no name from the worked examples appears that this session lacks."""
     said = " ".join(f.detail for f in facts).lower()
-    if not all(label.lower() in said.replace('"', "'") for label in re.findall(r'"([^"]+)"', summary)):
+    if not all(label.lower() in said for label in re.findall(r'"([^"]+)"', summary)):
         return False
     paths = {f.path for f in facts if f.path}
     unquoted = re.sub(r'"[^"]*"', "", summary)  # the visitor's own text, checked above

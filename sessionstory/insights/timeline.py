@@ -28,8 +28,9 @@ _LABELS = re.compile(r"\b(summary|facts)\s*:", re.IGNORECASE)
 
 
 def clean(text: str | None, limit: int = MAX_TEXT) -> str:
-    """Recorded text made inert: one line, no markup, none of the prompt's own labels."""
-    text = _LABELS.sub(r"\1", _UNSAFE.sub(" ", text or "")).strip()
+    """Recorded text made inert: one line, no markup, none of the prompt's own labels, and no
+    double quote (the facts quote it in double quotes, and a summary's checks trust quotes)."""
+    text = _LABELS.sub(r"\1", _UNSAFE.sub(" ", text or "")).replace('"', "'").strip()
     text = re.sub(r"\s+", " ", text)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
