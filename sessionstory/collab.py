@@ -212,7 +212,8 @@ class Tab(msgspec.Struct, frozen=True):
 def visitor_tabs(index: Index, session_id: str) -> list[Tab] | None:
     """The sessions of this session's visitor that overlap it in time, itself included, in the order they
     started; None for an unknown session. The SDK keeps one session per tab (sessionStorage), so a
-    visitor's sessions open at once are their tabs."""
+    visitor's sessions open at once are their tabs; but a tab opened by script (window.open) starts with a
+    copy of its opener's sessionStorage, and so, until the SDK tells such copies apart, its opener's session."""
 
     def read(cur: duckdb.DuckDBPyConnection) -> list[tuple[str, int, int, str, int]] | None:
         this = cur.execute(
@@ -220,7 +221,7 @@ def visitor_tabs(index: Index, session_id: str) -> list[Tab] | None:
         if this is None:
             return None
         project_id, visitor_id, started, ended = this
-        return cur.execute(  # type: ignore[return-value]
+        return cur.execute(
             "SELECT id, started_ms, ended_ms, coalesce(entry_url, ''), started_ms - ? FROM sessions "
             "WHERE project_id = ? AND visitor_id = ? AND started_ms <= ? AND ended_ms >= ? "
             "ORDER BY started_ms, id LIMIT 20", [started, project_id, visitor_id, ended, started]).fetchall()
