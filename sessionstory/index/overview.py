@@ -61,7 +61,7 @@ class Overview(msgspec.Struct):
 
 
 def overview(cur: duckdb.DuckDBPyConnection, project_id: str, from_ms: int, to_ms: int, top: int = 10,
-             days: KeptDays | None = None) -> Overview:
+             days: KeptDays | KeptOfIndex | None = None) -> Overview:
     """With `days`, what does not add up over days (visitors, duration quantiles, the slowest
     pages) comes from what `days` kept of whole days, checked against their fingerprints, and the
     rest is read: the same figures, sooner."""
@@ -147,45 +147,62 @@ class KeptDays:
         self._days: OrderedDict[tuple[str, str, int], tuple[Fingerprint, Any]] = OrderedDict()
         self._unions: OrderedDict[tuple[str, str, tuple[tuple[int, Fingerprint], ...]], Any] = OrderedDict()
         self._index_file: object = None
+        self._generation = 0  # of the index file: what a request read from another one is not kept
 
-    def of_index(self, file_id: object) -> KeptDays:
-        """Forget everything when the index file is another: a fingerprint says nothing about rows
-        rewritten from the log."""
+    def of_index(self, file_id: object) -> KeptOfIndex:
+        """What is kept for the index file in place; everything is forgotten when it is another:
+        a fingerprint says nothing about rows rewritten from the log."""
         with self._lock:
             if file_id != self._index_file:
                 self._days.clear()
                 self._unions.clear()
                 self._index_file = file_id
-        return self
+                self._generation += 1
+            return KeptOfIndex(self, self._generation)
 
     def union(self, kind: str, project_id: str, whole: tuple[tuple[int, Fingerprint], ...],
-              read_day: Callable[[int], P], combine: Callable[[list[P]], U]) -> U:
+              read_day: Callable[[int], P], combine: Callable[[list[P]], U], generation: int | None = None) -> U:
         """`combine` of each whole day's part, each read again when its fingerprint moved."""
         key = (kind, project_id, whole)
         with self._lock:
             if key in self._unions:
                 self._unions.move_to_end(key)
                 return self._unions[key]  # type: ignore[no-any-return]
-        union = combine([self._day(kind, project_id, day, fp, read_day) for day, fp in whole])
-        with self._lock:
-            self._unions[key] = union
-            while len(self._unions) > 8:  # a few ranges (7 and 30 days) of a few projects
-                self._unions.popitem(last=False)
+        union = combine([self._day(kind, project_id, day, fp, read_day, generation) for day, fp in whole])
+        self._keep(self._unions, key, union, 8, generation)  # a few ranges (7 and 30 days) of a few projects
         return union
 
-    def _day(self, kind: str, project_id: str, day: int, fingerprint: Fingerprint, read_day: Callable[[int], P]) -> P:
+    def _day(self, kind: str, project_id: str, day: int, fingerprint: Fingerprint, read_day: Callable[[int], P],
+             generation: int | None) -> P:
         key = (kind, project_id, day)
         with self._lock:
             known = self._days.get(key)
         if known is not None and known[0] == fingerprint:
             return known[1]  # type: ignore[no-any-return]
         part = read_day(day)
-        with self._lock:
-            self._days[key] = (fingerprint, part)
-            self._days.move_to_end(key)
-            while len(self._days) > self._max_days:
-                self._days.popitem(last=False)
+        self._keep(self._days, key, (fingerprint, part), self._max_days, generation)
         return part
+
+    def _keep(self, into: OrderedDict[Any, Any], key: Any, value: Any, most: int, generation: int | None) -> None:
+        with self._lock:
+            if generation is not None and generation != self._generation:
+                return  # read while the index file was swapped under this request
+            into[key] = value
+            into.move_to_end(key)
+            while len(into) > most:
+                into.popitem(last=False)
+
+
+@dataclass(frozen=True)
+class KeptOfIndex:
+    """KeptDays as one request sees it: nothing it reads is kept once the index file changed."""
+
+    kept: KeptDays
+    generation: int
+
+    def union(self, kind: str, project_id: str, whole: tuple[tuple[int, Fingerprint], ...],
+              read_day: Callable[[int], P], combine: Callable[[list[P]], U]) -> U:
+        return self.kept.union(kind, project_id, whole, read_day, combine, self.generation)
 
 
 def _whole_days(from_ms: int, to_ms: int) -> tuple[range, list[tuple[int, int]]]:
@@ -215,7 +232,7 @@ class _Sessions:
                          np.unique(np.concatenate([p.visitors for p in parts])))
 
 
-def _session_totals(cur: duckdb.DuckDBPyConnection, days: KeptDays, project_id: str, from_ms: int, to_ms: int,
+def _session_totals(cur: duckdb.DuckDBPyConnection, days: KeptDays | KeptOfIndex, project_id: str, from_ms: int, to_ms: int,
                     started: dict[int, Fingerprint]) -> tuple[int, float | None, float | None]:
     """Distinct visitors, median and p90 duration of the sessions started in [from_ms, to_ms).
     Visitors are told apart by a 64-bit hash of their id: two ids collide with a chance of about
@@ -248,7 +265,7 @@ def _read_sessions(cur: duckdb.DuckDBPyConnection, project_id: str, from_ms: int
 Lcp = dict[str, np.ndarray]  # page URL -> its LCP values, sorted
 
 
-def _kept_slowest_pages(cur: duckdb.DuckDBPyConnection, days: KeptDays, span: list[Any], top: int,
+def _kept_slowest_pages(cur: duckdb.DuckDBPyConnection, days: KeptDays | KeptOfIndex, span: list[Any], top: int,
                         started: dict[int, Fingerprint]) -> list[tuple[object, ...]]:
     """The same rows as _slowest_pages. Kept whole days and the edges read now bound each page's
     p75 LCP from below and above (order statistics around the p75 of each part; the p75 of a union

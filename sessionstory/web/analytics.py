@@ -13,7 +13,7 @@ from litestar.response import Template
 from sessionstory.index.errors import error_groups
 from sessionstory.index.funnels import MAX_STEPS, funnel
 from sessionstory.index.heatmaps import Heatmap, heatmap, page_urls
-from sessionstory.index.overview import KeptDays, overview
+from sessionstory.index.overview import KeptDays, KeptOfIndex, overview
 from sessionstory.insights.anomalies import find_anomalies
 from sessionstory.web.headers import allow_media_from
 from sessionstory.web.pages import chosen_project, render, require_sign_in, time_range
@@ -43,8 +43,9 @@ def overview_page(request: Request, project: FromQuery[str | None] = None,  # ty
                   chart=chart)
 
 
-def _kept_days(request: Request) -> KeptDays:  # type: ignore[type-arg]
-    """The overview's whole days of sessions, kept for the app's life, for the index file in place."""
+def _kept_days(request: Request) -> KeptOfIndex:  # type: ignore[type-arg]
+    """What the overview keeps of whole days, for the app's life and the index file in place (its inode
+    changes when a rebuild or a redaction swaps in another file)."""
     days: KeptDays = request.app.state.setdefault("overview_days", KeptDays())
     index_file = os.stat(datadir(request).index.path)
     return days.of_index((index_file.st_dev, index_file.st_ino))
