@@ -96,6 +96,9 @@ def test_comment_writes_need_sign_in_and_csrf(client: TestClient, project: Any, 
     ok = client.post(url, json={"at_ms": 0, "body": "from the page"}, headers={"X-CSRF-Token": _csrf(client)})
     assert ok.status_code == 201
     assert [c["body"] for c in client.get(url).json()] == ["from the page"]
+    made = ok.json()["id"]
+    assert client.delete(f"/api/v1/comments/{made}").status_code == 403
+    assert client.delete(f"/api/v1/comments/{made}", headers={"X-CSRF-Token": _csrf(client)}).status_code == 204
 
 
 def test_comments_survive_a_rebuilt_index(client: TestClient, project: Any, auth: dict[str, str],  # type: ignore[type-arg]
@@ -226,6 +229,20 @@ def test_the_session_page_card_creates_and_revokes_links_with_csrf(client: TestC
     assert client.post(f"/share-links/{link_id}/revoke", data={}).status_code == 403
     after = client.post(f"/share-links/{link_id}/revoke", data={"_csrf": csrf})
     assert after.status_code == 200 and "revoked" in after.text and "share-url" not in after.text
+
+
+
+def test_the_card_offers_revoke_only_to_the_links_author_or_an_admin(client: TestClient, project: Any,  # type: ignore[type-arg]
+                                                                    auth: dict[str, str], datadir: DataDir) -> None:
+    _record(client, project.public_key, "s-members")
+    _share(client, "s-members", auth)  # the admin's
+    datadir.accounts.create_user("member@example.com", PASSWORD, "member")
+    sign_in(client, "member@example.com")
+    csrf = _csrf(client)
+    card = client.post("/sessions/s-members/share-links", data={"expires_in": "1d", "_csrf": csrf}).text
+    assert card.count("Revoke</button>") == 1, "the member's own link only"
+    admins = re.findall(r'data-link-id="([^"]+)"', card)[-1]  # newest first: the admin's is last
+    assert client.post(f"/share-links/{admins}/revoke", data={"_csrf": csrf}).status_code == 403
 
 
 # -- tabs -------------------------------------------------------------------------------------
