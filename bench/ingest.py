@@ -12,6 +12,10 @@ answered) times each request from its first byte sent to its last byte answered.
 Baseline, at the same concurrency against the same server in the same run: GET /healthz.
 Goals (issue 7): ingest at least 50 % of the bare request rate, p99 at most twice the bare p99.
 
+Also: the fsync latency of this disk (a ~460-byte append then fsync, as the log's group commit
+does, in the data directory's file system, before the server starts): at concurrency 1 every
+answer waits for one, so 1000 / its p50 in ms bounds the ingest rate there.
+
 Also: extraction and sanitising CPU per batch (facts.batch_facts + signals.advance, and
 ingest's scrub_inputs + sanitize_event, timed here on the same batches) as a share of
 the server's whole CPU per acknowledged batch (every thread, from /proc) in the run.
@@ -126,6 +130,23 @@ def make_sessions(count: int, seed: int = SEED) -> list[list[list[dict[str, Any]
     return [cut(variant(rng, recorded, start + i * 1000, urls)) for i in range(count)]
 
 
+def fsync_ms(directory: Path, count: int = 300, size: int = 460) -> list[float]:
+    """Times of `count` appends of `size` bytes, each followed by fsync, in ms."""
+    path = directory / "fsync-probe"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+    times = []
+    try:
+        for _ in range(count):
+            start = time.perf_counter()
+            os.write(fd, b"x" * size)
+            os.fsync(fd)
+            times.append((time.perf_counter() - start) * 1000)
+    finally:
+        os.close(fd)
+        path.unlink()
+    return times
+
+
 def server_cpu_s(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime, every thread
@@ -179,6 +200,7 @@ def run(seconds: float, levels: list[int], sessions: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         sessions_file = Path(tmp) / "sessions.json"
         sessions_file.write_text(json.dumps([[json.dumps(b, separators=(",", ":")) for b in s] for s in built]))
+        fsyncs = fsync_ms(Path(tmp))
         before = os.environ.get(RATE_VARIABLE)
         os.environ[RATE_VARIABLE] = "0"  # the bench is one project's flood: no per-project rate limit
         try:
@@ -212,6 +234,7 @@ def run(seconds: float, levels: list[int], sessions: int) -> dict[str, Any]:
     return {"rows": rows, "sessions": sessions, "batches": batches_made, "events_per_batch": sum(len(b) for s in built for b in s) / batches_made,
             "gzip_bytes_per_batch": statistics.mean(len(gzip.compress(json.dumps(b).encode(), 6)) for s in built for b in s),
             "sanitising_ms": sanitising / counted, "extraction_ms": extraction / counted,
+            "fsync_p50": stats.p50(fsyncs), "fsync_p99": stats.percentile(fsyncs, 99),
             "server_cpu_ms": statistics.median(cpu_per_batch) if cpu_per_batch else float("nan")}
 
 
@@ -233,6 +256,8 @@ def report(r: dict[str, Any], command: str, load: str) -> str:
     errors = sum(row["ingest"]["errors"] for row in r["rows"])
     share = (r["sanitising_ms"] + r["extraction_ms"]) / r["server_cpu_ms"]
     lines += ["", f"non-200 ingest answers: {errors}",
+              f"fsync of a 460-byte append on this disk: p50 {r['fsync_p50']:.2f} ms, p99 {r['fsync_p99']:.2f} ms "
+              f"(at concurrency 1 every answer waits for one: at most ~{1000 / r['fsync_p50']:,.0f} req/s there)",
               f"server CPU per acknowledged batch (every thread, median over the levels): {r['server_cpu_ms']:.2f} ms; "
               f"sanitising {r['sanitising_ms']:.3f} ms + extraction {r['extraction_ms']:.3f} ms per batch = "
               f"**{share:.1%}** of it"]

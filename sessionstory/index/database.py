@@ -277,16 +277,16 @@ class Index:
     def _apply(self, committed: _Committed) -> None:
         last = committed[-1][0]
         try:
-            self._con.execute("BEGIN")
-            pending = apply_records(self._con, committed)
-            self._set_log_position(last)
-            self._con.execute("COMMIT")
-            now = time.monotonic()
-            self._pending.update(dict.fromkeys(pending, now))
+            self._apply_together(committed)
         except Exception:
-            self._con.execute("ROLLBACK")
-            # The records are safe in the log; the next start replays them from the checkpoint.
-            log.exception("indexing %d records failed", len(committed))
+            # A group is many clients' batches: one the index cannot take must not cost the others
+            # their rows. One by one, only that one is left out (it stays in the log, for a reindex).
+            log.exception("indexing %d records together failed; indexing them one by one", len(committed))
+            for one in committed if len(committed) > 1 else ():
+                try:
+                    self._apply_together([one])
+                except Exception:
+                    log.exception("indexing the record at %s failed", one[0])
         with self._waiters_lock:
             self._applied = max(self._applied, (last.segment, last.offset))
             ready = [f for key, f in self._waiters if key <= self._applied]
@@ -299,6 +299,18 @@ class Index:
                 future.set_result(None)
             except InvalidStateError:  # its waiter gave up (live viewing waits 2 s at most) and cancelled it
                 pass
+
+    def _apply_together(self, committed: _Committed) -> None:
+        """Index the records in one transaction with the checkpoint, or not at all."""
+        try:
+            self._con.execute("BEGIN")
+            pending = apply_records(self._con, committed)
+            self._set_log_position(committed[-1][0])
+            self._con.execute("COMMIT")
+        except Exception:
+            self._con.execute("ROLLBACK")
+            raise
+        self._pending.update(dict.fromkeys(pending, time.monotonic()))
 
     def _settle_quiet(self) -> None:
         """Judge the pending clicks of sessions that have sent nothing for a while."""
