@@ -209,6 +209,23 @@ class Tab(msgspec.Struct, frozen=True):
     current: bool
 
 
+def forget_sessions(log: SegmentLog, index: Index, session_ids: list[str]) -> None:
+    """Delete the comments and share links of erased sessions (a deletion record each, so a
+    rebuilt index agrees). The records that created them stay in the log until compaction
+    moves their segment's live records and deletes it: comments are the team's words, not the
+    visitor's, but they may quote them."""
+
+    def read(cur: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
+        return cur.execute(
+            "SELECT 'comments', id FROM comments WHERE session_id IN (SELECT unnest(?::VARCHAR[])) "
+            "UNION ALL SELECT 'share_links', id FROM share_links WHERE session_id IN (SELECT unnest(?::VARCHAR[]))",
+            [session_ids, session_ids],
+        ).fetchall()
+
+    for table, row_id in index.read(read):
+        entities.save(log, index, table, {"id": row_id}, op="delete")
+
+
 def visitor_tabs(index: Index, session_id: str) -> list[Tab] | None:
     """The sessions of this session's visitor that overlap it in time, itself included, in the order they
     started; None for an unknown session. The SDK keeps one session per tab (sessionStorage), so a

@@ -7,6 +7,7 @@ from collections import OrderedDict
 
 import msgspec
 
+from sessionstory import collab
 from sessionstory.events import stamped_decoder
 from sessionstory.index import Index
 from sessionstory.index.compaction import forget_session, session_records
@@ -113,6 +114,7 @@ def erase_sessions(log: SegmentLog, index: Index, session_ids: list[str]) -> Non
             forget_session(con, session_id)  # type: ignore[arg-type]
         return locations
 
+    collab.forget_sessions(log, index, session_ids)
     locations = index.write(forget).result()
     with _expanded_lock:  # no copy of what is erased stays behind in memory either
         for location in locations:

@@ -111,6 +111,22 @@ def test_comments_survive_a_rebuilt_index(client: TestClient, project: Any, auth
     assert [c["body"] for c in client.get("/api/v1/sessions/s-keep/comments", headers=auth).json()] == ["kept"]
 
 
+def test_deleting_a_session_deletes_its_comments_and_share_links_for_good(
+        client: TestClient, project: Any, auth: dict[str, str], datadir: DataDir) -> None:  # type: ignore[type-arg]
+    _record(client, project.public_key, "s-erase")
+    client.post("/api/v1/sessions/s-erase/comments", json={"at_ms": 10, "body": "about them"}, headers=auth)
+    _share(client, "s-erase", auth)
+    assert client.delete("/api/v1/sessions/s-erase", headers=auth).status_code == 204
+
+    def rows(cur: Any) -> tuple[int, int]:
+        return (cur.execute("SELECT count(*) FROM comments WHERE session_id = 's-erase'").fetchone()[0],
+                cur.execute("SELECT count(*) FROM share_links WHERE session_id = 's-erase'").fetchone()[0])
+
+    assert datadir.index.read(rows) == (0, 0)
+    datadir.reindex()  # and a rebuilt index does not bring them back
+    assert datadir.index.read(rows) == (0, 0)
+
+
 # -- share links ----------------------------------------------------------------------------
 
 
