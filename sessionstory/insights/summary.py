@@ -249,8 +249,7 @@ def _opening(facts: list[Fact]) -> str:
     pages = [f.path for f in facts if f.kind == "page"]
     if len(set(pages)) <= 1:
         return f"The visitor saw one page, {pages[0]}." if pages else "The visitor stayed on one page."
-    more = len(pages) - 1
-    return f"The visitor opened {pages[0]} and {more} more page{'s' if more > 1 else ''}."
+    return f"The visitor started on {pages[0]}."  # how many pages, and the last, are a key point
 
 
 # Claims a summary may make only when the facts show them: (what the words claim, the evidence).
