@@ -53,6 +53,7 @@ class DataDir:
                                settings.data_dir / "purge-pending", self.reindex)
         self.saved_filters = SavedFilters(self.log, self.index)
         self.compactor = Compactor(self.log, self.index, settings.session_timeout_s)
+        self.erasure.after_erasure = self.compactor.forget  # dictionaries that learnt from erased sessions go too
         self.model = LocalModel(settings.data_dir, settings.llm_model)  # loaded on first use
 
     def start(self) -> None:

@@ -227,7 +227,6 @@ def test_a_dictionary_trained_on_erased_sessions_is_replaced_and_what_used_it_re
     from sessionstory.replay import session_events
     from tests.test_compaction import _events, _store
 
-    datadir.erasure.after_erasure = datadir.compactor.forget  # what DataDir wires
     for n in range(8):
         _store(datadir, project.public_key, f"kept-{n}", n, visitor_id="visitor-kept")
     for n in range(4):
@@ -260,7 +259,6 @@ def test_a_dictionary_trained_on_erased_sessions_is_replaced_and_what_used_it_re
 def test_an_erasure_of_sessions_no_dictionary_learnt_from_keeps_the_dictionary(project: Any, datadir: DataDir) -> None:
     from tests.test_compaction import _store
 
-    datadir.erasure.after_erasure = datadir.compactor.forget
     for n in range(10):
         _store(datadir, project.public_key, f"early-{n}", n)
     datadir.compactor.run(0)
