@@ -133,6 +133,7 @@ def redact(dd: DataDir, project_id: str, level: str | None = None, patterns: Seq
                         "OR session_id LIKE 'digest/%'", [rewritten])
 
         dd.index.write(forget).result()
+        dd.compactor.forget({project_id: set(rewritten)})  # a dictionary may have learnt what was masked
     dd.erasure.purge()  # the index rebuilt from the log: its file keeps no old fact
     result = Redacted(project_id, level, len(detector.patterns), len(ids), summary.sessions, counts["batches"],
                       counts["events"], complete)
