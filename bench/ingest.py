@@ -257,7 +257,7 @@ def report(r: dict[str, Any], command: str, load: str) -> str:
     share = (r["sanitising_ms"] + r["extraction_ms"]) / r["server_cpu_ms"]
     lines += ["", f"non-200 ingest answers: {errors}",
               f"fsync of a 460-byte append on this disk: p50 {r['fsync_p50']:.2f} ms, p99 {r['fsync_p99']:.2f} ms "
-              f"(at concurrency 1 every answer waits for one: at most ~{1000 / r['fsync_p50']:,.0f} req/s there)",
+              f"(each answer waits for one; back to back, as here, this disk allows ~{1000 / r['fsync_p50']:,.0f} a second)",
               f"server CPU per acknowledged batch (every thread, median over the levels): {r['server_cpu_ms']:.2f} ms; "
               f"sanitising {r['sanitising_ms']:.3f} ms + extraction {r['extraction_ms']:.3f} ms per batch = "
               f"**{share:.1%}** of it"]
