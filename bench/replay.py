@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import tempfile
 import time
@@ -118,12 +119,42 @@ new MutationObserver(() => {
 """
 
 
-def time_player(page: Any, server: Server, session_id: str, at_ms: int) -> float:
+# Where the first frame's time goes, each a moment in ms from the navigation's start: the page's HTML in,
+# player.js in, the player's own marks (index.ts: bundle running, first events in, Replayer built, frame
+# at ?t= in the DOM), and ready (painted, data-ready).
+STEPS = ("html", "bundle", "script", "events", "replayer", "seeked", "ready")
+READ_STEPS = """() => {
+  const at = (name) => performance.getEntriesByName("ss:" + name)[0]?.startTime ?? -1;
+  const bundle = performance.getEntriesByType("resource").find((r) => r.name.endsWith("/player.js"));
+  return {
+    html: performance.getEntriesByType("navigation")[0].responseEnd,
+    bundle: bundle ? bundle.responseEnd : -1,
+    script: at("script"), events: at("events"), replayer: at("replayer"), seeked: at("seeked"),
+    ready: window.__readyAt,
+  };
+}"""
+
+
+def time_player(page: Any, server: Server, session_id: str, at_ms: int) -> dict[str, float]:
     """From the navigation's start to the moment the player says the frame at `at_ms` is on screen
-    (read in the page, so the rest of the session loading afterwards does not count)."""
+    (read in the page, so the rest of the session loading afterwards does not count), step by step."""
     page.goto(f"{server.url}/sessions/{session_id}?t={at_ms}")
     page.wait_for_selector('[data-testid="player"][data-ready="true"]', timeout=120_000)
-    return float(page.evaluate("window.__readyAt"))
+    return {name: float(ms) for name, ms in page.evaluate(READ_STEPS).items()}
+
+
+def median_steps(runs: list[dict[str, float]]) -> dict[str, float]:
+    """Each step's median over the runs (so the steps of the table need not add up exactly)."""
+    return {name: stats.p50([run[name] for run in runs]) for name in STEPS}
+
+
+def show_steps(label: str, steps: dict[str, float]) -> str:
+    since = 0.0
+    parts = []
+    for name in STEPS:
+        parts.append(f"{name} +{steps[name] - since:.0f}")
+        since = steps[name]
+    return f"    {label}: " + ", ".join(parts) + " ms"
 
 
 def heap_after_ready(page: Any, server: Server, session_id: str) -> int:
@@ -145,15 +176,15 @@ def measure(page: Any, server: Server, token: str, key: str, session_id: str, ev
     return {
         "events": len(stored), "bytes": STATIC.stat().st_size,
         "static": stats.p50([time_static(page, server) for _ in range(REPS)]),
-        "start": stats.p50([time_player(page, server, session_id, 0) for _ in range(REPS)]),
-        "middle": stats.p50([time_player(page, server, session_id, half) for _ in range(REPS)]),
+        "start": median_steps([time_player(page, server, session_id, 0) for _ in range(REPS)]),
+        "middle": median_steps([time_player(page, server, session_id, half) for _ in range(REPS)]),
     }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.replay", description=__doc__.split("\n\n")[0])
     parser.add_argument("--minutes", type=int, default=60)
-    parser.add_argument("--memory-minutes", type=int, default=120)
+    parser.add_argument("--memory-minutes", type=int, default=120, help="0 skips the memory figure")
     args = parser.parse_args(argv)
     executable = find_chromium()
     if executable is None:
@@ -161,6 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     from playwright.sync_api import sync_playwright
 
     results = {}
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
         server = Server(Path(tmp) / "data").start()
         browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
@@ -174,9 +206,10 @@ def main(argv: list[str] | None = None) -> int:
             for name, busy in (("steady", False), ("busy", True)):
                 results[name] = measure(page, server, token, key, f"bench-{name}",
                                         long_session(opening, args.minutes, busy=busy), args.minutes)
-            ingest(server, key, "bench-2h", long_session(opening, args.memory_minutes, seed=7))
-            heap = heap_after_ready(page, server, "bench-2h")
-            size_2h = len(json.dumps(_get(server, "/api/v1/sessions/bench-2h/events", token)))
+            if args.memory_minutes:
+                ingest(server, key, "bench-2h", long_session(opening, args.memory_minutes, seed=7))
+                heap = heap_after_ready(page, server, "bench-2h")
+                size_2h = len(json.dumps(_get(server, "/api/v1/sessions/bench-2h/events", token)))
         finally:
             STATIC.unlink(missing_ok=True)
             browser.close()
@@ -184,11 +217,16 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Replay start: {args.minutes}-minute sessions over a recorded documentation page "
           f"(Chromium, loopback, median of {REPS}); first frame = navigation start to data-ready")
     for name, r in results.items():
+        start, middle = r["start"]["ready"], r["middle"]["ready"]
         print(f"  {name}: {r['events']:,} events, {r['bytes'] / 2**20:.1f} MiB; static file fetch + parse {r['static']:.0f} ms; "
-              f"player at 0 {r['start']:.0f} ms ({r['start'] / r['static']:.2f}x), "
-              f"at {args.minutes // 2} min {r['middle']:.0f} ms ({r['middle'] / r['static']:.2f}x)")
-    print(f"  {args.memory_minutes}-minute session ({size_2h / 2**20:.1f} MiB of events): player JS heap {heap / 2**20:.0f} MiB "
-          f"after it all loaded ({heap / max(size_2h, 1):.1f}x the events' JSON)")
+              f"player at 0 {start:.0f} ms ({start / r['static']:.2f}x), "
+              f"at {args.minutes // 2} min {middle:.0f} ms ({middle / r['static']:.2f}x)")
+        print(show_steps("steps at 0", r["start"]))
+        print(show_steps(f"steps at {args.minutes // 2} min", r["middle"]))
+    if args.memory_minutes:
+        print(f"  {args.memory_minutes}-minute session ({size_2h / 2**20:.1f} MiB of events): player JS heap {heap / 2**20:.0f} MiB "
+              f"after it all loaded ({heap / max(size_2h, 1):.1f}x the events' JSON)")
+    print(f"  load average (1 min) {load_before:.1f} before, {os.getloadavg()[0]:.1f} after")
     return 0
 
 

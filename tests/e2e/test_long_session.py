@@ -47,13 +47,21 @@ def test_a_long_session_starts_on_its_first_pages_and_grows_to_its_whole_length(
         viewer.wait_for_selector('[data-testid="player"][data-ready="true"]', timeout=30_000)
         viewer.wait_for_selector('[data-testid="player"][data-loaded="true"]', timeout=30_000)
         assert len(requests) >= 2 and "count=16" in requests[0], requests
+        # The page's <head> asks for the first page (a preload) and the player reads that very answer.
+        assert sum("start=0&" in url for url in requests) == 1, requests
+        initiators = viewer.evaluate("""performance.getEntriesByType("resource")
+            .filter((r) => r.name.includes("/events?start=0&")).map((r) => r.initiatorType)""")
+        assert initiators == ["link"], initiators
         assert viewer.locator(".ss-seek").get_attribute("max") == str(total_ms)
         frame = viewer.frame_locator('[data-testid="player"] iframe')
         assert frame.locator("#clock").inner_text() == "start"
 
-        # Opening late in the session loads up to that moment before the first frame.
+        # Opening late in the session loads up to that moment before the first frame: the pages up to it are
+        # asked for together with the first (once its headers say how many batches there are).
+        requests.clear()
         viewer.goto(f"{server.url}/sessions/long-1?t={total_ms - BATCH_MS // 2}")
         viewer.wait_for_selector('[data-testid="player"][data-ready="true"]', timeout=30_000)
         assert frame.locator("#clock").inner_text() == f"minute {BATCHES - 2}"
+        assert [url.split("?")[1] for url in requests[:2]] == ["start=0&count=16", f"start=16&count={BATCHES - 16 + 8}"], requests
     finally:
         context.close()

@@ -39,28 +39,43 @@ export class EventPages {
 
   /** The events of the next `count` batches, in timestamp order. */
   async fetch(count: number): Promise<RecordedEvent[]> {
+    return (await this.ask(count))();
+  }
+
+  /**
+   * Asks for the next `count` batches and waits only for the answer's headers, which say how many batches
+   * the session has: the next request can go out while this one's events still download. The returned
+   * function reads them.
+   */
+  async ask(count: number): Promise<() => Promise<RecordedEvent[]>> {
     const url = new URL(this.url, location.href);
     url.searchParams.set("start", String(this.next));
     url.searchParams.set("count", String(count));
+    this.next += count;
     let response: Response;
     try {
-      response = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
+      // Exactly the request the page's <link rel="preload"> makes for the first page (same URL, no extra
+      // headers, same credentials), so the browser hands over that answer instead of asking again.
+      response = await fetch(url, { credentials: "same-origin" });
     } catch {
       throw new LoadError("Could not load this session (network error).");
     }
     if (!response.ok) throw new LoadError(`Could not load this session (HTTP ${response.status}).`);
-    let body: unknown;
-    try {
-      body = await response.json();
-    } catch {
-      throw new LoadError("Could not load this session (the server sent invalid data).");
-    }
-    if (!Array.isArray(body)) throw new LoadError("Could not load this session (the server sent invalid data).");
     this.batches = Number(response.headers.get("X-Batches") ?? 0);
-    this.next += count;
-    // The Replayer sorts its own copy; sorting ours too keeps our times (start, page loads) in step with it.
-    return body.filter(isEvent).sort((a, b) => a.timestamp - b.timestamp);
+    return () => readEvents(response);
   }
+}
+
+async function readEvents(response: Response): Promise<RecordedEvent[]> {
+  let body: unknown;
+  try {
+    body = await response.json();
+  } catch {
+    throw new LoadError("Could not load this session (the server sent invalid data).");
+  }
+  if (!Array.isArray(body)) throw new LoadError("Could not load this session (the server sent invalid data).");
+  // The Replayer sorts its own copy; sorting ours too keeps our times (start, page loads) in step with it.
+  return body.filter(isEvent).sort((a, b) => a.timestamp - b.timestamp);
 }
 
 export function isEvent(value: unknown): value is RecordedEvent {

@@ -1,5 +1,5 @@
 // Entry point of player.js: mounts a player on every [data-testid="player"] the dashboard rendered.
-import { EventPages, LoadError, checkEvents, reaches } from "./events";
+import { EventPages, LoadError, checkEvents, reaches, type RecordedEvent } from "./events";
 import { h } from "./dom";
 import { LivePlayer } from "./live";
 import { Player } from "./player";
@@ -13,11 +13,24 @@ declare global {
 
 const mounted = new WeakSet<HTMLElement>();
 /**
- * Batches asked for first, then in each later request. The first few are the session's start (a full
- * snapshot): the player opens on them while the rest arrives. At 2 s a batch, 16 is about half a minute.
+ * Named steps of opening a session (bench/replay.py reads them to say where the first frame's time goes):
+ * ss:script (this bundle runs), ss:events (the first pages are in), ss:replayer (the Player is built),
+ * ss:seeked (the frame at ?t= is in the DOM), ss:ready (painted).
+ */
+const mark = (name: string): void => void performance.mark(`ss:${name}`);
+mark("script");
+/**
+ * Batches asked for first (unless the page says, as it does when it preloads them), then in each later
+ * request. The first few are the session's start (a full snapshot): the player opens on them while the rest
+ * arrives. At 2 s a batch, 16 is about half a minute.
  */
 const FIRST_BATCHES = 16;
 const MORE_BATCHES = 128;
+
+function firstBatches(root: HTMLElement): number {
+  const count = Number(root.dataset.firstBatches);
+  return Number.isInteger(count) && count > 0 ? count : FIRST_BATCHES;
+}
 
 /** Reads the optional start time; anything that is not a number means "from the start". */
 function startMs(root: HTMLElement): number {
@@ -44,11 +57,13 @@ async function mount(root: HTMLElement): Promise<void> {
     const at = startMs(root);
     const pages = new EventPages(url);
     const expectedTotal = Number(root.dataset.durationMs) || 0;
-    let events = await pages.fetch(FIRST_BATCHES);
+    let events = await firstEvents(pages, firstBatches(root), at, expectedTotal);
     while (!pages.done && !reaches(events, at)) {
       events = events.concat(await pages.fetch(pages.countToReach(at, expectedTotal, MORE_BATCHES)));
     }
+    mark("events");
     const player = new Player(root, checkEvents(events), { complete: pages.done, expectedTotal });
+    mark("replayer");
     // For debugging and for tests: the live rrweb Replayer.
     (root as HTMLElement & { replayer?: unknown }).replayer = player.replayer;
     window.__ssPlayer = player.replayer;
@@ -61,7 +76,8 @@ async function mount(root: HTMLElement): Promise<void> {
         },
       );
     } else player.setMoments(null);
-    await player.openAt(at);
+    await player.openAt(at, () => mark("seeked"));
+    mark("ready");
     root.dataset.ready = "true";
     if (root.dataset.autoplay === "1") player.play();
     void loadRest(player, pages, root);
@@ -72,6 +88,19 @@ async function mount(root: HTMLElement): Promise<void> {
   } finally {
     root.removeAttribute("aria-busy");
   }
+}
+
+/**
+ * The first page of events and, when `at` is further in, the pages up to it: asked for as soon as the first
+ * answer's headers tell how many batches there are, so they download while the first page is read.
+ */
+async function firstEvents(pages: EventPages, count: number, at: number, expectedTotal: number): Promise<RecordedEvent[]> {
+  const first = await pages.ask(count);
+  const ahead = pages.done ? 0 : pages.countToReach(at, expectedTotal, 0);
+  const next = ahead > 0 ? pages.ask(ahead) : null;
+  next?.catch(() => undefined); // its failure is met below, after the first page's
+  const events = await first();
+  return next ? events.concat(await (await next)()) : events;
 }
 
 /** The rest of a long session, page by page, into the running player; `data-loaded` says when all is in. */

@@ -190,7 +190,7 @@ export class Player {
   }
 
   /** Opens paused at `ms` and resolves once that frame is on screen. */
-  async openAt(ms: number): Promise<void> {
+  async openAt(ms: number, seeked: () => void = () => undefined): Promise<void> {
     // The Replayer builds its first page and announces the first page's size in setTimeout(0)/(1) calls of
     // its constructor. Seeking before they run spares building that page twice (a seek builds it again;
     // a big page takes hundreds of ms), but their late "first page size" would then override the size at
@@ -199,6 +199,7 @@ export class Player {
     if (sameSize) this.seek(ms);
     await new Promise((resolve) => setTimeout(resolve, 16));
     if (!sameSize) this.seek(ms);
+    seeked();
     await frameRendered(this.replayer.iframe);
   }
 
