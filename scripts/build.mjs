@@ -1,7 +1,7 @@
 // Builds every browser bundle the server serves, into sessionstory/web/static/dist/.
 // Run by `make` (npm run build); the server never builds anything at run time.
 import * as esbuild from "esbuild";
-import { copyFileSync, mkdirSync } from "node:fs";
+import { copyFileSync, mkdirSync, readFileSync } from "node:fs";
 
 const dist = "sessionstory/web/static/dist";
 mkdirSync(dist, { recursive: true });
@@ -13,6 +13,31 @@ const common = {
   target: ["es2020"],
   legalComments: "none",
   logLevel: "warning",
+};
+
+/**
+ * rrweb's record without its canvas recorder. The SDK never records canvas (recordCanvas is
+ * always false: replaying it would need scripts in the player's sandbox), yet record() always
+ * builds a CanvasManager, so esbuild keeps the canvas observers, their serializers and an inline
+ * worker: 3.1 KB of the SDK's 30 KB gzipped budget. The manager is swapped for one that does
+ * nothing, which is what rrweb's own does with recordCanvas false. @rrweb/record is pinned: if
+ * its code moves, the build fails here instead of shipping it whole without a word.
+ */
+const rrwebWithoutCanvas = {
+  name: "rrweb-without-canvas",
+  setup(build) {
+    build.onLoad({ filter: /@rrweb[\\/]record[\\/]dist[\\/]record\.js$/ }, ({ path }) => {
+      const source = readFileSync(path, "utf8");
+      // From the base64 helpers the canvas serializers open with to the end of CanvasManager.
+      const start = source.indexOf('\nvar chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";\n');
+      const end = source.indexOf("\nclass StylesheetManager {");
+      if (start < 0 || end < start || !source.slice(start, end).includes("\nclass CanvasManager {")) {
+        throw new Error(`${path}: rrweb's canvas recorder is not where the SDK build expects it (see rrwebWithoutCanvas)`);
+      }
+      const idle = "\nclass CanvasManager { reset() {} freeze() {} unfreeze() {} lock() {} unlock() {} }";
+      return { contents: source.slice(0, start) + idle + source.slice(end), loader: "js" };
+    });
+  },
 };
 
 /** A stylesheet bundled and minified, as text: the dashboard bundles carry their own CSS (see web/js/styles.ts). */
@@ -39,6 +64,7 @@ await Promise.all([
     entryPoints: ["sessionstory/sdk_js/src/index.ts"],
     outfile: `${dist}/sdk.js`,
     format: "iife",
+    plugins: [rrwebWithoutCanvas],
   }),
   // The same recorder for bundlers: `import { init } from ".../sdk.esm.js"`, with its types beside it.
   esbuild.build({
@@ -46,6 +72,7 @@ await Promise.all([
     entryPoints: ["sessionstory/sdk_js/src/esm.ts"],
     outfile: `${dist}/sdk.esm.js`,
     format: "esm",
+    plugins: [rrwebWithoutCanvas],
   }),
   // The player: our UI around rrweb's Replayer, loaded by the session page.
   esbuild.build({

@@ -1,5 +1,7 @@
-"""Web vitals in Chromium: the SDK's own measurement (capture/vitals.ts) reports all five when
-the page is left, with the values Chromium's performance timeline gives."""
+"""Web vitals in Chromium: the SDK (capture/vitals.ts, measuring with the web-vitals library) reports
+all five when the page is left, with the values Chromium's performance timeline gives. The INP
+comes from a click the visitor leaves right after: headless Chromium runs no idle callback after
+an input, so this is the page hidden before web-vitals processed the interaction."""
 
 from __future__ import annotations
 
