@@ -11,7 +11,7 @@ import { installCapture } from "./capture";
 import { masked } from "./capture/clicks";
 import type { Config } from "./config";
 import { guard, warnOnce } from "./guard";
-import { current, renewIfIdle, setUserId } from "./ids";
+import { current, releaseTab, renewIfIdle, returnToTab, setUserId } from "./ids";
 import { loadPrivacy, maskDeep, optedOut, type Privacy, sampled, stars, urlBlocked } from "./privacy";
 import { dropAll, sendBeforeLeaving, whenSent } from "./transport";
 
@@ -153,7 +153,14 @@ export const boot = (found: Config | "" | null | undefined): void => guard(() =>
     () => (recording ? sync(true) : setTimeout(guard(sync), 80, true)),
   );
   startBatches(key, ingestUrl);
-  addEventListener("pagehide", guard(leave));
+  addEventListener(
+    "pagehide",
+    guard(() => {
+      leave();
+      releaseTab();
+    }),
+  );
+  addEventListener("pageshow", guard((e: PageTransitionEvent) => e.persisted && returnToTab()));
   document.addEventListener(
     "visibilitychange",
     guard(() => document.visibilityState == "hidden" && leave()),

@@ -46,6 +46,36 @@ const renewSession = (now: number): Session => {
 };
 
 /**
+ * Marks the tab as recorded by this page until pagehide (`releaseTab`). A tab opened by script
+ * (window.open) or duplicated starts with a copy of its opener's sessionStorage, ids included:
+ * both tabs would send the same session, window and seq, and the server would drop the new
+ * tab's batches as repeats. Such a copy arrives marked, as its opener is still open: its window
+ * and session are the opener's, so this tab starts its own. A reload, or the tab's next page,
+ * finds the mark removed and carries the session on.
+ */
+const claimTab = (): void => {
+  if (tabStore.get("alive")) {
+    tabStore.set("window");
+    tabStore.set("session");
+  }
+  tabStore.set("alive", "1");
+};
+
+/** The page is left (pagehide): the tab's next page carries its session on. */
+export const releaseTab = (): void => {
+  // Only a page that claimed the tab: nothing is written before the SDK records (consent).
+  if (session) tabStore.set("alive");
+};
+
+/**
+ * The page is back from the back/forward cache: the tab is claimed again at the next use of
+ * the session, which is read again from storage (a later page of the tab may have carried it on).
+ */
+export const returnToTab = (): void => {
+  session = undefined;
+};
+
+/**
  * The live session: the tab's stored one (unless corrupt), else a new one.
  * Setting its `at` marks activity in memory only; it is written to storage
  * with the next seq, which happens at most every couple of seconds while
@@ -53,6 +83,7 @@ const renewSession = (now: number): Session => {
  */
 export const current = (): Session => {
   if (!session) {
+    claimTab();
     const s = tabJson("session");
     session = s?.seq >= 0 && typeof s.id == "string" ? s : renewSession(Date.now());
   }

@@ -1,6 +1,6 @@
 // Web Storage throws in Safari private mode, sandboxed iframes and when the
 // quota is full; in those cases ids simply live for this page only.
-// Every key is "sessionstory." + name: session, window, pending (tab); visitor, user (device).
+// Every key is "sessionstory." + name: session, window, alive, pending (tab); visitor, user (device).
 
 import { attempt } from "./guard";
 
