@@ -4,10 +4,12 @@ The sessions are the eval's scenarios (`eval/scenarios.py`), ingested by the rea
 read back as facts. Each is summarised the product's way (`summary.draft` through the
 model's worker thread and queue, then `summary.compose`), and the same prompt, the same
 token budget and stops are then given to a bare `llama_cpp.Llama` of the same file and
-settings, called directly: llama.cpp's own speed for the same model and prompt size. Both
-keep their own prompt cache, so from the second session on both reuse the worked examples
-(the prompt's fixed head) and evaluate only the session's part; the first session, with
-nothing cached, is reported apart.
+settings, called directly: llama.cpp's own speed for the same model and prompt size. The
+product's runs come first, with only the worker's model in the process as when it serves;
+the bare model is loaded after them (two models in one process changed the first's speed
+under load). Each keeps its own prompt cache, so from the second session on both reuse the
+worked examples (the prompt's fixed head) and evaluate only the session's part; the first
+session, with nothing cached, is reported apart.
 
     python -m bench.summary [--scenarios N]
 """
@@ -20,7 +22,7 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 from bench.stats import p50
@@ -38,15 +40,16 @@ class Run:
         self.started = time.perf_counter()
         self.first = 0.0
         self.total = 0.0
-        self.tokens = 0
+        self.text = ""
+        self.tokens = 0  # counted once a tokenizer is at hand
 
     def saw(self, piece: str) -> None:
         if not self.first and piece:
             self.first = time.perf_counter() - self.started
 
-    def done(self, tokens: int) -> None:
+    def done(self, text: str) -> None:
         self.total = time.perf_counter() - self.started
-        self.tokens = tokens
+        self.text = text
 
     @property
     def tokens_per_s(self) -> float:
@@ -54,15 +57,15 @@ class Run:
         return (self.tokens - 1) / generating if self.tokens > 1 and generating > 0 else 0.0
 
 
-def product(model: LocalModel, facts: list[Fact], count: Callable[[str], int]) -> Run:
+def product(model: LocalModel, facts: list[Fact]) -> Run:
     run = Run()
     answer = draft(model, facts, on_text=run.saw)
     compose(answer, facts, model.name)  # the checks and the template's sentences are part of the wait
-    run.done(count(answer))
+    run.done(answer)
     return run
 
 
-def bare(llama: object, prompt: str, count: Callable[[str], int]) -> Run:
+def bare(llama: object, prompt: str) -> Run:
     run = Run()
     stream: Iterator[dict] = llama(prompt, max_tokens=MAX_TOKENS, stop=list(STOP),  # type: ignore[operator]
                                    temperature=0.0, stream=True)
@@ -71,7 +74,7 @@ def bare(llama: object, prompt: str, count: Callable[[str], int]) -> Run:
         piece = chunk["choices"][0]["text"]
         run.saw(piece)
         text += piece
-    run.done(count(text))
+    run.done(text)
     return run
 
 
@@ -82,23 +85,18 @@ def measure(scenarios: int) -> dict[str, object]:
         model = LocalModel(Path(tmp))
         path = model.path()
         recorded = record(Path(tmp) / "data", str(path))[:scenarios]
-        llama = Llama(model_path=str(path), n_ctx=DEFAULT_CONTEXT, n_threads=2, verbose=False)
-
-        def count(text: str) -> int:
-            return len(llama.tokenize(text.encode(), add_bos=False, special=False))
-
-        model.complete("Hello", max_tokens=1)  # both loaded before the clock starts
-        llama("Hello", max_tokens=1)
+        model.complete("Hello", max_tokens=1)  # loaded before the clock starts
         load_before = os.getloadavg()[0]
-        ours, theirs, prompt_tokens = [], [], []
-        for _, facts in recorded:
-            prompt = prompt_for(facts)
-            prompt_tokens.append(len(llama.tokenize(prompt.encode())))
-            ours.append(product(model, facts, count))
-            theirs.append(bare(llama, prompt, count))
+        ours = [product(model, facts) for _, facts in recorded]
         model.close()
-        return {"ours": ours, "theirs": theirs, "prompt_tokens": prompt_tokens, "model": path.name,
-                "load": (load_before, os.getloadavg()[0])}
+        llama = Llama(model_path=str(path), n_ctx=DEFAULT_CONTEXT, n_threads=2, verbose=False)
+        llama("Hello", max_tokens=1)
+        prompts = [prompt_for(facts) for _, facts in recorded]
+        theirs = [bare(llama, prompt) for prompt in prompts]
+        for run in ours + theirs:
+            run.tokens = len(llama.tokenize(run.text.encode(), add_bos=False, special=False))
+        return {"ours": ours, "theirs": theirs, "prompt_tokens": [len(llama.tokenize(p.encode())) for p in prompts],
+                "model": path.name, "load": (load_before, os.getloadavg()[0])}
 
 
 def report(r: dict[str, object]) -> str:
