@@ -3,7 +3,7 @@ import { EventPages, LoadError, checkEvents, reaches, type RecordedEvent } from 
 import { h } from "./dom";
 import { LivePlayer } from "./live";
 import { Player } from "./player";
-import { fetchMoments } from "./story";
+import { fetchMoments, type Moment } from "./story";
 
 declare global {
   interface Window {
@@ -67,18 +67,12 @@ async function mount(root: HTMLElement): Promise<void> {
     // For debugging and for tests: the live rrweb Replayer.
     (root as HTMLElement & { replayer?: unknown }).replayer = player.replayer;
     window.__ssPlayer = player.replayer;
-    if (moments) {
-      moments.then(
-        (list) => player.setMoments(list),
-        (error: unknown) => {
-          console.warn("SessionStory player: could not load the session's moments:", error);
-          player.setMoments(null, true);
-        },
-      );
-    } else player.setMoments(null);
     await player.openAt(at, () => mark("seeked"));
     mark("ready");
     root.dataset.ready = "true";
+    // Only now: filling the panels with the moments lays out thousands of rows, which would hold up the
+    // first frame (over half a second on a long session) for lists that are not needed to show it.
+    showMoments(player, moments);
     if (root.dataset.autoplay === "1") player.play();
     void loadRest(player, pages, root);
   } catch (error) {
@@ -88,6 +82,20 @@ async function mount(root: HTMLElement): Promise<void> {
   } finally {
     root.removeAttribute("aria-busy");
   }
+}
+
+function showMoments(player: Player, moments: Promise<Moment[]> | null): void {
+  if (!moments) {
+    player.setMoments(null);
+    return;
+  }
+  moments.then(
+    (list) => player.setMoments(list),
+    (error: unknown) => {
+      console.warn("SessionStory player: could not load the session's moments:", error);
+      player.setMoments(null, true);
+    },
+  );
 }
 
 /**
