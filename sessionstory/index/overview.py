@@ -263,43 +263,62 @@ def _read_sessions(cur: duckdb.DuckDBPyConnection, project_id: str, from_ms: int
 # -- vitals: the slowest pages -----------------------------------------------------------
 
 Lcp = dict[str, np.ndarray]  # page URL -> its LCP values, sorted
+Bounds = dict[str, tuple[float, float]]  # page URL -> the values just below and above its p75 position
+P75 = 0.75
 
 
 def _kept_slowest_pages(cur: duckdb.DuckDBPyConnection, days: KeptDays | KeptOfIndex, span: list[Any], top: int,
                         started: dict[int, Fingerprint]) -> list[tuple[object, ...]]:
-    """The same rows as _slowest_pages. Kept whole days and the edges read now bound each page's
-    p75 LCP from below and above (order statistics around the p75 of each part; the p75 of a union
-    lies between them); only the pages that may reach the `top` are computed, in SQL as before."""
+    """The same rows as _slowest_pages. In each part (the kept whole days together, each edge read
+    now) the values just below and above a page's p75 position bound it; the p75 of the union lies
+    between the lowest and the highest of those (interpolated, as quantile_cont). Only the pages
+    whose upper bound reaches the `top`-th lower bound may be among the slowest: those are
+    computed in SQL, as before, and the rest of the vitals are never grouped."""
     project_id, from_ms, to_ms = span
     whole, edges = _whole_days(from_ms, to_ms)
     open_days = _open_sessions(cur, project_id, whole, started)
-    kept = days.union("lcp", project_id, tuple((d, open_days[d]) for d in whole),
-                      lambda d: _read_lcp(cur, project_id, d * DAY_MS, (d + 1) * DAY_MS), _merge_lcp)
-    rest = _merge_lcp([_read_lcp(cur, project_id, a, b) for a, b in edges])
-    bounds = {url: _p75_bounds(values, rest.get(url)) for url, values in kept.items()}
-    bounds.update({url: _p75_bounds(values, None) for url, values in rest.items() if url not in kept})
+    kept: Bounds = days.union("lcp", project_id, tuple((d, open_days[d]) for d in whole),
+                              lambda d: _read_lcp(cur, project_id, d * DAY_MS, (d + 1) * DAY_MS), _union_bounds)
+    bounds = dict(kept)
+    for a, b in edges:
+        for url, low, high in _read_lcp_bounds(cur, project_id, a, b):
+            known = bounds.get(url)
+            bounds[url] = (low, high) if known is None else (min(known[0], low), max(known[1], high))
     if len(bounds) < top:  # fewer pages with an LCP than places: the statement that fills them
         return _slowest_pages(cur, span, top)
     floor = sorted((low for low, _ in bounds.values()), reverse=True)[top - 1]
     candidates = sorted(url for url, (_, high) in bounds.items() if high >= floor)
     return cur.execute(
-        f"""SELECT url, count(*) AS n, quantile_cont(value, 0.75) FILTER (WHERE name = 'LCP') AS lcp,
-                   quantile_cont(value, 0.75) FILTER (WHERE name = 'INP'),
-                   quantile_cont(value, 0.75) FILTER (WHERE name = 'CLS')
+        f"""SELECT url, count(*) AS n, quantile_cont(value, {P75}) FILTER (WHERE name = 'LCP') AS lcp,
+                   quantile_cont(value, {P75}) FILTER (WHERE name = 'INP'),
+                   quantile_cont(value, {P75}) FILTER (WHERE name = 'CLS')
             FROM vitals WHERE project_id = ? AND at_ms >= ? AND at_ms < ? AND list_contains(?::VARCHAR[], url)
             GROUP BY url ORDER BY lcp DESC, url LIMIT {top}""",
         [*span, candidates],
     ).fetchall()
 
 
-def _p75_bounds(kept: np.ndarray, rest: np.ndarray | None) -> tuple[float, float]:
-    """Below and above the p75 (interpolated, as quantile_cont) of the union of two sorted arrays:
-    the lowest of their values just below their own p75 position, the highest just above."""
-    parts = [a for a in (kept, rest) if a is not None and len(a)]
-    positions = [0.75 * (len(a) - 1) for a in parts]
-    low = min(float(a[math.floor(pos)]) for a, pos in zip(parts, positions))
-    high = max(float(a[math.ceil(pos)]) for a, pos in zip(parts, positions))
-    return low, high
+def _union_bounds(parts: list[Lcp]) -> Bounds:
+    gathered: dict[str, list[np.ndarray]] = {}
+    for part in parts:
+        for url, values in part.items():
+            gathered.setdefault(url, []).append(values)
+    bounds = {}
+    for url, arrays in gathered.items():
+        values = arrays[0] if len(arrays) == 1 else np.sort(np.concatenate(arrays))
+        position = P75 * (len(values) - 1)
+        bounds[url] = (float(values[math.floor(position)]), float(values[math.ceil(position)]))
+    return bounds
+
+
+def _read_lcp_bounds(cur: duckdb.DuckDBPyConnection, project_id: str, from_ms: int, to_ms: int) -> list[tuple[str, float, float]]:
+    """Each page's values just below and above its p75 position in [from_ms, to_ms)."""
+    return cur.execute(
+        f"""SELECT url, v[CAST(floor({P75} * (len(v) - 1)) AS BIGINT) + 1], v[CAST(ceil({P75} * (len(v) - 1)) AS BIGINT) + 1]
+            FROM (SELECT url, list(value ORDER BY value) AS v FROM vitals
+                  WHERE project_id = ? AND at_ms >= ? AND at_ms < ? AND url IS NOT NULL AND name = 'LCP' GROUP BY url)""",
+        [project_id, from_ms, to_ms],
+    ).fetchall()
 
 
 def _open_sessions(cur: duckdb.DuckDBPyConnection, project_id: str, whole: range,
@@ -329,16 +348,6 @@ def _read_lcp(cur: duckdb.DuckDBPyConnection, project_id: str, from_ms: int, to_
         [project_id, from_ms, to_ms],
     ).fetchall()
     return {url: np.array(values, np.float64) for url, values in rows}
-
-
-def _merge_lcp(parts: list[Lcp]) -> Lcp:
-    if len(parts) == 1:
-        return parts[0]
-    gathered: dict[str, list[np.ndarray]] = {}
-    for part in parts:
-        for url, values in part.items():
-            gathered.setdefault(url, []).append(values)
-    return {url: arrays[0] if len(arrays) == 1 else np.sort(np.concatenate(arrays)) for url, arrays in gathered.items()}
 
 
 def _slowest_pages(cur: duckdb.DuckDBPyConnection, span: list[object], top: int) -> list[tuple[object, ...]]:
