@@ -179,10 +179,20 @@ def test_an_answer_that_does_not_hold_up_is_replaced_by_the_facts() -> None:
 
 
 def test_the_worker_streams_each_piece_as_it_comes(app: Any) -> None:
-    _, dd, _ = app
+    from sessionstory.insights.summary import session_insight
+
+    client, dd, _ = app
     pieces: list[str] = []
     text = dd.model.complete("One, two, three,", max_tokens=8, on_text=pieces.append)
     assert len(pieces) > 1 and "".join(pieces) == text
+    _record(client, dd, "ai-stream", [meta(T0, "https://shop.example/faq"), snapshot(T0),
+                                      page(T0, "https://shop.example/faq", "FAQ"), mutation(T0 + 5000)])
+    pieces.clear()
+    made = session_insight(dd.index, dd.model, "ai-stream", on_text=pieces.append)
+    assert made is not None and pieces, "a new summary streams the model's words"
+    assert not made.model_text or made.model_text in "".join(pieces).strip()
+    pieces.clear()
+    assert session_insight(dd.index, dd.model, "ai-stream", on_text=pieces.append) == made and not pieces, "cached"
 
 
 def test_the_card_shows_whose_words_are_whose(app: Any) -> None:

@@ -216,10 +216,10 @@ def draft(model: LocalModel, facts: list[Fact], on_text: Callable[[str], None] |
                           on_text=on_text)
 
 
-def summarise(model: LocalModel, facts: list[Fact]) -> Insight:
+def summarise(model: LocalModel, facts: list[Fact], on_text: Callable[[str], None] | None = None) -> Insight:
     if not facts:
         return Insight("Nothing happened in this session beyond loading the page.", [], model.name, [], "facts")
-    return compose(draft(model, facts), facts, model.name)
+    return compose(draft(model, facts, on_text), facts, model.name)
 
 
 def compose(answer: str, facts: list[Fact], model_name: str) -> Insight:
@@ -299,8 +299,10 @@ def grounded(summary: str, facts: list[Fact]) -> bool:
 # -- the cache ---------------------------------------------------------------------------
 
 
-def session_insight(index: Index, model: LocalModel, session_id: str) -> Insight | None:
-    """The cached insight, or a new one (seconds of model time); None for an unknown session.
+def session_insight(index: Index, model: LocalModel, session_id: str,
+                    on_text: Callable[[str], None] | None = None) -> Insight | None:
+    """The cached insight, or a new one (seconds of model time; `on_text` sees the model's
+    pieces as they come, for a page that streams them); None for an unknown session.
     Raises ModelUnavailable when no model can be loaded."""
     found = index.read(lambda cur: facts_for(cur, session_id))
     if found is None:
@@ -310,7 +312,7 @@ def session_insight(index: Index, model: LocalModel, session_id: str) -> Insight
     hit = index.read(lambda cur: cached(cur, session_id, digest, event_count))
     if hit is not None:
         return hit
-    made = summarise(model, facts)
+    made = summarise(model, facts, on_text)
     index.write(lambda con: store(con, session_id, digest, event_count, made)).result()
     return made
 
