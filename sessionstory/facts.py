@@ -41,6 +41,7 @@ class Click(msgspec.Struct):
     tag: str = ""
     next_activity: int | None = None  # first DOM change, scroll, page or request after it, in this batch
     next_error: int | None = None  # first JS error after it, in this batch
+    url: str = ""  # the page it was on (set by signals.advance, which knows the page a batch starts on)
 
 
 class InputFact(msgspec.Struct):

@@ -61,6 +61,7 @@ class Outcome(msgspec.Struct):
 
 def advance(state: SessionState, facts: BatchFacts) -> tuple[Outcome, SessionState]:
     signals: list[Signal] = []
+    _place_clicks(facts, state.url)
     if facts.viewport:
         state.viewport_h = facts.viewport[1]
     signals += _settle_pending(state, facts)
@@ -74,9 +75,21 @@ def advance(state: SessionState, facts: BatchFacts) -> tuple[Outcome, SessionSta
     return Outcome(signals=signals, active_ms=active), state
 
 
+def _place_clicks(facts: BatchFacts, url_before: str) -> None:
+    """Name each click's page: a batch may open another page after a click, and a signal
+    about the click belongs to the page it was made on."""
+    pages = sorted(facts.pages, key=lambda p: p.at)
+    for click in facts.clicks:
+        click.url = url_before
+        for page in pages:
+            if page.at > click.at:
+                break
+            click.url = page.url
+
+
 def settle(state: SessionState) -> list[Signal]:
     """The session went quiet: nothing followed the pending clicks that showed no effect yet."""
-    signals = [Signal("dead_click", c.at, c, state.url) for c in state.pending if not _effect_seen(c)]
+    signals = [Signal("dead_click", c.at, c, c.url or state.url) for c in state.pending if not _effect_seen(c)]
     state.pending = []
     return signals
 
@@ -92,11 +105,11 @@ def _error_seen(click: Click) -> bool:
 def _judge_click(state: SessionState, click: Click, batch_end: int) -> list[Signal]:
     out = []
     if _error_seen(click):
-        out.append(Signal("error_click", click.at, click, state.url))
+        out.append(Signal("error_click", click.at, click, click.url or state.url))
     if batch_end - click.at < max(DEAD_CLICK_MS, ERROR_CLICK_MS) and not (_effect_seen(click) and _error_seen(click)):
         state.pending.append(click)  # the batch ended too soon: the next one may show an effect or an error
     elif not _effect_seen(click):
-        out.append(Signal("dead_click", click.at, click, state.url))
+        out.append(Signal("dead_click", click.at, click, click.url or state.url))
     return out
 
 
@@ -104,10 +117,10 @@ def _settle_pending(state: SessionState, facts: BatchFacts) -> list[Signal]:
     out = []
     for click in state.pending:
         if not _error_seen(click) and facts.first_error is not None and facts.first_error - click.at <= ERROR_CLICK_MS:
-            out.append(Signal("error_click", click.at, click, state.url))
+            out.append(Signal("error_click", click.at, click, click.url or state.url))
         later_effect = facts.first_change is not None and facts.first_change - click.at <= DEAD_CLICK_MS
         if not _effect_seen(click) and not later_effect:
-            out.append(Signal("dead_click", click.at, click, state.url))
+            out.append(Signal("dead_click", click.at, click, click.url or state.url))
     state.pending = []
     return out
 
@@ -133,7 +146,7 @@ def _rage(state: SessionState, clicks: list[Click]) -> list[Signal]:
         ]
         if len(near) + 1 >= RAGE_CLICKS:
             if not state.in_rage:  # one burst is one rage click, however long it lasts
-                out.append(Signal("rage_click", near[0].at, near[0], state.url))
+                out.append(Signal("rage_click", near[0].at, near[0], near[0].url or state.url))
             state.in_rage = True
         elif not near:
             state.in_rage = False

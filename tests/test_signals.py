@@ -59,6 +59,14 @@ def test_a_request_or_navigation_counts_as_an_effect() -> None:
     assert kinds(signals) == []
 
 
+def test_a_signal_names_the_page_its_click_was_on_not_the_batchs_last() -> None:
+    dead, *_ = run([page(T0, "/pricing"), click(T0 + 100), page(T0 + 5000, "/contact")])
+    assert [(s.kind, s.url) for s in dead] == [("dead_click", "/pricing")]
+    rage, *_ = run([page(T0, "/pricing")],
+                   [click(T0 + 100), click(T0 + 300), click(T0 + 500), page(T0 + 600, "/contact")])
+    assert ("rage_click", "/pricing") in [(s.kind, s.url) for s in rage]
+
+
 def test_rage_click_is_one_signal_per_burst_even_across_batches() -> None:
     burst = [click(T0 + i * 150, x=200 + i, y=300) for i in range(3)]
     more = [click(T0 + 450 + i * 150, x=203, y=301) for i in range(3)]
