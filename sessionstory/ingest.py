@@ -69,10 +69,23 @@ class Prepared(msgspec.Struct):
 # -- pure steps ----------------------------------------------------------------------
 
 
-def decode_body(body: bytes, content_encoding: str, limits: Limits) -> bytes:
+def is_gzip(body: bytes, content_encoding: str) -> bool:
     encoding = content_encoding.strip().lower()
-    if encoding in ("gzip", "x-gzip") or (not encoding and body[:2] == _GZIP_MAGIC):
+    return encoding in ("gzip", "x-gzip") or (not encoding and body[:2] == _GZIP_MAGIC)
+
+
+def stated_size(body: bytes, content_encoding: str) -> int:
+    """How large the body says it is once decoded: a gzip body's last 4 bytes (its size modulo
+    2**32, as the writer put it; a hostile one may lie), else its length."""
+    if is_gzip(body, content_encoding):
+        return int.from_bytes(body[-4:], "little") if len(body) >= 18 else 0
+    return len(body)
+
+
+def decode_body(body: bytes, content_encoding: str, limits: Limits) -> bytes:
+    if is_gzip(body, content_encoding):
         return gunzip_capped(body, limits.max_decoded_bytes)
+    encoding = content_encoding.strip().lower()
     if encoding not in ("", "identity"):
         raise IngestError(415, f"unsupported Content-Encoding {content_encoding!r}; use gzip or none")
     if len(body) > limits.max_decoded_bytes:

@@ -173,3 +173,18 @@ def test_the_answer_waits_for_the_fsync_only_and_a_read_for_the_index(
     finally:
         release.set()
         held.result(10)
+
+
+def test_a_gzip_body_that_understates_its_size_is_cut_off(
+    client: TestClient, project: Any, datadir: DataDir  # type: ignore[type-arg]
+) -> None:
+    """A small batch is prepared on the event loop, trusting the size a gzip body states in its
+    last 4 bytes only as far as the cut-off: one that lies gets a 413 and stores nothing."""
+    big = gzipped(batch(project.public_key, "s-liar", events=[meta_event(1, href="x" * 200_000)]))
+    liar = big[:-4] + (100).to_bytes(4, "little")
+    before = datadir.log.disk_bytes()
+    r = client.post(URL, content=liar, headers={"Content-Type": "application/json", "Content-Encoding": "gzip"})
+    assert r.status_code == 413 and "error" in r.json()
+    assert datadir.log.disk_bytes() == before
+    honest = client.post(URL, content=big, headers={"Content-Type": "application/json", "Content-Encoding": "gzip"})
+    assert honest.status_code == 200, "the same batch stating its size goes through a worker thread"
