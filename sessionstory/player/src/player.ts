@@ -15,10 +15,10 @@ import { bindKeys } from "./keyboard";
 import { frameRendered } from "./ready";
 import { createReplayer } from "./replayer";
 import { StageScaler, type Size } from "./scale";
-import { saveScreenshot } from "./screenshot";
 import { StepsPanel, stepsTestUrl, stepsUrl } from "./steps";
 import { readStory, type Moment, type PageView, type Story } from "./story";
 import { TabStrip } from "./tabs";
+import { formatTime } from "./time";
 import { Timeline } from "./timeline";
 import { UrlBar } from "./urlbar";
 
@@ -92,7 +92,8 @@ export class Player {
       jumpToFirstError: () => this.jumpToFirstError(),
       linkHere: () => this.linkHere(),
       toggleFullscreen: () => toggleFullscreen(this.root),
-      screenshot: () => saveScreenshot(this.replayer.iframe, this.playhead()),
+      // Loaded on the first click: the screenshot library is not needed to show the session.
+      screenshot: async () => (await import("./screenshot")).saveScreenshot(this.replayer.iframe, formatTime(this.playhead())),
     });
     const stage = h("div", { class: "ss-stage" });
     this.skipBadge = h("div", { class: "ss-skipping", hidden: "" }, ["Skipping inactivity…"]);

@@ -1,8 +1,9 @@
 // "Screenshot": the replay's current frame as a PNG file. modern-screenshot copies the replayed document
 // into an SVG image and draws that on a canvas: an image never runs script, and nothing is added to the
 // dashboard's own document, so the CSP and the replay's sandbox stay as they are.
+// The player loads this module on the first click (a chunk of its own): it imports nothing of the player's, or
+// the bundler would move what they share into a third file that the player would have to fetch up front.
 import { domToPng } from "modern-screenshot";
-import { formatTime } from "./time";
 
 /** A blank pixel for what cannot be put in the picture (see sameOrigin). */
 const BLANK = "data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7";
@@ -49,19 +50,19 @@ export async function framePng(iframe: HTMLIFrameElement): Promise<string> {
   });
 }
 
-/** A file name that says which moment of which session: session-<id>-at-1m05s.png. */
-export function screenshotName(ms: number): string {
+/** A file name that says which moment (`at` as the player shows it, "1:05") of which session: session-<id>-at-1m05s.png. */
+export function screenshotName(at: string): string {
   const id = /\/sessions\/([^/?#]+)/.exec(location.pathname)?.[1] ?? "";
   const safeId = decodeURIComponent(id).replace(/[^A-Za-z0-9._-]/g, "").slice(0, 40);
-  const parts = formatTime(ms).split(":");
-  const at = parts.map((part, i) => part + ["h", "m", "s"][3 - parts.length + i]).join("");
-  return `session${safeId ? `-${safeId}` : ""}-at-${at}.png`;
+  const parts = at.split(":");
+  const time = parts.map((part, i) => part + ["h", "m", "s"][3 - parts.length + i]).join("");
+  return `session${safeId ? `-${safeId}` : ""}-at-${time}.png`;
 }
 
-/** Saves the frame as a download. */
-export async function saveScreenshot(iframe: HTMLIFrameElement, ms: number): Promise<string> {
+/** Saves the frame as a download, named for the moment `at` (as the player shows it). */
+export async function saveScreenshot(iframe: HTMLIFrameElement, at: string): Promise<string> {
   const png = await framePng(iframe);
-  const name = screenshotName(ms);
+  const name = screenshotName(at);
   const link = document.createElement("a");
   link.href = png;
   link.download = name;
