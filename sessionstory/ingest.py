@@ -24,7 +24,7 @@ from sessionstory.events import Event, EventType, IncrementalSource, event_decod
 from sessionstory.facts import BatchFacts, batch_facts
 from sessionstory.index import Index
 from sessionstory.projects import Project, Projects, origin_allowed
-from sessionstory.privacy import apply_level
+from sessionstory.privacy import enforce
 from sessionstory.sanitize import sanitize_event
 from sessionstory.store import BatchMeta, Location, Record, SegmentLog
 from sessionstory.store.compression import compress
@@ -34,6 +34,11 @@ _ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _GZIP_MAGIC = b"\x1f\x8b"
 INFLATE_STEP = 1024 * 1024
 ERASED = "\0erased"  # the "owner" of an erased session's id: no project can claim it again
+
+
+class NothingToStore(Exception):
+    """Every event of the batch was on a page the project's URL rules keep out of recordings:
+    acknowledged, and stored nowhere."""
 
 
 class IngestError(Exception):
@@ -198,10 +203,12 @@ def prepare(
     raws = clamp_timestamps(env.events, events, limits.min_timestamp_ms, received_ms + limits.max_future_ms)
     try:
         clean = [sanitize_event(raw, event) for raw, event in zip(scrub_inputs(raws, events), events)]
-        # The project's privacy level, enforced again here; the facts come from what is stored.
-        clean, events = apply_level(clean, events, projects.privacy(project.id).level)
+        # The project's privacy rules and level, enforced again here; the facts come from what is stored.
+        clean, events = enforce(clean, events, projects.privacy(project.id))
     except msgspec.DecodeError as exc:
         raise IngestError(400, f"invalid event data: {exc}") from None
+    if not clean:
+        raise NothingToStore()
     meta = BatchMeta(
         project_id=project.id,
         session_id=env.session_id,

@@ -17,7 +17,7 @@ import msgspec
 
 from sessionstory.datadir import DataDir
 from sessionstory.index.sessions import FACT_TABLES
-from sessionstory.ingest import IngestError, prepare
+from sessionstory.ingest import IngestError, NothingToStore, prepare
 from sessionstory.replay import session_events
 
 EXPORT_TABLES = ("projects", "sessions", *[t for t in FACT_TABLES if t not in ("records", "insights")], "visitors")
@@ -48,6 +48,8 @@ def import_session(dd: DataDir, text: str, project_id: str, user_agent: str = "i
                            "seq": seq, "events": chunk}).encode()
         try:
             prepared = prepare(dd.projects, body, "", None, user_agent, dd.settings.limits)
+        except NothingToStore:
+            continue  # this part is on pages the project's URL rules keep out of recordings
         except IngestError as exc:
             raise PortabilityError(f"the file does not hold valid rrweb events: {exc.message}") from None
         meta = msgspec.structs.replace(prepared.record.meta, received_ms=int(chunk[-1]["timestamp"]))

@@ -191,7 +191,6 @@ def test_the_deepest_tree_ingest_decodes_is_matched_without_recursion() -> None:
 # -- through the real app ---------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="until ingest.prepare calls privacy.enforce instead of apply_level")
 def test_ingest_enforces_the_projects_selectors_and_url_rules(client: Any, datadir: Any, project: Any,
                                                               auth: dict[str, str]) -> None:
     datadir.projects.set_privacy(project.id, make_settings(block_selectors=[".card-form"], mask_selectors=["#account"],

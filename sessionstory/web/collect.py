@@ -11,7 +11,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromQuery
 
 from sessionstory.admission import Admission
-from sessionstory.ingest import Prepared, prepare, stated_size
+from sessionstory.ingest import NothingToStore, Prepared, prepare, stated_size
 from sessionstory.metrics import observed
 from sessionstory.privacy import public_config
 from sessionstory.web.live import live_hub
@@ -102,7 +102,10 @@ async def ingest(request: Request) -> Response[dict[str, bool]]:  # type: ignore
 
     # Most batches are small (the SDK's: ~0.5 KB gzipped): on the event loop their work costs less
     # than a worker thread's round trip, whose every hop waits for the GIL behind the index writer.
-    prepared = prepared_here() if small else await anyio.to_thread.run_sync(prepared_here)
+    try:
+        prepared = prepared_here() if small else await anyio.to_thread.run_sync(prepared_here)
+    except NothingToStore:
+        return Response({"ok": True}, headers=headers)
     admission.check_project(prepared.project.id)
     admission.check_disk()
     admission.check_backlog(dd.log, dd.index)  # backpressure: the log or the index is too far behind
