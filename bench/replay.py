@@ -11,8 +11,12 @@ page load every ten minutes, sent through ingest in 10-second batches. Then, in 
 - the player: navigation to `/sessions/{id}?t=T` until the root says `data-ready="true"`,
   at the start and half-way in (the requested time must be on screen).
 
-Goal (issue #4): the player within 1.5x of the baseline. And the player's JS heap for a
-2-hour session, beside the size of its events.
+Goal (issue #4): the player within 1.5x of the baseline. Each first frame is also told step by
+step (medians, ms since the previous step): the page's HTML in, player.js in, the bundle running,
+the first events in, the Replayer built, the frame at ?t= in the DOM, painted (the player's
+`ss:*` performance marks). And the player's JS heap for a 2-hour session, beside the size of its
+events (`--memory-minutes 0` leaves it out). The load average is printed: figures from a busy
+machine are not comparable with an idle one's.
 """
 
 from __future__ import annotations
