@@ -7,6 +7,12 @@ from __future__ import annotations
 import errno
 import json
 import os
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +21,105 @@ from litestar.testing import TestClient
 
 from sessionstory.config import load_settings, prepare_data_dir
 from sessionstory.datadir import DataDir
+from sessionstory.store import SegmentLog
 from tests.conftest import batch, meta_event
+from tests.server import Server
+
+
+def _post(url: str, payload: dict[str, object]) -> int:
+    req = urllib.request.Request(f"{url}/api/v1/ingest", data=json.dumps(payload).encode(),
+                                 headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def _bulky(session_id: str, key: str, seq: int) -> dict[str, object]:
+    """A batch of ~24 KB that compresses poorly, so a small disk fills in a few hundred."""
+    now = int(time.time() * 1000)
+    events = [meta_event(now + seq, href=f"https://shop.example/{session_id}/{seq}"),
+              {"type": 5, "timestamp": now + seq, "data": {"tag": "blob", "payload": {"b": os.urandom(12_000).hex()}}}]
+    return batch(key, session_id, seq, events)
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 48 MiB tmpfs: a disk that really fills (the kernel's ENOSPC, not an injected one)."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=48m", "tmpfs", str(mount)], capture_output=True, text=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a size-capped tmpfs here ({done.stderr.strip()}); "
+                    "tests/test_ingest.py covers a full disk by injected ENOSPC")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], capture_output=True)
+
+
+def _fill(path: Path, leave_bytes: int) -> None:
+    """Fill the file system of `path` until about `leave_bytes` are free."""
+    with open(path, "wb") as f:
+        chunk = b"\0" * (1 << 20)
+        try:
+            while True:
+                f.write(chunk)
+                f.flush()
+        except OSError:
+            pass
+    os.truncate(path, max(0, path.stat().st_size - leave_bytes))
+
+
+def test_a_full_disk_answers_503_loses_nothing_and_recovers_when_space_is_freed(small_disk: Path) -> None:
+    # No reserve: ingest meets the file system's own ENOSPC, in the log and in DuckDB alike.
+    server = Server(small_disk / "data", env={"SESSIONSTORY_MIN_FREE_MB": "0"})
+    server.log_path = small_disk.parent / "server.log"  # off the full disk, to be read afterwards
+    server.start()
+    try:
+        key = server.project()["public_key"]
+        token = server.token()
+        filler = small_disk / "filler"
+        _fill(filler, leave_bytes=2 << 20)
+
+        statuses: Counter[int] = Counter()
+        acked: dict[str, list[int]] = {"full-a": [], "full-b": []}
+        refused_in_a_row = 0
+        seq = 0
+        while refused_in_a_row < 10 and seq < 400:
+            for session_id in acked:
+                status = _post(server.url, _bulky(session_id, key, seq))
+                statuses[status] += 1
+                if status == 200:
+                    acked[session_id].append(seq)
+                    refused_in_a_row = 0
+                else:
+                    refused_in_a_row += 1
+            seq += 1
+        assert set(statuses) <= {200, 503}, f"only 200 or 503 while the disk is full: {statuses}"
+        assert statuses[503] >= 10, f"the disk never filled: {statuses}"
+        assert acked["full-a"], "some batches fit before the disk filled"
+
+        filler.unlink()
+        # Space is back: the SDK's retry of the refused batch (same seq) is taken.
+        for session_id in acked:
+            assert _post(server.url, _bulky(session_id, key, seq)) == 200
+            acked[session_id].append(seq)
+        server.kill()  # and a crash on top: recovery must cope with whatever the full disk left
+
+        server.start()
+        for session_id, seqs in acked.items():
+            events = server.get_json(f"/api/v1/sessions/{session_id}/events", token)
+            hrefs = {e["data"]["href"] for e in events if e["type"] == 4}  # type: ignore[index]
+            got = {int(h.rsplit("/", 1)[1]) for h in hrefs}
+            assert set(seqs) <= got, f"{session_id} lost acknowledged batches {sorted(set(seqs) - got)[:10]}"
+            listed = server.get_json(f"/api/v1/sessions/{session_id}", token)
+            assert listed["event_count"] == 2 * len(seqs)  # type: ignore[index]
+    finally:
+        server.stop()
+    records = list(SegmentLog(small_disk / "data" / "segments").scan())  # raises on a corrupt record
+    assert len(records) >= sum(len(s) for s in acked.values())
 
 
 def _open(tmp_path: Path) -> DataDir:

@@ -223,7 +223,7 @@ class SegmentLog:
                     if self._size and self._size + len(data) > self.segment_bytes:
                         self._fsync_and_roll()
                         start_size = 0
-                    os.write(self._fd, data)
+                    _write_all(self._fd, data)
                     placed.append((Location(self._segment, self._size, len(data)), record, note))
                     self._size += len(data)
                 self._fsync_or_fail()
@@ -453,6 +453,14 @@ def erased_copy(data: bytes, locations: list[Location]) -> bytes:
         out[loc.offset : loc.offset + len(ERASED)] = ERASED
         out[loc.offset + HEADER.size : loc.end] = bytes(loc.length - HEADER.size)
     return bytes(out)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """write() may take only part of the data (a disk with a few bytes left does that, without
+    an error); the rest is written again, so the disk's refusal surfaces as ENOSPC."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
 
 
 def _punch_hole(fd: int, offset: int, length: int) -> None:
