@@ -48,6 +48,7 @@ RUN /opt/sessionstory/bin/pip install --no-cache-dir --no-deps . \
  && /opt/sessionstory/bin/python -c "import pathlib, sessionstory; \
 d = pathlib.Path(sessionstory.__file__).parent / 'web/static/dist'; \
 missing = [n for n in ('sdk.js', 'sdk.esm.js', 'player.js', 'player.css', 'charts.js', 'heatmap.js', 'htmx.min.js', 'swagger/swagger-ui-bundle.js') if not (d / n).is_file()]; \
+missing += [] if list(d.glob('player-chunks/screenshot-*.js')) else ['player-chunks/screenshot-*.js']; \
 assert not missing, f'not in the installed package: {missing}'; print('bundles installed in', d)" \
  && /opt/sessionstory/bin/python -m pip uninstall --yes --quiet pip setuptools
 
