@@ -8,6 +8,7 @@ import errno
 import json
 import os
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -219,3 +220,69 @@ def test_a_failed_fsync_stops_acknowledgements_at_once_until_a_restart(
         assert _event_count(reopened, "s-io") == 1, "the acknowledged batch is there; the refused one is not"
     finally:
         reopened.close()
+
+
+_INDEX_ON_A_FULL_DISK = '''
+import json, os, sys, time
+from pathlib import Path
+from sessionstory.config import load_settings, prepare_data_dir
+from sessionstory.datadir import DataDir
+from sessionstory.ingest import prepare
+from tests.conftest import batch, meta_event
+
+data, close_while_full = Path(sys.argv[1]), sys.argv[2] == "close"
+open_dd = lambda: DataDir(prepare_data_dir(load_settings(data, env={})))
+dd = open_dd()
+dd.start()
+key = dd.projects.create("Shop").public_key
+
+def store(seqs):
+    for seq in seqs:
+        events = [meta_event(int(time.time() * 1000), href=f"https://x.example/{seq}")]
+        prepared = prepare(dd.projects, json.dumps(batch(key, "s-full", seq, events)).encode(), "", None, "t",
+                           dd.settings.limits)
+        dd.log.append_now(prepared.record, prepared.facts)
+
+def events():
+    return dd.index.read(lambda c: c.execute("SELECT event_count FROM sessions WHERE id = 's-full'").fetchone()[0])
+
+store(range(5))
+dd.index.flush()
+filler = data.parent / "filler"
+with open(filler, "wb") as f:
+    try:
+        while True:
+            f.write(bytes(1 << 16)); f.flush()
+    except OSError:
+        pass
+store(range(5, 105))  # durable in the log, on another disk
+time.sleep(1.5)
+print("stalled", dd.index.lag[0], dd.index.writing, flush=True)
+if close_while_full:
+    dd.close()
+    filler.unlink()
+    dd = open_dd()
+else:
+    filler.unlink()
+print("events", events(), flush=True)
+dd.close()
+'''
+
+
+@pytest.mark.parametrize("then", ["free the space", "close"])
+def test_a_full_disk_under_the_index_stalls_indexing_and_loses_nothing(small_disk: Path, tmp_path: Path, then: str) -> None:
+    """The log's segments on another disk, the index on a full one: DuckDB would abort the
+    process on a failed WAL write; the writer waits for room instead, and catches up."""
+    data = small_disk / "data"
+    data.mkdir()
+    (tmp_path / "segments").mkdir()
+    (data / "segments").symlink_to(tmp_path / "segments")
+    script = tmp_path / "index_on_a_full_disk.py"
+    script.write_text(_INDEX_ON_A_FULL_DISK)
+    done = subprocess.run([sys.executable, str(script), str(data), then], capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).parent.parent, env={**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)})
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = dict(line.split(" ", 1) for line in done.stdout.splitlines())
+    assert lines["stalled"] == "100 True", "the writer waits, alive, with the records not yet applied"
+    assert lines["events"] == "105", "every durable batch is indexed once there is room"
+    assert "indexing waits for room" in done.stderr

@@ -20,6 +20,7 @@ import logging
 import os
 import sys
 import queue
+import shutil
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -47,6 +48,11 @@ QUIET_AFTER_S = 3.0  # a session silent this long has had every chance to show a
 # (loading sessions, upserts, the checkpoint, COMMIT) is spread over a whole group.
 GATHER_S = 0.25
 GATHER_RECORDS = 2_000
+# DuckDB aborts the whole process when its WAL meets a full disk, so the writer waits for this
+# much room instead of writing (ingest's own reserve, SESSIONSTORY_MIN_FREE_MB, is larger and
+# normally stops batches first; this guards against the rest of the machine filling the disk).
+INDEX_RESERVE_BYTES = 32 * 1024 * 1024
+ROOM_CHECK_S = 0.5
 READ_WAIT_S = 2.0  # the longest a read waits for the index to catch up; then it reads what is there
 _HURRY = ("hurry", None, None)  # a queue item that only ends the writer's gathering
 
@@ -83,6 +89,7 @@ class Index:
         self._gate = threading.Condition()
         self._readers = 0
         self._swapping = False
+        self._closing = False  # set by close(): a writer waiting for disk room gives up
         self._queue: queue.Queue[tuple[str, Any, Future[Any] | None] | None] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._waiters: list[tuple[tuple[int, int], Future[None]]] = []
@@ -109,6 +116,7 @@ class Index:
         self._thread.start()
 
     def close(self) -> None:
+        self._closing = True
         if self._thread is not None:
             self._queue.put(None)
             self._thread.join()
@@ -276,6 +284,8 @@ class Index:
 
     def _apply(self, committed: _Committed) -> None:
         last = committed[-1][0]
+        if not self._wait_for_room():
+            return  # closing with no room: the checkpoint stays before these, and the next start applies them
         try:
             self._apply_together(committed)
         except Exception:
@@ -299,6 +309,21 @@ class Index:
                 future.set_result(None)
             except InvalidStateError:  # its waiter gave up (live viewing waits 2 s at most) and cancelled it
                 pass
+
+    def _wait_for_room(self) -> bool:
+        """Wait while the disk is nearly full; False if the index is closed meanwhile."""
+        stalled_at = None
+        while shutil.disk_usage(self.path.parent).free < INDEX_RESERVE_BYTES:
+            if self._closing:
+                return False
+            if stalled_at is None:
+                stalled_at = time.monotonic()
+                log.error("index: less than %d MiB free on disk; indexing waits for room (batches are safe in the log)",
+                          INDEX_RESERVE_BYTES >> 20)
+            time.sleep(ROOM_CHECK_S)
+        if stalled_at is not None:
+            log.warning("index: room on disk again after %.0f s; indexing resumes", time.monotonic() - stalled_at)
+        return True
 
     def _apply_together(self, committed: _Committed) -> None:
         """Index the records in one transaction with the checkpoint, or not at all."""
