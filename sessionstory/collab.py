@@ -229,8 +229,8 @@ def forget_sessions(log: SegmentLog, index: Index, session_ids: list[str]) -> No
 def visitor_tabs(index: Index, session_id: str) -> list[Tab] | None:
     """The sessions of this session's visitor that overlap it in time, itself included, in the order they
     started; None for an unknown session. The SDK keeps one session per tab (sessionStorage), so a
-    visitor's sessions open at once are their tabs; but a tab opened by script (window.open) starts with a
-    copy of its opener's sessionStorage, and so, until the SDK tells such copies apart, its opener's session."""
+    visitor's sessions open at once are their tabs (a tab opened by script, which starts with a copy of
+    its opener's sessionStorage, is recognised by the SDK and records a session of its own)."""
 
     def read(cur: duckdb.DuckDBPyConnection) -> list[tuple[str, int, int, str, int]] | None:
         this = cur.execute(
