@@ -19,7 +19,7 @@ import duckdb
 import msgspec
 
 from sessionstory.config import Limits
-from sessionstory.context import country
+from sessionstory.context import country, truncated_ip
 from sessionstory.events import Event, EventType, IncrementalSource, event_decoder, incremental_source, input_decoder
 from sessionstory.facts import BatchFacts, batch_facts
 from sessionstory.index import Index
@@ -201,10 +201,11 @@ def prepare(
         raise IngestError(403, "origin not allowed for this project")
     received_ms = int(time.time() * 1000)
     raws = clamp_timestamps(env.events, events, limits.min_timestamp_ms, received_ms + limits.max_future_ms)
+    privacy = projects.privacy(project.id)
     try:
         clean = [sanitize_event(raw, event) for raw, event in zip(scrub_inputs(raws, events), events)]
         # The project's privacy rules and level, enforced again here; the facts come from what is stored.
-        clean, events = enforce(clean, events, projects.privacy(project.id))
+        clean, events = enforce(clean, events, privacy)
     except msgspec.DecodeError as exc:
         raise IngestError(400, f"invalid event data: {exc}") from None
     if not clean:
@@ -219,6 +220,7 @@ def prepare(
         user_id=env.user_id or "",
         user_agent=user_agent[:512],
         country=country(client_ip),
+        ip=truncated_ip(client_ip) if privacy.truncated_ip else "",
     )
     body_json = b"[" + b",".join(clean) + b"]"
     return Prepared(project, Record(Kind.BATCH, meta, compress(body_json)), batch_facts(events))

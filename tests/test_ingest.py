@@ -188,3 +188,23 @@ def test_a_gzip_body_that_understates_its_size_is_cut_off(
     assert datadir.log.disk_bytes() == before
     honest = client.post(URL, content=big, headers={"Content-Type": "application/json", "Content-Encoding": "gzip"})
     assert honest.status_code == 200, "the same batch stating its size goes through a worker thread"
+
+
+def test_the_ip_is_kept_only_truncated_and_only_where_the_project_asks(datadir: DataDir, project: Any) -> None:
+    from sessionstory.ingest import prepare
+    from sessionstory.privacy import make_settings
+
+    def ingest(session_id: str, ip: str) -> None:
+        body = json.dumps(batch(project.public_key, session_id)).encode()
+        prepared = prepare(datadir.projects, body, "", None, "test", datadir.settings.limits, client_ip=ip)
+        datadir.log.append_now(prepared.record, prepared.facts)
+
+    ingest("s-country-only", "203.0.113.77")
+    datadir.projects.set_privacy(project.id, make_settings(truncated_ip=True))
+    ingest("s-truncated", "203.0.113.77")
+    ingest("s-v6", "2001:db8:85a3:8d3:1319:8a2e:370:7348")
+    datadir.index.flush()
+    rows = dict(datadir.index.read(lambda cur: cur.execute("SELECT id, ip FROM sessions WHERE id LIKE 's-%'").fetchall()))
+    assert rows == {"s-country-only": None, "s-truncated": "203.0.113.0", "s-v6": "2001:db8:85a3::"}
+    on_disk = b"".join(p.read_bytes() for p in datadir.settings.data_dir.rglob("*") if p.is_file())
+    assert b"203.0.113.77" not in on_disk and b"1319:8a2e" not in on_disk

@@ -66,6 +66,7 @@ class SessionRow(msgspec.Struct):
     os: str | None = None
     device: str | None = None
     country: str | None = None
+    ip: str | None = None
     user_agent: str | None = None
     lcp: float | None = None
     inp: float | None = None
@@ -377,6 +378,7 @@ def _summarise(row: SessionRow, meta: BatchMeta, facts: BatchFacts, signals: lis
     for ident in facts.identifies:
         row.user_id = ident.user_id
     row.country = row.country or meta.country or None
+    row.ip = row.ip or meta.ip or None
     row.last_received_ms = max(row.last_received_ms, meta.received_ms)
 
 

@@ -1,7 +1,7 @@
 """Tables of the index. Everything here can be rebuilt from the segment log, so a schema
 change needs no migration: an index of another version is set aside and rebuilt."""
 
-SCHEMA_VERSION = 6  # 6: comments and share links
+SCHEMA_VERSION = 7  # 7: sessions.ip (truncated, where a project keeps it)
 
 TABLES = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -113,6 +113,7 @@ CREATE TABLE IF NOT EXISTS sessions (
     os VARCHAR,
     device VARCHAR,
     country VARCHAR,
+    ip VARCHAR,                     -- truncated (IPv4 /24, IPv6 /48), only where the project keeps it
     user_agent VARCHAR,
     lcp DOUBLE, inp DOUBLE, cls DOUBLE, fcp DOUBLE, ttfb DOUBLE,
     event_names VARCHAR[] NOT NULL,

@@ -56,7 +56,8 @@ class BatchMeta(msgspec.Struct, frozen=True, array_like=True, omit_defaults=True
     window_id: str = ""
     user_id: str = ""
     user_agent: str = ""
-    country: str = ""  # from the client's IP address, which itself is not kept
+    country: str = ""  # from the client's IP address, which itself is not kept...
+    ip: str = ""  # ...unless the project asks for it truncated (IPv4 /24, IPv6 /48; context.truncated_ip)
 
 
 class EntityChange(msgspec.Struct, frozen=True, omit_defaults=True):
