@@ -208,3 +208,13 @@ def test_the_ip_is_kept_only_truncated_and_only_where_the_project_asks(datadir: 
     assert rows == {"s-country-only": None, "s-truncated": "203.0.113.0", "s-v6": "2001:db8:85a3::"}
     on_disk = b"".join(p.read_bytes() for p in datadir.settings.data_dir.rglob("*") if p.is_file())
     assert b"203.0.113.77" not in on_disk and b"1319:8a2e" not in on_disk
+
+
+def test_the_session_api_shows_the_truncated_ip(client: TestClient, datadir: DataDir, project: Any,  # type: ignore[type-arg]
+                                                auth: dict[str, str]) -> None:
+    from sessionstory.privacy import make_settings
+
+    datadir.projects.set_privacy(project.id, make_settings(truncated_ip=True))
+    assert client.post(URL, json=batch(project.public_key, "s-ip")).status_code == 200
+    # The test client's address is "testclient", no IP at all: nothing to keep.
+    assert client.get("/api/v1/sessions/s-ip", headers=auth).json()["ip"] is None

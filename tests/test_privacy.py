@@ -236,7 +236,8 @@ def _csrf(html: str) -> str:
     return re.search(r'name="_csrf" value="([^"]+)"', html).group(1)  # type: ignore[union-attr]
 
 
-FORM = {"level": "strict", "block": ".ad\n#promo", "mask": "", "ignore": ".chat", "urls": "/admin/*", "sample": "50"}
+FORM = {"level": "strict", "block": ".ad\n#promo", "mask": "", "ignore": ".chat", "urls": "/admin/*", "sample": "50",
+        "ip": "on"}
 
 
 def test_admins_change_privacy_with_csrf_and_each_change_is_audited(client: TestClient, admin: Any, datadir: DataDir,  # type: ignore[type-arg]
@@ -252,12 +253,13 @@ def test_admins_change_privacy_with_csrf_and_each_change_is_audited(client: Test
     assert saved.status_code == 303
     settings = datadir.projects.privacy(project.id)
     assert settings == make_settings("strict", block_selectors=[".ad", "#promo"], ignore_selectors=[".chat"],
-                                     url_rules=["/admin/*"], honor_dnt=False, sample_rate=50)
+                                     url_rules=["/admin/*"], honor_dnt=False, sample_rate=50, truncated_ip=True)
     entry = datadir.audit.recent()[0]
     assert (entry.actor, entry.action, entry.target) == ("owner@example.com", "project.privacy", project.id)
     assert "strict" in entry.detail and "/admin/*" in entry.detail and "sample 50 %" in entry.detail
     shown = client.get(f"/projects/{project.id}").text
     assert 'value="strict" checked' in shown and ".ad\n#promo</textarea>" in shown
+    assert 'name="ip" checked' in shown
     bad = client.post(path, data={**FORM, "level": "loose", "_csrf": _csrf(shown)})
     assert bad.status_code == 400 and "level must be one of" in bad.text
     assert datadir.projects.privacy(project.id) == settings, "a refused change changes nothing"

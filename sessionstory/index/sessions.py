@@ -72,6 +72,7 @@ class Vitals(msgspec.Struct):
 
 
 class SessionDetail(SessionItem):
+    ip: str | None = None  # truncated, where the project keeps it; else null
     pages: list[PageVisit] = []
     errors: list[ErrorItem] = []
     vitals: Vitals | None = None
@@ -223,7 +224,7 @@ def count_sessions(cur: duckdb.DuckDBPyConnection, project_ids: list[str], f: Se
 
 def get_session(cur: duckdb.DuckDBPyConnection, session_id: str, now_ms: int) -> SessionDetail | None:
     row = cur.execute(
-        f"SELECT {_ITEM_COLUMNS}, lcp, inp, cls, fcp, ttfb, event_names FROM sessions WHERE id = ?", [session_id]
+        f"SELECT {_ITEM_COLUMNS}, lcp, inp, cls, fcp, ttfb, event_names, ip FROM sessions WHERE id = ?", [session_id]
     ).fetchone()
     if row is None:
         return None
@@ -233,10 +234,11 @@ def get_session(cur: duckdb.DuckDBPyConnection, session_id: str, now_ms: int) ->
     errors = cur.execute(
         "SELECT message, stack, at_ms FROM errors WHERE session_id = ? ORDER BY at_ms", [session_id]
     ).fetchall()
-    lcp, inp, cls, fcp, ttfb, names = row[-6:]
+    lcp, inp, cls, fcp, ttfb, names, ip = row[-7:]
     start = row[4]
     return SessionDetail(
-        **_item(row[:-6], now_ms),
+        **_item(row[:-7], now_ms),
+        ip=ip,
         pages=[PageVisit(url=u, title=t, at=iso(a), offset_ms=a - start) for u, t, a in pages],
         errors=[ErrorItem(message=m, stack=s, at=iso(a), offset_ms=a - start) for m, s, a in errors],
         vitals=Vitals(lcp=lcp, inp=inp, cls=cls, fcp=fcp, ttfb=ttfb),

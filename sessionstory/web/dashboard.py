@@ -348,7 +348,7 @@ def save_privacy(request: Request, project_id: FromPath[str], data: URLEncodedBo
             level=data.get("level", ""), block_selectors=data.get("block", ""), mask_selectors=data.get("mask", ""),
             ignore_selectors=data.get("ignore", ""), url_rules=data.get("urls", ""),
             honor_dnt=data.get("dnt") == "on", sample_rate=data.get("sample", "100") or "100",
-            retention_days=data.get("retention", "0") or "0",
+            retention_days=data.get("retention", "0") or "0", truncated_ip=data.get("ip") == "on",
         )
     except PrivacyError as exc:
         template = render("project.html", request, sign_in, project=project, snippet=_snippet(request, project),
