@@ -21,7 +21,7 @@ from pathlib import Path
 from bench import queries, stats, synth
 
 DEFAULT_ROOT = synth.DEFAULT_ROOT
-BENCHMARKS = ("queries", "extraction", "storage", "ingest", "sdk")
+BENCHMARKS = ("queries", "extraction", "storage", "ingest", "sdk", "summary")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -67,6 +67,11 @@ def main(argv: list[str] | None = None) -> int:
         from bench import sdk  # Chromium and a real server (~4 min)
 
         sdk.main([])
+        print()
+    if "summary" in only:
+        from bench import summary  # the eval's scenarios through the real app, then the model (~2-6 min)
+
+        summary.main([])
         print()
     if "queries" in only:
         data_dir, info = synth.ensure(args.data_root, args.sessions, fresh=args.fresh)
