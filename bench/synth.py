@@ -461,7 +461,7 @@ SELECT s.sid, '{project_id}', s.visitor_id, s.user_id, s.started_ms, s.ended_ms,
        coalesce(cf.clicks, 0), coalesce(cf.rage, 0), coalesce(cf.dead, 0), coalesce(cf.errclick, 0),
        coalesce(cf.thrash, 0), coalesce(cf.qback, 0), coalesce(cf.xscroll, 0),
        coalesce(ef.n, 0), coalesce(cof.errors, 0), coalesce(cof.warnings, 0), coalesce(nf.n, 0),
-       s.browser, s.os, s.device, s.country, s.ua,
+       s.browser, s.os, s.device, s.country, NULL, s.ua,  -- ip: none kept, as by default
        vf.lcp, vf.inp, vf.cls, vf.fcp, vf.ttfb,
        coalesce(xf.names, []::VARCHAR[]), pf.urls, coalesce(t.search_text, ''),
        -- search_lower, as apply.search_lower makes it: the non-empty parts, newline-joined, lower-cased
