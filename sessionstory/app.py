@@ -25,7 +25,7 @@ from sessionstory.datadir import DataDir
 from sessionstory.index.sessions import iso
 from sessionstory.live import LiveHub
 from sessionstory.throttle import SignInLimits
-from sessionstory.web import admin_pages, analytics, api, collab, collect, dashboard, errors, live, ops, pages, privacy_audit, reproduce, share, visitors
+from sessionstory.web import admin_pages, analytics, api, collab, collect, dashboard, errors, insight_stream, live, ops, pages, privacy_audit, reproduce, share, visitors
 from sessionstory.web.digest import digest_data, digest_page
 from sessionstory.web.headers import csp_nonce, security_headers
 from sessionstory.web.schema import api_only, openapi_config
@@ -69,7 +69,7 @@ def create_app(settings: Settings, dd: DataDir | None = None) -> Litestar:
             collect.sdk_script, collect.sdk_config, collect.ingest_preflight, collect.ingest, ops.metrics, ops.readyz,
             dashboard.login_page, dashboard.login, dashboard.logout, dashboard.session_list,
             dashboard.onboarding_status, dashboard.live_now, dashboard.delete_matching, dashboard.ask, dashboard.save_filter, dashboard.delete_filter,
-            dashboard.session_page, dashboard.session_insight_card, dashboard.projects_page, dashboard.create_project, dashboard.project_page, dashboard.save_privacy,
+            dashboard.session_page, dashboard.session_insight_card, insight_stream.insight_stream, dashboard.projects_page, dashboard.create_project, dashboard.project_page, dashboard.save_privacy,
             analytics.overview_page, analytics.anomalies_card, analytics.errors_page, analytics.heatmaps_page, analytics.heatmap_data,
             analytics.funnels_page, visitors.visitors_page, visitors.visitor_page, visitors.erase_visitor,
             admin_pages.users_page, admin_pages.create_user, admin_pages.change_role, admin_pages.delete_user,
