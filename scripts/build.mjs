@@ -100,6 +100,8 @@ await Promise.all([
 ]);
 
 copyFileSync("node_modules/htmx.org/dist/htmx.min.js", `${dist}/htmx.min.js`);
+// htmx's Server-Sent Events extension: the session page's summary streams through it.
+copyFileSync("node_modules/htmx-ext-sse/dist/sse.min.js", `${dist}/htmx-ext-sse.min.js`);
 copyFileSync("sessionstory/sdk_js/src/sdk.esm.d.ts", `${dist}/sdk.esm.d.ts`);
 // The API reader at /schema, served locally.
 mkdirSync(`${dist}/swagger`, { recursive: true });
