@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import html
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 from litestar.testing import TestClient
 
+from sessionstory.app import create_app
+from sessionstory.config import load_settings, prepare_data_dir
+from sessionstory.datadir import DataDir
 from tests.events import T0, click, error, meta, mutation, page, snapshot
 from tests.test_dashboard import sign_in
 from tests.test_insights import _record, app, model_file  # noqa: F401  (fixtures: the real model's app)
@@ -83,3 +87,23 @@ def test_sign_in_and_unknown_sessions_as_the_card_route_answers(app: Any) -> Non
     missing = client.get("/sessions/no-such-session/insight/stream")
     assert missing.status_code == 404 and "text/event-stream" not in missing.headers["content-type"]
 
+
+
+def test_a_model_that_cannot_load_sends_the_card_with_the_problem(tmp_path: Path) -> None:
+    settings = prepare_data_dir(load_settings(tmp_path / "data", env={"SESSIONSTORY_LLM_MODEL": str(tmp_path / "none.gguf")}))
+    dd = DataDir(settings)
+    try:
+        with TestClient(create_app(settings, dd)) as client:
+            dd.accounts.create_user("nomodel@example.com", "no model pass 1", "admin")
+            _record(client, dd, "stream-no-model", [meta(T0, "https://shop.example/"), snapshot(T0),
+                                                    page(T0, "https://shop.example/", "Home"), mutation(T0 + 9000)])
+            assert sign_in(client, "nomodel@example.com", "no model pass 1").status_code in (302, 303)
+            events = _stream(client, "stream-no-model")
+            # Asked again (the model may then fail another way, an OSError): still a card saying so, never a
+            # broken stream that the browser would reopen again and again.
+            again = _stream(client, "stream-no-model")
+    finally:
+        dd.close()
+    assert [name for name, _ in events] == ["card", "done"] == [name for name, _ in again]
+    assert "Summaries are unavailable" in events[0][1] and "none.gguf" in events[0][1]
+    assert "Summaries are unavailable" in again[0][1]

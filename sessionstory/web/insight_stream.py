@@ -101,6 +101,12 @@ def _make(dd: DataDir, session_id: str, on_text: Callable[[str], None]) -> tuple
         made = session_insight(dd.index, dd.model, session_id, on_text=on_text)
     except ModelUnavailable as exc:
         return None, str(exc)
+    except Cancelled:
+        return None, "stopped: no one was watching"  # never sent: the stream has ended
+    except Exception:
+        # Said in the card: a stream that broke instead would be reopened by the browser, and fail again.
+        log.exception("the summary of %s failed", session_id)
+        return None, "the summary could not be made (the server's log says why)"
     # Deleted since the stream opened: said in the card rather than as a broken stream.
     return (made, None) if made is not None else (None, "this session no longer exists")
 
