@@ -273,3 +273,12 @@ def test_the_default_model_is_assembled_with_progress_and_checked(tmp_path: Path
     assert len(steps) == len(package.chunk_paths()) and steps[-1].endswith("100%"), steps
     assert LocalModel(tmp_path).sha256() == package.EXPECTED_SHA256 and not left_over.exists()
     assert path.stat().st_size == sum(c.stat().st_size for c in package.chunk_paths())
+
+
+def test_a_missing_model_file_is_unavailable_every_time_never_a_crash(tmp_path: Path) -> None:
+    from sessionstory.insights.llm import LocalModel, ModelUnavailable
+
+    model = LocalModel(tmp_path, str(tmp_path / "nowhere.gguf"))
+    for _ in range(2):  # the second ask used to get the missing path back, and a 500 from its digest
+        with pytest.raises(ModelUnavailable, match="not a file"):
+            model.path()

@@ -83,9 +83,10 @@ class LocalModel:
 
     def path(self) -> Path:
         if self._path is None:
-            self._path = Path(self._configured) if self._configured else self._assemble_default()
-            if not self._path.is_file():
-                raise ModelUnavailable(f"SESSIONSTORY_LLM_MODEL points at {self._path}, which is not a file")
+            candidate = Path(self._configured) if self._configured else self._assemble_default()
+            if not candidate.is_file():  # kept only once it is there: every request asks again, never a 500
+                raise ModelUnavailable(f"SESSIONSTORY_LLM_MODEL points at {candidate}, which is not a file")
+            self._path = candidate
         return self._path
 
     def _assemble_default(self) -> Path:
