@@ -1,7 +1,7 @@
 """Retroactive redaction: a project's stored events rewritten with masking applied.
 
 What is masked: the privacy level chosen (the project's current one by default, through
-`privacy.apply_level`, exactly as ingest would apply it now), then everything the privacy
+`privacy.apply_level`, as ingest applies the level), then everything the privacy
 audit finds (`pii_audit.Detector`: e-mails, Luhn-valid cards, phones, secrets and the admin's
 own patterns) in every field the audit reads, so that an audit after a redaction finds nothing.
 
