@@ -241,8 +241,9 @@ class Ingestor:
         # Batches made durable lately, which the index writer may not have applied yet.
         self._recent: OrderedDict[tuple[str, int], str] = OrderedDict()
         # Sessions written lately: their project, stored bytes and events (ahead of the index, for
-        # the caps). A known session's next batch needs no index lookup: ingest's hot path.
-        self._sessions: OrderedDict[str, tuple[str, tuple[int, int]]] = OrderedDict()
+        # the caps), and the highest seq stored. A known session's next batch needs no index
+        # lookup: ingest's hot path.
+        self._sessions: OrderedDict[str, tuple[str, tuple[int, int], int]] = OrderedDict()
         # Sessions erased while this process runs (older erasures: the index's tombstones).
         self._erased: set[str] = set()
 
@@ -253,14 +254,17 @@ class Ingestor:
             await _durable(running)
             return
         known = self._sessions.get(key[0])
-        if known is not None:
-            # A batch evicted from `_recent` and retried would be stored twice; the index applies a
-            # (session, seq) once, so that costs a few bytes of log, never a wrong fact.
-            (owner, size), stored = known, key in self._recent
+        if known is not None and (key in self._recent or key[1] > known[2]):
+            # The session's next batch (or a retry this process remembers): no index lookup. A seq
+            # at or below the highest stored and no longer remembered is looked up, so a late
+            # retry is still stored once.
+            owner, size, _ = known
+            stored = key in self._recent
         else:
             # Not a fresh read: every batch this process made durable lately is in `_sessions`
             # already, so waiting for the index to catch up would only slow the answer.
             owner, stored, size = await self._index.read_async(lambda cur: _lookup(cur, key), fresh=False)
+            size = known[1] if known is not None else size  # this process's count is ahead of the index
         if owner == ERASED or key[0] in self._erased:
             return  # erased on request: acknowledge (the SDK stops retrying), store nothing
         if owner is not None and owner != prepared.project.id:
@@ -275,7 +279,8 @@ class Ingestor:
         finally:
             self._inflight.pop(key, None)
         self._recent[key] = prepared.project.id
-        self._sessions[key[0]] = (prepared.project.id, size)
+        top = max(key[1], known[2]) if known is not None else key[1]
+        self._sessions[key[0]] = (prepared.project.id, size, top)
         self._sessions.move_to_end(key[0])
         for recent in (self._recent, self._sessions):
             if len(recent) > self.RECENT:

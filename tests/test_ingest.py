@@ -51,6 +51,16 @@ def test_a_resent_batch_is_stored_once(client: TestClient, project: Any, datadir
     assert len(batches) == 1
 
 
+def test_a_late_retry_the_process_no_longer_remembers_is_stored_once(
+        client: TestClient, project: Any, datadir: DataDir, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[type-arg]
+    monkeypatch.setattr(datadir.ingestor, "RECENT", 2)  # remember only the last two batches
+    for seq in range(4):
+        assert client.post(URL, json=batch(project.public_key, "s-late", seq=seq)).status_code == 200
+    datadir.index.flush()
+    assert client.post(URL, json=batch(project.public_key, "s-late", seq=0)).json() == {"ok": True}  # long forgotten
+    assert len([r for _, r in datadir.log.scan() if getattr(r.meta, "session_id", None) == "s-late"]) == 4
+
+
 def test_typed_input_text_is_masked_even_from_other_clients(
     client: TestClient, project: Any, settings: Settings, auth: dict[str, str]  # type: ignore[type-arg]
 ) -> None:
