@@ -5,8 +5,8 @@ Sessions are variants of the bundled real recordings of the /demo page
 (`sessionstory.demo.recordings()`), made by a seeded generator the way `bench.synth`
 shapes its sessions: ~3 page loads a session (each a Meta and the recording's
 FullSnapshot, with a URL of the shop in `bench.shop`), the recording's incremental
-events replayed over a log-normal time on the page (median 20 s) with their mouse
-positions and timing jittered, cut into batches as the SDK cuts them (every 2 s, or
+events replayed over a log-normal time on the page (median 20 s), each replay stretched in
+time and its pointer path moved as a whole with a few pixels of tremor, cut into batches as the SDK cuts them (every 2 s, or
 at 1,000 events). They go through the real write path (`ingest.prepare`, the segment
 log) into a fresh data directory, then `Compactor.run` compacts them all.
 
