@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
+from typing import NamedTuple
 
 import msgspec
 
 from sessionstory import collab
-from sessionstory.events import stamped_decoder
+from sessionstory.events import EventType, stamped_decoder
 from sessionstory.index import Index
 from sessionstory.index.compaction import forget_session, session_records
 from sessionstory.index.sessions import delete_session, record_locations, session_exists
@@ -18,10 +20,28 @@ from sessionstory.store.records import Kind
 
 ATTEMPTS = 3
 
+Stamp = int | float
+
 
 class EventsPage(msgspec.Struct):
     events: bytes  # a JSON array, in timestamp order, bytes as recorded
     batches: int  # how many batches the session has in all
+    first: int = 0  # this page's first batch, by its place in seq order...
+    next: int = 0  # ...and the place after its last one
+    started_ms: Stamp | None = None  # the session's first event's timestamp, when the page was chosen by time
+
+
+class Slice(NamedTuple):
+    """Batches by their place in seq order, `start` to `stop` (excluded)."""
+
+    start: int
+    stop: int
+    started_ms: Stamp | None = None
+
+
+# Picks a page's batches given the session's record locations by seq and its seqs in order; None when a
+# record was erased meanwhile (the page is looked up again).
+Chooser = Callable[[SegmentLog, str, dict[int, Location], list[int]], Slice | None]
 
 
 def session_events(log: SegmentLog, index: Index, session_id: str) -> bytes:
@@ -38,37 +58,144 @@ def session_events_page(
 ) -> EventsPage:
     """The events of the session's batches `first` to `first + count` (in seq order; all by
     default), so a player can start on the first pages of a long session while the rest loads."""
+    return _page(log, index, session_id, lambda _log, _id, _where, seqs: Slice(
+        first, len(seqs) if count is None else first + count))
+
+
+def session_opening(log: SegmentLog, index: Index, session_id: str, at_ms: int) -> EventsPage:
+    """What a player needs to show the moment `at_ms` after the session's first event: the batches from
+    the one holding the last page load (rrweb's Meta event, which its full snapshot follows) at or before
+    that moment, to the first that starts after it. rrweb shows a moment by replaying from the last Meta
+    before it, so a player opening late in a long session need not fetch what comes before."""
+
+    def choose(log: SegmentLog, session_id: str, where: dict[int, Location], seqs: list[int]) -> Slice | None:
+        times = _times_until(log, session_id, where, seqs, at_ms)
+        return None if times is None else opening_slice(times, at_ms)
+
+    return _page(log, index, session_id, choose)
+
+
+def _page(log: SegmentLog, index: Index, session_id: str, choose: Chooser) -> EventsPage:
     for _ in range(ATTEMPTS):
-        read = _read(log, index, session_id, first, count)
-        if read is not None:
-            raws, total = read
-            break
-    else:
-        raws, total = [], 0
-    # Batches are almost always in order already; a stable sort keeps equal stamps as sent.
-    raws.sort(key=lambda raw: stamped_decoder.decode(raw).timestamp)
-    return EventsPage(msgspec.json.encode(raws), total)
+        everywhere = index.read(lambda cur: session_records(cur, session_id))
+        seqs = sorted(everywhere)
+        chosen = choose(log, session_id, everywhere, seqs)
+        if chosen is None:
+            continue
+        wanted = seqs[chosen.start : chosen.stop]
+        found = _batches_at(log, {seq: everywhere[seq] for seq in wanted})
+        if found is None:
+            continue
+        raws: list[msgspec.Raw] = []
+        for batch in found.values():
+            raws.extend(msgspec.json.decode(batch.events, type=list[msgspec.Raw]))
+        # Batches are almost always in order already; a stable sort keeps equal stamps as sent.
+        raws.sort(key=lambda raw: stamped_decoder.decode(raw).timestamp)
+        first = min(chosen.start, len(seqs))
+        return EventsPage(msgspec.json.encode(raws), len(seqs), first, first + len(wanted), chosen.started_ms)
+    return EventsPage(b"[]", 0)
 
 
-def _read(
-    log: SegmentLog, index: Index, session_id: str, first: int, count: int | None
-) -> tuple[list[msgspec.Raw], int] | None:
-    """The events and the number of batches, or None when a record was erased between the
-    lookup and the read (compaction moved the session meanwhile: looking again finds where
-    it is now)."""
-    everywhere = index.read(lambda cur: session_records(cur, session_id))
-    wanted = sorted(everywhere)[first : None if count is None else first + count]
-    where = {seq: everywhere[seq] for seq in wanted}
+def _batches_at(log: SegmentLog, where: dict[int, Location]) -> dict[int, Batch] | None:
+    """The batches of these seqs, each from where the index has it; None when a record was erased
+    between the lookup and the read (compaction moved the session meanwhile: looking again finds
+    where it is now)."""
     sources = sorted(set(where.values()))
-    raws: list[msgspec.Raw] = []
+    found: dict[int, Batch] = {}
     for location, record in zip(sources, log.read_many(sources)):
         if record is None:
             return None
         for batch in _batches(location, record, log):
-            if where.get(batch.meta.seq) == location:  # each seq once, from where the index has it
-                del where[batch.meta.seq]
-                raws.extend(msgspec.json.decode(batch.events, type=list[msgspec.Raw]))
-    return raws, len(everywhere)
+            seq = batch.meta.seq
+            if where.get(seq) == location and seq not in found:
+                found[seq] = batch
+    return dict(sorted(found.items()))
+
+
+class BatchTimes(NamedTuple):
+    first_ms: Stamp | None  # the batch's earliest event (None: it has none)
+    meta_ms: Stamp | None  # its earliest page load (Meta), where a Replayer can start
+
+
+class _Typed(msgspec.Struct):
+    type: int
+    timestamp: Stamp
+
+
+_typed_events = msgspec.json.Decoder(list[_Typed])
+NO_EVENTS = BatchTimes(None, None)
+
+
+def batch_times(events: bytes) -> BatchTimes:
+    typed = _typed_events.decode(events)
+    return BatchTimes(min((e.timestamp for e in typed), default=None),
+                      min((e.timestamp for e in typed if e.type == EventType.META), default=None))
+
+
+def opening_slice(times: list[BatchTimes], at_ms: Stamp) -> Slice:
+    """The batches (`times` in seq order) from the last one with a page load at or before `at_ms` after
+    the first event, through the first that starts after that moment, so the answer reaches it."""
+    started = next((t.first_ms for t in times if t.first_ms is not None), None)
+    if started is None:
+        return Slice(0, len(times))
+    until = started + at_ms
+    start = last = 0
+    for i, t in enumerate(times):
+        if t.first_ms is not None and t.first_ms <= until:
+            last = i
+        if t.meta_ms is not None and t.meta_ms <= until:
+            start = i
+    return Slice(start, last + 2, started)
+
+
+# Each batch's times, by session, seq and the location they were read from (a compacted session's
+# moved batches are read again). Bounded by the number of batches kept, across sessions.
+_times: OrderedDict[str, dict[int, tuple[Location, BatchTimes]]] = OrderedDict()
+_times_lock = threading.Lock()
+TIMES_KEPT = 100_000
+SCAN_FIRST, SCAN_MOST = 4, 64
+
+
+def _times_until(
+    log: SegmentLog, session_id: str, where: dict[int, Location], seqs: list[int], at_ms: Stamp
+) -> list[BatchTimes] | None:
+    """The times of the session's batches in seq order, from the first to the first that starts more
+    than `at_ms` after the session's first event (None: a record was erased meanwhile). Read in growing
+    steps, so opening at the start reads a few batches; remembered, so the player's next pages cost nothing."""
+    with _times_lock:
+        known = dict(_times.get(session_id, {}))
+    out: list[BatchTimes] = []
+    started: Stamp | None = None
+    done, step = 0, SCAN_FIRST
+    try:
+        while done < len(seqs):
+            chunk = seqs[done : done + step]
+            missing = {seq: where[seq] for seq in chunk if seq not in known or known[seq][0] != where[seq]}
+            found = _batches_at(log, missing) if missing else {}
+            if found is None:
+                return None
+            known.update({seq: (missing[seq], batch_times(batch.events)) for seq, batch in found.items()})
+            for seq in chunk:
+                times = known[seq][1] if seq in known else NO_EVENTS
+                out.append(times)
+                if times.first_ms is None:
+                    continue
+                started = times.first_ms if started is None else started
+                if times.first_ms > started + at_ms:
+                    return out
+            done, step = done + len(chunk), min(2 * step, SCAN_MOST)
+        return out
+    finally:
+        _remember_times(session_id, known)
+
+
+def _remember_times(session_id: str, known: dict[int, tuple[Location, BatchTimes]]) -> None:
+    with _times_lock:
+        _times[session_id] = known
+        _times.move_to_end(session_id)
+        kept = sum(len(session) for session in _times.values())
+        while kept > TIMES_KEPT and len(_times) > 1:
+            kept -= len(_times.popitem(last=False)[1])
 
 
 _expanded: OrderedDict[Location, list[Batch]] = OrderedDict()
@@ -119,4 +246,7 @@ def erase_sessions(log: SegmentLog, index: Index, session_ids: list[str]) -> Non
     with _expanded_lock:  # no copy of what is erased stays behind in memory either
         for location in locations:
             _expanded.pop(location, None)
+    with _times_lock:
+        for session_id in session_ids:
+            _times.pop(session_id, None)
     log.erase(sorted(set(locations)))

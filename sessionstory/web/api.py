@@ -31,7 +31,7 @@ from sessionstory.insights.search import question_to_filters
 from sessionstory.insights.summary import Insight, session_insight
 from sessionstory.portability import export_session
 from sessionstory.projects import Project
-from sessionstory.replay import erase_session, session_events_page
+from sessionstory.replay import erase_session, session_events_page, session_opening
 from sessionstory.web.threads import blocking
 from sessionstory.web.security import api_user, datadir, require_admin
 
@@ -111,17 +111,39 @@ def _require_session(dd: DataDir, session_id: str) -> None:
 def events(
     request: Request,  # type: ignore[type-arg]
     session_id: FromPath[str],
-    start: FromQuery[int] = 0,
+    start: FromQuery[int | None] = None,
     count: FromQuery[int | None] = None,
+    at: FromQuery[int | None] = None,
 ) -> Response[bytes]:
-    """All events; or, with `start`/`count`, those of a range of batches (a player's pages)."""
+    """All events; with `start`/`count`, those of a range of batches (a player's pages); with `at`, those
+    a player needs to show that moment (ms after the first event), from the last page load before it."""
     api_user(request)
     dd = datadir(request)
     _require_session(dd, session_id)
-    if start < 0 or (count is not None and count < 1):
-        raise ValidationException("start must be 0 or more, count 1 or more")
-    page = session_events_page(dd.log, dd.index, session_id, start, count)
-    return Response(page.events, media_type="application/json", headers={"X-Batches": str(page.batches)})
+    return events_answer(dd, session_id, start, count, at)
+
+
+def events_answer(dd: DataDir, session_id: str, start: int | None, count: int | None, at: int | None,
+                  headers: dict[str, str] | None = None) -> Response[bytes]:
+    """The events route's answer, shared with a share link's: the events, and in headers where they lie
+    among the session's batches (`X-Batches` in all; for `at`, `X-First-Batch`, `X-Next-Batch` and
+    `X-Session-Start`, the first event's timestamp, which the player's times count from)."""
+    if at is not None:
+        if start is not None or count is not None:
+            raise ValidationException("at takes no start or count")
+        if at < 0:
+            raise ValidationException("at must be 0 or more")
+        page = session_opening(dd.log, dd.index, session_id, at)
+        where = {"X-First-Batch": str(page.first), "X-Next-Batch": str(page.next)}
+        if page.started_ms is not None:
+            where["X-Session-Start"] = str(page.started_ms)
+    else:
+        if (start is not None and start < 0) or (count is not None and count < 1):
+            raise ValidationException("start must be 0 or more, count 1 or more")
+        page = session_events_page(dd.log, dd.index, session_id, start or 0, count)
+        where = {}
+    return Response(page.events, media_type="application/json",
+                    headers={"X-Batches": str(page.batches), **where, **(headers or {})})
 
 
 class SearchResult(msgspec.Struct):

@@ -11,7 +11,7 @@ import time
 
 import msgspec
 from litestar import Request, Response, get
-from litestar.exceptions import HTTPException, NotFoundException, ValidationException
+from litestar.exceptions import HTTPException, NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
@@ -19,7 +19,8 @@ from sessionstory.collab import ShareGone, ShareLink, ShareLinks
 from sessionstory.datadir import DataDir
 from sessionstory.events import Event
 from sessionstory.index.sessions import Moment, get_session, session_exists, session_moments
-from sessionstory.replay import session_events, session_events_page
+from sessionstory.replay import session_events
+from sessionstory.web.api import events_answer
 from sessionstory.reproduce import reproduction
 from sessionstory.web.headers import allow_media_from
 from sessionstory.web.pages import render
@@ -74,15 +75,12 @@ def share_page(request: Request, token: FromPath[str], t: FromQuery[int | None] 
 
 @get("/share/{token:str}/events")
 @blocking
-def share_events(request: Request, token: FromPath[str], start: FromQuery[int] = 0,  # type: ignore[type-arg]
-                 count: FromQuery[int | None] = None) -> Response[bytes]:
-    """The shared session's events, by range of batches like the API's."""
+def share_events(request: Request, token: FromPath[str], start: FromQuery[int | None] = None,  # type: ignore[type-arg]
+                 count: FromQuery[int | None] = None, at: FromQuery[int | None] = None) -> Response[bytes]:
+    """The shared session's events, by range of batches or from a moment, like the API's."""
     dd = datadir(request)
     link = opened(dd, token)
-    if start < 0 or (count is not None and count < 1):
-        raise ValidationException("start must be 0 or more, count 1 or more")
-    page = session_events_page(dd.log, dd.index, link.session_id, start, count)
-    return Response(page.events, media_type="application/json", headers={"X-Batches": str(page.batches), **PRIVATE})
+    return events_answer(dd, link.session_id, start, count, at, PRIVATE)
 
 
 @get("/share/{token:str}/moments")
