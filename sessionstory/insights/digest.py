@@ -31,6 +31,8 @@ HOUR_MS = 3_600_000
 PERIODS = {"day": 24 * HOUR_MS, "week": 7 * 24 * HOUR_MS}
 TOP = 3  # friction points of each kind
 
+# What a chat model is told before the same examples (a base model just continues them).
+TASK = "Write the digest for the last list of facts below, as the examples do: one short paragraph, alone."
 PROMPT = """Each list of facts about a website's recent visits is followed by a short paragraph for the team that runs it.
 
 Facts:
@@ -154,7 +156,7 @@ def write(model: LocalModel, facts: list[FrictionPoint]) -> tuple[str, str]:
     if not facts:
         return from_facts(facts), "facts"
     lines = "\n".join(f"- {f.fact}" for f in facts)
-    text = model.complete(PROMPT.format(facts=lines), max_tokens=80, stop=["\n", "Facts:"], timeout_s=30)
+    text = model.complete(PROMPT.format(facts=lines), task=TASK, max_tokens=80, stop=["\n", "Facts:"], timeout_s=30)
     paragraph = " ".join(re.split(r"(?<=[.!?])\s+", text.strip())[:3])[:600].strip()
     if paragraph and grounded(paragraph, facts):
         return paragraph, "model"

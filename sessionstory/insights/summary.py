@@ -24,7 +24,7 @@ import duckdb
 import msgspec
 
 from sessionstory.index import Index
-from sessionstory.insights.llm import LocalModel
+from sessionstory.insights.llm import Job, LocalModel
 from sessionstory.insights.timeline import Fact, render, session_facts
 
 T = TypeVar("T", bound=msgspec.Struct)
@@ -35,6 +35,8 @@ MAX_SUMMARY = 500
 MAX_TOKENS = 80
 STOP = ("\n", "Facts:")
 TIMEOUT_S = 30.0
+# What a chat model is told before the same examples (a base model just continues them).
+TASK = "Write the summary of the last visit below, as the examples do: one to three short sentences, alone."
 
 
 class Signal(msgspec.Struct):
@@ -195,7 +197,7 @@ EXAMPLES = [
 
 HEADER = "Each website visit below is a list of facts and its key points, then a short summary that states every key point.\n\n"
 PROMPT = HEADER + "".join(block(facts) + f" {summary}\n\n" for facts, summary in EXAMPLES)
-PROMPT_DIGEST = hashlib.sha256(PROMPT.encode()).hexdigest()[:12]  # a new prompt makes new summaries
+PROMPT_DIGEST = hashlib.sha256((TASK + PROMPT).encode()).hexdigest()[:12]  # a new prompt makes new summaries
 # The worked examples' pages by name ("room", "novel", …): a summary that uses one this
 # session lacks copied an example's story.
 EXAMPLE_NAMES = {_stem(w) for facts, _ in EXAMPLES for f in facts if f.kind == "page"
@@ -209,17 +211,22 @@ def prompt_for(facts: list[Fact]) -> str:
 # -- the summary ----------------------------------------------------------------------------
 
 
-def draft(model: LocalModel, facts: list[Fact], on_text: Callable[[str], None] | None = None) -> str:
+def draft(model: LocalModel, facts: list[Fact], on_text: Callable[[str], None] | None = None,
+          on_job: Callable[[Job], None] | None = None) -> str:
     """The model's answer to this session's prompt, as it wrote it (seconds of model time);
-    `on_text` sees each piece as it comes."""
-    return model.complete(prompt_for(facts), max_tokens=MAX_TOKENS, stop=list(STOP), timeout_s=TIMEOUT_S,
-                          on_text=on_text)
+    `on_text` sees each piece as it comes, `on_job` the job's handle (to cancel it) once queued."""
+    job = model.submit(prompt_for(facts), task=TASK, max_tokens=MAX_TOKENS, stop=list(STOP), timeout_s=TIMEOUT_S,
+                       on_text=on_text)
+    if on_job is not None:
+        on_job(job)
+    return job.result()
 
 
-def summarise(model: LocalModel, facts: list[Fact], on_text: Callable[[str], None] | None = None) -> Insight:
+def summarise(model: LocalModel, facts: list[Fact], on_text: Callable[[str], None] | None = None,
+              on_job: Callable[[Job], None] | None = None) -> Insight:
     if not facts:
         return Insight("Nothing happened in this session beyond loading the page.", [], model.name, [], "facts")
-    return compose(draft(model, facts, on_text), facts, model.name)
+    return compose(draft(model, facts, on_text, on_job), facts, model.name)
 
 
 def compose(answer: str, facts: list[Fact], model_name: str) -> Insight:
@@ -300,10 +307,12 @@ def grounded(summary: str, facts: list[Fact]) -> bool:
 
 
 def session_insight(index: Index, model: LocalModel, session_id: str,
-                    on_text: Callable[[str], None] | None = None) -> Insight | None:
+                    on_text: Callable[[str], None] | None = None,
+                    on_job: Callable[[Job], None] | None = None) -> Insight | None:
     """The cached insight, or a new one (seconds of model time; `on_text` sees the model's
-    pieces as they come, for a page that streams them); None for an unknown session.
-    Raises ModelUnavailable when no model can be loaded."""
+    pieces as they come, for a page that streams them; `on_job` gets the handle that cancels
+    the model's job); None for an unknown session. Raises ModelUnavailable when no model can
+    be loaded, Cancelled when the job is cancelled: then nothing is cached."""
     found = index.read(lambda cur: facts_for(cur, session_id))
     if found is None:
         return None
@@ -312,7 +321,7 @@ def session_insight(index: Index, model: LocalModel, session_id: str,
     hit = index.read(lambda cur: cached(cur, session_id, digest, event_count))
     if hit is not None:
         return hit
-    made = summarise(model, facts, on_text)
+    made = summarise(model, facts, on_text, on_job)
     index.write(lambda con: store(con, session_id, digest, event_count, made)).result()
     return made
 

@@ -4,7 +4,8 @@ htmx's sse extension).
 Events, in order: `piece` (the model's next words, HTML-escaped: htmx swaps them in as HTML),
 then `card` (the finished `_insight.html`, as `GET /sessions/{id}/insight` renders it), then
 `done`. A cached summary, or a model that cannot load, sends the card at once. A viewer who
-leaves stops the model at its next token.
+leaves cancels the model's job: dropped if it is still queued, stopped at its next token if it
+is running; nothing is cached then.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from litestar.response.sse import ServerSentEventMessage
 from sessionstory.auth import SignIn
 from sessionstory.datadir import DataDir
 from sessionstory.index.sessions import session_exists
-from sessionstory.insights.llm import Cancelled, ModelUnavailable
+from sessionstory.insights.llm import Cancelled, Job, ModelUnavailable
 from sessionstory.insights.summary import Insight, session_insight
 from sessionstory.web.live import HEARTBEAT_S
 from sessionstory.web.pages import render, require_sign_in
@@ -52,15 +53,17 @@ async def _events(request: Request, sign_in: SignIn, dd: DataDir,  # type: ignor
     loop = asyncio.get_running_loop()
     pieces: asyncio.Queue[str | None] = asyncio.Queue()
     left = threading.Event()
+    jobs: list[Job] = []
 
     def on_text(piece: str) -> None:  # in the model's worker thread
-        if left.is_set():
-            log.info("stopped the summary of %s: its viewer left", session_id)
-            # The worker turns an exception from here into the job's failure: generation stops.
-            raise Cancelled("the viewer left")
         loop.call_soon_threadsafe(pieces.put_nowait, piece)
 
-    job = asyncio.ensure_future(asyncio.to_thread(_make, dd, session_id, on_text))
+    def on_job(model_job: Job) -> None:  # in the thread below, once the job is queued
+        jobs.append(model_job)
+        if left.is_set():  # the viewer left before it was queued: the `finally` below missed it
+            model_job.cancel()
+
+    job = asyncio.ensure_future(asyncio.to_thread(_make, dd, session_id, on_text, on_job))
     # Put after every piece: the thread scheduled those before it returned.
     job.add_done_callback(lambda _: pieces.put_nowait(_FINISHED))
     try:
@@ -74,8 +77,10 @@ async def _events(request: Request, sign_in: SignIn, dd: DataDir,  # type: ignor
         yield ServerSentEventMessage(event="done", data="")
     finally:
         left.set()
-        if not job.done():
-            job.cancel()  # the thread itself ends at the model's next token (on_text above)
+        for model_job in list(jobs):
+            if not model_job.future.done():
+                log.info("stopped the summary of %s: its viewer left", session_id)
+                model_job.cancel()
 
 
 async def _written(pieces: asyncio.Queue[str | None]) -> AsyncIterator[str | None]:
@@ -96,9 +101,10 @@ async def _written(pieces: asyncio.Queue[str | None]) -> AsyncIterator[str | Non
             return
 
 
-def _make(dd: DataDir, session_id: str, on_text: Callable[[str], None]) -> tuple[Insight | None, str | None]:
+def _make(dd: DataDir, session_id: str, on_text: Callable[[str], None],
+          on_job: Callable[[Job], None]) -> tuple[Insight | None, str | None]:
     try:
-        made = session_insight(dd.index, dd.model, session_id, on_text=on_text)
+        made = session_insight(dd.index, dd.model, session_id, on_text=on_text, on_job=on_job)
     except ModelUnavailable as exc:
         return None, str(exc)
     except Cancelled:
