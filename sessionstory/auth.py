@@ -1,7 +1,7 @@
 """Users, passwords, API tokens and dashboard sign-ins.
 
 Passwords are argon2id hashes; API tokens and sign-in ids are stored only as SHA-256
-digests, so a copy of the index grants nobody access.
+digests, so a copy of the index (or of a cluster's catalog) grants nobody access.
 """
 
 from __future__ import annotations
@@ -17,9 +17,7 @@ import uuid
 import argon2
 import msgspec
 
-from sessionstory import entities
-from sessionstory.index import Index
-from sessionstory.store import SegmentLog
+from sessionstory.entities import RowConflict, Rows
 
 ROLES = ("admin", "member")
 SIGN_IN_TTL_MS = 14 * 24 * 3600 * 1000
@@ -90,8 +88,8 @@ class Accounts:
     # Each argon2 hash takes ~64 MiB and a core for a moment: cap how many run at once.
     MAX_CONCURRENT_HASHES = 2
 
-    def __init__(self, log: SegmentLog, index: Index) -> None:
-        self._log, self._index = log, index
+    def __init__(self, rows: Rows) -> None:
+        self._rows = rows
         # OWASP's argon2id baseline (19 MiB, 2 passes, 1 lane): ~70 ms here, where the
         # library default (64 MiB, 4 lanes) takes ~800 ms on two cores.
         self._hasher = argon2.PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
@@ -120,11 +118,14 @@ class Accounts:
         with self._hash_slots:
             password_hash = self._hasher.hash(password)
         user = User(id=uuid.uuid4().hex[:12], email=email, role=role, created_ms=_now_ms())
-        entities.save(self._log, self._index, "users", {**msgspec.structs.asdict(user), "password_hash": password_hash})
+        try:
+            self._rows.save("users", {**msgspec.structs.asdict(user), "password_hash": password_hash})
+        except RowConflict:  # another node made it meanwhile
+            raise AuthError(f"a user with email {email} exists already") from None
         return user
 
     def user_by_email(self, email: str) -> User | None:
-        row = self._index.read(
+        row = self._rows.read(
             lambda cur: cur.execute(
                 "SELECT id, email, role, created_ms FROM users WHERE email = ?", [email.strip().lower()]
             ).fetchone()
@@ -132,10 +133,10 @@ class Accounts:
         return None if row is None else User(*row)
 
     def user_count(self) -> int:
-        return self._index.read(lambda cur: cur.execute("SELECT count(*) FROM users").fetchone()[0])
+        return int(self._rows.read(lambda cur: cur.execute("SELECT count(*) FROM users").fetchone()[0]))
 
     def authenticate(self, email: str, password: str) -> User | None:
-        row = self._index.read(
+        row = self._rows.read(
             lambda cur: cur.execute(
                 "SELECT id, email, role, created_ms, password_hash FROM users WHERE email = ?",
                 [email.strip().lower()],
@@ -152,13 +153,11 @@ class Accounts:
             user = User(*row[:4])
             if self._hasher.check_needs_rehash(stored):
                 fresh = self._hasher.hash(password)
-                entities.save(
-                    self._log, self._index, "users", {**msgspec.structs.asdict(user), "password_hash": fresh}
-                )
+                self._rows.save("users", {**msgspec.structs.asdict(user), "password_hash": fresh})
         return user
 
     def users(self) -> list[User]:
-        rows = self._index.read(
+        rows = self._rows.read(
             lambda cur: cur.execute("SELECT id, email, role, created_ms FROM users ORDER BY created_ms").fetchall()
         )
         return [User(*row) for row in rows]
@@ -169,10 +168,10 @@ class Accounts:
         user = self._user(user_id)
         if user.role == "admin" and role != "admin":
             self._keep_an_admin(user)
-        row = self._index.read(lambda cur: cur.execute(
+        row = self._rows.read(lambda cur: cur.execute(
             "SELECT password_hash FROM users WHERE id = ?", [user_id]).fetchone())
         changed = msgspec.structs.replace(user, role=role)
-        entities.save(self._log, self._index, "users", {**msgspec.structs.asdict(changed), "password_hash": row[0]})
+        self._rows.save("users", {**msgspec.structs.asdict(changed), "password_hash": row[0]})
         self._tokens.forget_all()  # a token's user carries the role
         return changed
 
@@ -181,17 +180,17 @@ class Accounts:
         user = self._user(user_id)
         if user.role == "admin":
             self._keep_an_admin(user)
-        token_ids = self._index.read(lambda cur: cur.execute(
+        token_ids = self._rows.read(lambda cur: cur.execute(
             "SELECT id FROM tokens WHERE user_id = ?", [user_id]).fetchall())
         for (token_id,) in token_ids:
-            entities.save(self._log, self._index, "tokens", {"id": token_id}, op="delete")
-        entities.save(self._log, self._index, "users", {"id": user_id}, op="delete")
-        self._index.write(lambda con: con.execute("DELETE FROM web_sessions WHERE user_id = ?", [user_id])).result()
+            self._rows.save("tokens", {"id": token_id}, op="delete")
+        self._rows.save("users", {"id": user_id}, op="delete")
+        self._rows.execute("DELETE FROM web_sessions WHERE user_id = ?", [user_id])
         self._tokens.forget_all()
         return user
 
     def _user(self, user_id: str) -> User:
-        row = self._index.read(lambda cur: cur.execute(
+        row = self._rows.read(lambda cur: cur.execute(
             "SELECT id, email, role, created_ms FROM users WHERE id = ?", [user_id]).fetchone())
         if row is None:
             raise AuthError(f"no user {user_id!r}")
@@ -216,7 +215,7 @@ class Accounts:
             "token_hash": _digest(token),
             "created_ms": _now_ms(),
         }
-        entities.save(self._log, self._index, "tokens", row)
+        self._rows.save("tokens", row)
         return token
 
     def user_for_token(self, token: str) -> User | None:
@@ -225,7 +224,7 @@ class Accounts:
         if known is not None:
             return known
         generation = self._tokens.generation
-        row = self._index.read(
+        row = self._rows.read(
             lambda cur: cur.execute(
                 "SELECT u.id, u.email, u.role, u.created_ms, t.token_hash FROM tokens t "
                 "JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?",
@@ -244,15 +243,11 @@ class Accounts:
         """A brand-new sign-in id every time: an id planted before login is never promoted."""
         sid, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
         expires = _now_ms() + SIGN_IN_TTL_MS
-        self._index.write(
-            lambda con: con.execute(
-                "INSERT INTO web_sessions VALUES (?, ?, ?, ?)", [_digest(sid), user.id, csrf, expires]
-            )
-        ).result()
+        self._rows.execute("INSERT INTO web_sessions VALUES (?, ?, ?, ?)", [_digest(sid), user.id, csrf, expires])
         return SignIn(sid=sid, user=user, csrf_token=csrf)
 
     def signed_in(self, sid: str) -> SignIn | None:
-        row = self._index.read(
+        row = self._rows.read(
             lambda cur: cur.execute(
                 "SELECT u.id, u.email, u.role, u.created_ms, w.csrf_token FROM web_sessions w "
                 "JOIN users u ON u.id = w.user_id WHERE w.id_hash = ? AND w.expires_ms > ?",
@@ -262,4 +257,4 @@ class Accounts:
         return None if row is None else SignIn(sid=sid, user=User(*row[:4]), csrf_token=row[4])
 
     def sign_out(self, sid: str) -> None:
-        self._index.write(lambda con: con.execute("DELETE FROM web_sessions WHERE id_hash = ?", [_digest(sid)])).result()
+        self._rows.execute("DELETE FROM web_sessions WHERE id_hash = ?", [_digest(sid)])

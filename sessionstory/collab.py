@@ -1,8 +1,9 @@
 """Working on a session together: comments pinned to a moment, read-only share links, and a
 visitor's other tabs.
 
-Comments and share links are log records like the accounts (`entities.save`), so a rebuilt
-index keeps them. A share link's token is shown once, at creation; only its SHA-256 is kept.
+Comments and share links are account rows (`entities.Rows`): log records on a single node, so
+a rebuilt index keeps them, and the catalog's Postgres in a cluster. Given only the log and the
+index, they are a single node's. A share link's token is shown once, at creation; only its SHA-256 is kept.
 """
 
 from __future__ import annotations
@@ -11,11 +12,12 @@ import hashlib
 import secrets
 import time
 import uuid
+from typing import Any
 
 import duckdb
 import msgspec
 
-from sessionstory import entities
+from sessionstory.entities import IndexRows, Rows
 from sessionstory.index import Index
 from sessionstory.store import SegmentLog
 
@@ -79,8 +81,8 @@ def clean_comment(body: str) -> str:
 
 
 class Comments:
-    def __init__(self, log: SegmentLog, index: Index) -> None:
-        self._log, self._index = log, index
+    def __init__(self, log: SegmentLog, index: Index, rows: Rows | None = None) -> None:
+        self._rows = rows or IndexRows(log, index)
 
     def add(self, project_id: str, session_id: str, user_id: str, at_ms: int, body: str, duration_ms: int) -> Comment:
         if not 0 <= at_ms <= max(0, duration_ms):
@@ -90,26 +92,26 @@ class Comments:
             raise CollabError(f"a session holds at most {MAX_COMMENTS_PER_SESSION} comments")
         comment = Comment(id=uuid.uuid4().hex[:16], project_id=project_id, session_id=session_id, user_id=user_id,
                           at_ms=at_ms, body=text, created_ms=now_ms())
-        entities.save(self._log, self._index, "comments", msgspec.structs.asdict(comment))
+        self._rows.save("comments", msgspec.structs.asdict(comment))
         return comment
 
     def get(self, comment_id: str) -> Comment | None:
-        row = self._index.read(lambda cur: cur.execute(
+        row = self._rows.read(lambda cur: cur.execute(
             "SELECT id, project_id, session_id, user_id, at_ms, body, created_ms FROM comments WHERE id = ?",
             [comment_id]).fetchone())
         return Comment(*row) if row else None
 
     def count(self, session_id: str) -> int:
-        row = self._index.read(lambda cur: cur.execute(
+        row = self._rows.read(lambda cur: cur.execute(
             "SELECT count(*) FROM comments WHERE session_id = ?", [session_id]).fetchone())
         return int(row[0]) if row else 0
 
     def delete(self, comment_id: str) -> None:
-        entities.save(self._log, self._index, "comments", {"id": comment_id}, op="delete")
+        self._rows.save("comments", {"id": comment_id}, op="delete")
 
     def for_session(self, session_id: str, reader_id: str, reader_is_admin: bool) -> list[CommentView]:
         """In time order; an author who has since been deleted shows as such."""
-        rows = self._index.read(lambda cur: cur.execute(
+        rows = self._rows.read(lambda cur: cur.execute(
             "SELECT c.id, c.at_ms, c.body, coalesce(u.email, 'a deleted user'), c.created_ms, c.user_id "
             "FROM comments c LEFT JOIN users u ON u.id = c.user_id "
             "WHERE c.session_id = ? ORDER BY c.at_ms, c.created_ms", [session_id]).fetchall())
@@ -143,8 +145,8 @@ def lifetime_ms(choice: str) -> int:
 
 
 class ShareLinks:
-    def __init__(self, log: SegmentLog, index: Index) -> None:
-        self._log, self._index = log, index
+    def __init__(self, log: SegmentLog, index: Index, rows: Rows | None = None) -> None:
+        self._rows = rows or IndexRows(log, index)
 
     def create(self, project_id: str, session_id: str, user_id: str, lifetime: int,
                now: int | None = None) -> tuple[str, ShareLink]:
@@ -156,7 +158,7 @@ class ShareLinks:
         link = ShareLink(id=uuid.uuid4().hex[:16], token_hash=token_digest(token), project_id=project_id,
                          session_id=session_id, created_by=user_id, created_ms=created,
                          expires_ms=created + lifetime, revoked=False)
-        entities.save(self._log, self._index, "share_links", msgspec.structs.asdict(link))
+        self._rows.save("share_links", msgspec.structs.asdict(link))
         return token, link
 
     def get(self, link_id: str) -> ShareLink | None:
@@ -176,19 +178,19 @@ class ShareLinks:
         return link
 
     def revoke(self, link: ShareLink) -> None:
-        entities.save(self._log, self._index, "share_links",
+        self._rows.save("share_links",
                       msgspec.structs.asdict(msgspec.structs.replace(link, revoked=True)))
 
     def for_session(self, session_id: str) -> list[tuple[ShareLink, str]]:
         """Every link of the session, newest first, with its creator's address."""
-        rows = self._index.read(lambda cur: cur.execute(
+        rows = self._rows.read(lambda cur: cur.execute(
             f"SELECT {_LINK_COLUMNS}, coalesce(u.email, 'a deleted user') FROM share_links s "
             "LEFT JOIN users u ON u.id = s.created_by WHERE s.session_id = ? ORDER BY s.created_ms DESC",
             [session_id]).fetchall())
         return [(ShareLink(*r[:-1]), r[-1]) for r in rows]
 
     def _one(self, column: str, value: str) -> ShareLink | None:
-        row = self._index.read(lambda cur: cur.execute(
+        row = self._rows.read(lambda cur: cur.execute(
             f"SELECT {_LINK_COLUMNS} FROM share_links s WHERE s.{column} = ?", [value]).fetchone())
         return ShareLink(*row) if row else None
 
@@ -209,21 +211,23 @@ class Tab(msgspec.Struct, frozen=True):
     current: bool
 
 
-def forget_sessions(log: SegmentLog, index: Index, session_ids: list[str]) -> None:
+def forget_sessions(log: SegmentLog, index: Index, session_ids: list[str], rows: Rows | None = None) -> None:
     """Delete the comments and share links of erased sessions (a deletion record each, so a
     rebuilt index agrees). The records that created them stay in the log until compaction
     moves their segment's live records and deletes it: comments are the team's words, not the
     visitor's, but they may quote them."""
 
-    def read(cur: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
-        return cur.execute(
+    def read(cur: Any) -> list[tuple[str, str]]:  # DuckDB's SQL and Postgres's alike
+        found: list[tuple[str, str]] = cur.execute(
             "SELECT 'comments', id FROM comments WHERE session_id IN (SELECT unnest(?::VARCHAR[])) "
             "UNION ALL SELECT 'share_links', id FROM share_links WHERE session_id IN (SELECT unnest(?::VARCHAR[]))",
             [session_ids, session_ids],
         ).fetchall()
+        return found
 
-    for table, row_id in index.read(read):
-        entities.save(log, index, table, {"id": row_id}, op="delete")
+    rows = rows or IndexRows(log, index)
+    for table, row_id in rows.read(read):
+        rows.save(table, {"id": row_id}, op="delete")
 
 
 def visitor_tabs(index: Index, session_id: str) -> list[Tab] | None:

@@ -61,6 +61,9 @@ class Settings(msgspec.Struct, frozen=True):
     store_url: str = ""
     store_seal_s: float = 60.0  # the longest a batch stays on this node's disk alone before its segment is sealed
     aws_env: dict[str, str] = msgspec.field(default_factory=dict)  # the AWS_* variables: endpoint, keys, region
+    # A cluster's Postgres (postgresql://user:password@host:port/database, or libpq's key=value form):
+    # the accounts every node shares (cluster/accounts.py).
+    catalog_url: str = ""
 
     @property
     def base_url(self) -> str:
@@ -119,6 +122,7 @@ def load_settings(
     if store_url and not re.fullmatch(r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[^\s]*)?", store_url):
         raise ConfigError(f"SESSIONSTORY_STORE_URL must look like s3://bucket/prefix, not {store_url!r}")
     return Settings(
+        catalog_url=_catalog_url(env.get("SESSIONSTORY_CATALOG_URL", "").strip()),
         store_url=store_url,
         store_seal_s=_seconds(env, "SESSIONSTORY_STORE_SEAL_SECONDS", 60.0),
         aws_env={name: value for name, value in env.items() if name.startswith("AWS_")},
@@ -173,6 +177,13 @@ def _seconds(env: dict[str, str], variable: str, default: float) -> float:
     if not value > 0:
         raise ConfigError(f"{variable} must be more than 0")
     return value
+
+
+def _catalog_url(text: str) -> str:
+    """A libpq connection string: a postgresql:// URI or key=value pairs (psycopg and DuckDB take both)."""
+    if text and not (re.match(r"postgres(ql)?://", text) or re.match(r"\w+\s*=", text)):
+        raise ConfigError("SESSIONSTORY_CATALOG_URL must look like postgresql://user@host:5432/database")
+    return text
 
 
 def _encryption_key(text: str) -> bytes:

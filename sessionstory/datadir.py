@@ -13,8 +13,10 @@ from typing import TYPE_CHECKING
 
 from sessionstory.audit import AuditLog
 from sessionstory.auth import Accounts
+from sessionstory.collab import Comments, ShareLinks
 from sessionstory.compaction import Compactor
 from sessionstory.config import ConfigError, Settings
+from sessionstory.entities import IndexRows, Rows
 from sessionstory.erasure import Erasure
 from sessionstory.index import Index
 from sessionstory.index.compaction import dictionary_location, unpack
@@ -26,6 +28,7 @@ from sessionstory.store import Kind, Location, Record, SegmentLog
 from sessionstory.store.records import Sealer
 
 if TYPE_CHECKING:
+    from sessionstory.cluster.accounts import SharedRows
     from sessionstory.store.shipping import Shipper
 
 log = logging.getLogger(__name__)
@@ -38,6 +41,7 @@ class DataDir:
     def __init__(self, settings: Settings, progress: Progress | None = None) -> None:
         self.settings = settings
         self.shipper = _shipper(settings)  # None on a single node
+        self.shared_rows = _shared_rows(settings)  # None on a single node
         self.log = SegmentLog(settings.segments_dir, sealer=Sealer(settings.encryption_key) if settings.encryption_key else None,
                               first_segment=self.shipper.first_segment if self.shipper else 1, remote=self.shipper)
         self.index = Index(settings.index_path)
@@ -45,13 +49,17 @@ class DataDir:
             lambda cur: dictionary_location(cur, project_id, version))
         self.caught_up = self._catch_up(self.index.log_position(), progress)
         self.log.on_commit(self.index.feed)
-        self.projects = Projects(self.log, self.index)
-        self.accounts = Accounts(self.log, self.index)
+        # Accounts, projects and what hangs on them: this node's log and index, or a cluster's Postgres.
+        self.rows: Rows = self.shared_rows or IndexRows(self.log, self.index)
+        self.projects = Projects(self.rows, shared=self.shared_rows is not None)
+        self.accounts = Accounts(self.rows)
+        self.comments = Comments(self.log, self.index, self.rows)
+        self.share_links = ShareLinks(self.log, self.index, self.rows)
         self.audit = AuditLog(self.log, self.index)
         self.ingestor = Ingestor(self.log, self.index, settings.limits)
         self.erasure = Erasure(self.log, self.index, self.ingestor, self.projects,
                                settings.data_dir / "purge-pending", self.reindex)
-        self.saved_filters = SavedFilters(self.log, self.index)
+        self.saved_filters = SavedFilters(self.rows)
         self.compactor = Compactor(self.log, self.index, settings.session_timeout_s)
         self.erasure.after_erasure = self.compactor.forget  # dictionaries that learnt from erased sessions go too
         self.model = LocalModel(settings.data_dir, settings.llm_model)  # loaded on first use
@@ -70,6 +78,8 @@ class DataDir:
             self.shipper.stop()  # a clean stop ships the open tail too
         self.log.close()
         self.index.close()
+        if self.shared_rows is not None:
+            self.shared_rows.close()
 
     def _catch_up(self, since: Location | None, progress: Progress | None, index: Index | None = None) -> int:
         """Index every record the log has beyond the index's checkpoint."""
@@ -120,7 +130,8 @@ class DataDir:
         with self.log.paused():
             self.index.flush()
             count += self._catch_up(fresh.log_position(), None, fresh)
-            _carry_sign_ins(self.index, fresh)
+            if self.shared_rows is None:  # a cluster's sign-ins are in its Postgres, untouched
+                _carry_sign_ins(self.index, fresh)
             fresh.close()
             self.index.replace_file(fresh_path, fresh.pending_sessions())
         self.projects.reload()
@@ -146,6 +157,17 @@ def _shipper(settings: Settings) -> Shipper | None:
     except (StoreUrlError, ObstoreError) as exc:
         raise ConfigError(f"segment store {settings.store_url}: {short_error(exc)}") from None
     return Shipper(objects, node, settings.store_seal_s)
+
+
+def _shared_rows(settings: Settings) -> SharedRows | None:
+    """With a catalog URL: the cluster's account tables in its Postgres."""
+    if not settings.catalog_url:
+        return None
+    try:  # imported here: a single node needs no Postgres client
+        from sessionstory.cluster.accounts import SharedRows, open_pool
+    except ImportError:
+        raise ConfigError("SESSIONSTORY_CATALOG_URL needs the Postgres client: pip install 'sessionstory[cluster]'") from None
+    return SharedRows(open_pool(settings.catalog_url))
 
 
 def _carry_sign_ins(old: Index, fresh: Index) -> None:

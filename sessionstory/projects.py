@@ -6,15 +6,19 @@ import secrets
 import threading
 import time
 import uuid
+from typing import Any
 from urllib.parse import urlsplit
 
 import msgspec
 
-from sessionstory import entities
-from sessionstory.index import Index
+from sessionstory.entities import Rows
 from sessionstory.privacy import DEFAULT as DEFAULT_PRIVACY
 from sessionstory.privacy import PrivacySettings
-from sessionstory.store import SegmentLog
+
+# In a cluster another node may add a project or change its privacy settings: an unknown key is
+# looked up at once (one indexed query; ingest's per-address rate bounds a flood of bad keys), and
+# everything is read again when older than this.
+CLUSTER_REFRESH_S = 5.0
 
 
 class Project(msgspec.Struct, frozen=True):
@@ -30,25 +34,43 @@ class ProjectError(ValueError):
 
 
 class Projects:
-    """Every project, cached in memory: ingest looks keys up without touching the index."""
+    """Every project, cached in memory: ingest looks keys up without touching the index.
 
-    def __init__(self, log: SegmentLog, index: Index) -> None:
-        self._log, self._index = log, index
+    `shared`: the rows are a cluster's, which other nodes change too (see CLUSTER_REFRESH_S)."""
+
+    def __init__(self, rows: Rows, shared: bool = False) -> None:
+        self._rows, self._shared = rows, shared
         self._lock = threading.Lock()
         self._by_key: dict[str, Project] = {}
         self._privacy: dict[str, PrivacySettings] = {}  # by project id; absent: the defaults
+        self._loaded_at = 0.0
         self.reload()
 
     def reload(self) -> None:
-        rows = self._index.read(
-            lambda cur: cur.execute(
-                "SELECT id, name, public_key, origins, created_ms FROM projects ORDER BY created_ms"
-            ).fetchall()
-        )
-        privacy = self._index.read(lambda cur: cur.execute("SELECT id, settings FROM project_privacy").fetchall())
+        def read(cur: Any) -> tuple[list[Any], list[Any]]:
+            projects = cur.execute("SELECT id, name, public_key, origins, created_ms FROM projects ORDER BY created_ms")
+            rows = projects.fetchall()
+            return rows, cur.execute("SELECT id, settings FROM project_privacy").fetchall()
+
+        rows, privacy = self._rows.read(read)
         with self._lock:
             self._by_key = {row[2]: Project(*row) for row in rows}
             self._privacy = {pid: _privacy_decoder.decode(settings) for pid, settings in privacy}
+            self._loaded_at = time.monotonic()
+
+    def _fresh(self) -> None:
+        """A cluster's other nodes' changes: everything read again when stale."""
+        if self._shared and time.monotonic() - self._loaded_at > CLUSTER_REFRESH_S:
+            self.reload()
+
+    def _look_up(self, key: str) -> Project | None:
+        """A key another node may have made since the last reload (a cluster's only)."""
+        row = self._rows.read(lambda cur: cur.execute(
+            "SELECT id, name, public_key, origins, created_ms FROM projects WHERE public_key = ?", [key]).fetchone())
+        if row is None:
+            return None
+        self.reload()  # its privacy settings too
+        return self._by_key.get(key)
 
     def create(self, name: str, origins: list[str] | None = None) -> Project:
         name = name.strip()
@@ -61,28 +83,34 @@ class Projects:
             origins=[normalize_origin(o) for o in origins or []],
             created_ms=int(time.time() * 1000),
         )
-        entities.save(self._log, self._index, "projects", msgspec.structs.asdict(project))
+        self._rows.save("projects", msgspec.structs.asdict(project))
         with self._lock:
             self._by_key[project.public_key] = project
         return project
 
     def privacy(self, project_id: str) -> PrivacySettings:
         """The project's privacy settings (ingest reads them per batch: from memory)."""
+        self._fresh()
         return self._privacy.get(project_id, DEFAULT_PRIVACY)
 
     def set_privacy(self, project_id: str, settings: PrivacySettings) -> None:
         row = {"id": project_id, "settings": msgspec.json.encode(settings).decode(), "updated_ms": int(time.time() * 1000)}
-        entities.save(self._log, self._index, "project_privacy", row)
+        self._rows.save("project_privacy", row)
         with self._lock:
             self._privacy[project_id] = settings
 
     def by_key(self, key: str) -> Project | None:
-        return self._by_key.get(key)
+        self._fresh()
+        known = self._by_key.get(key)
+        if known is None and self._shared:
+            return self._look_up(key)
+        return known
 
     def get(self, project_id: str) -> Project | None:
         return next((p for p in self.all() if p.id == project_id), None)
 
     def all(self) -> list[Project]:
+        self._fresh()
         with self._lock:
             return sorted(self._by_key.values(), key=lambda p: p.created_ms)
 

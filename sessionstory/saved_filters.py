@@ -8,10 +8,8 @@ from urllib.parse import parse_qsl
 
 import msgspec
 
-from sessionstory import entities
-from sessionstory.index import Index
+from sessionstory.entities import Rows
 from sessionstory.index.filters import FilterError, filter_query, parse_filters
-from sessionstory.store import SegmentLog
 
 
 class SavedFilter(msgspec.Struct, frozen=True):
@@ -23,8 +21,8 @@ class SavedFilter(msgspec.Struct, frozen=True):
 
 
 class SavedFilters:
-    def __init__(self, log: SegmentLog, index: Index) -> None:
-        self._log, self._index = log, index
+    def __init__(self, rows: Rows) -> None:
+        self._rows = rows
 
     def create(self, project_id: str, name: str, query: str) -> SavedFilter:
         name = name.strip()
@@ -34,14 +32,14 @@ class SavedFilters:
         parse_filters(params, 0)  # refuse what the list would refuse
         saved = SavedFilter(id=uuid.uuid4().hex[:12], project_id=project_id, name=name,
                             query=filter_query({**params, "project": project_id}), created_ms=int(time.time() * 1000))
-        entities.save(self._log, self._index, "saved_filters", msgspec.structs.asdict(saved))
+        self._rows.save("saved_filters", msgspec.structs.asdict(saved))
         return saved
 
     def delete(self, filter_id: str) -> None:
-        entities.save(self._log, self._index, "saved_filters", {"id": filter_id}, op="delete")
+        self._rows.save("saved_filters", {"id": filter_id}, op="delete")
 
     def for_project(self, project_id: str) -> list[SavedFilter]:
-        rows = self._index.read(lambda cur: cur.execute(
+        rows = self._rows.read(lambda cur: cur.execute(
             "SELECT id, project_id, name, query, created_ms FROM saved_filters WHERE project_id = ? ORDER BY name",
             [project_id]).fetchall())
         return [SavedFilter(*r) for r in rows]

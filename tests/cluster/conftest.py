@@ -18,6 +18,7 @@ from tests.cluster.harness import MotoS3, Postgres
 from tests.server import Server
 
 _buckets = itertools.count()
+_catalogs = itertools.count()
 
 _HERE = Path(__file__).parent.resolve()
 
@@ -55,6 +56,12 @@ def store_env(s3: MotoS3) -> dict[str, str]:
     """The environment of a node whose segment store is a fresh bucket on the S3 server."""
     bucket = s3.create_bucket(f"segments-{next(_buckets)}")
     return {"SESSIONSTORY_STORE_URL": f"s3://{bucket}/cluster", **s3.env}
+
+
+@pytest.fixture
+def catalog_env(postgres: Postgres) -> dict[str, str]:
+    """The environment naming a fresh database on the Postgres server as a cluster's catalog."""
+    return {"SESSIONSTORY_CATALOG_URL": postgres.create_database(f"catalog_{next(_catalogs)}")}
 
 
 @pytest.fixture
