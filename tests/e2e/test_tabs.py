@@ -1,12 +1,12 @@
 """Tabs in Chromium: a tab opened by script starts with a copy of its opener's sessionStorage, ids
-included; the SDK gives it a session of its own, while a reload of either tab carries its session on,
-and so does a page restored from the back/forward cache after a later page of its tab."""
+included; the SDK gives it a session of its own, while a reload of either tab carries its session on
+(a page restored from the back/forward cache after a later page of its tab: test_bfcache.py)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from tests.e2e.conftest import CHROMIUM_ARGS, RECORD_VIEWPORT, find_chromium, wait_for_sdk
+from tests.e2e.conftest import RECORD_VIEWPORT, wait_for_sdk
 from tests.e2e.sites import Sites
 from tests.e2e.test_journeys import _session
 from tests.server import Server
@@ -54,32 +54,3 @@ def test_a_tab_opened_by_script_records_its_own_session(browser: Any, server: Se
         assert _page_urls(server, token, tab_session, 2) == [f"{sites.url}/shop/index.html?opened"] * 2
     finally:
         context.close()
-
-
-def test_a_page_back_from_the_back_forward_cache_carries_the_session_on(browser: Any, server: Server, sites: Sites,
-                                                                       token: str) -> None:
-    # Playwright turns the back/forward cache off by default; this browser keeps it.
-    cached = browser.browser_type.launch(executable_path=find_chromium(), args=CHROMIUM_ARGS,
-                                         ignore_default_args=["--disable-back-forward-cache"])
-    try:
-        page = cached.new_context(viewport=RECORD_VIEWPORT).new_page()
-        page.goto(f"{sites.url}/shop/index.html")
-        wait_for_sdk(page)
-        page.click("button[data-name=assam]")
-        session_id = page.evaluate(FLUSHED_SESSION_ID)
-        page.evaluate("window.__before = true; addEventListener('pageshow', e => window.__restored = e.persisted)")
-        # The tab's next page carries the session on, sending later batch numbers.
-        page.goto(f"{sites.url}/shop/checkout.html")
-        wait_for_sdk(page)
-        assert page.evaluate(FLUSHED_SESSION_ID) == session_id
-        page.go_back(wait_until="commit")
-        page.wait_for_function("window.__restored === true && window.__before === true")
-        page.click("button[data-name=oolong]")
-        assert page.evaluate(FLUSHED_SESSION_ID) == session_id
-    finally:
-        cached.close()
-
-    # The restored page numbered its batches after the later page's: none was dropped as a repeat.
-    session = _session(server, token, session_id, until=lambda s: s["clicks"] >= 2)
-    assert session["clicks"] == 2
-    assert [p["url"] for p in session["pages"]] == [f"{sites.url}/shop/index.html", f"{sites.url}/shop/checkout.html"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import time
 from typing import Any
 
 import pytest
@@ -46,3 +47,39 @@ def test_batches_are_gzipped_and_stored_with_or_without_a_worker(browser: Any, s
     events = server.get_json(f"/api/v1/sessions/{session_id}/events", token)
     assert any(e["type"] == 2 for e in events) and any(  # type: ignore[union-attr, index]
         e["type"] == 5 and e["data"]["tag"] == "click" for e in events), "the visit is stored"  # type: ignore[union-attr, index]
+
+
+def test_after_data_is_lost_the_next_batch_that_gets_through_brings_a_full_snapshot(browser: Any, server: Server,
+                                                                                     sites: Sites, token: str) -> None:
+    """Batches dropped while the server was unreachable took DOM changes with them: from the first
+    acknowledged batch on, the SDK records a fresh full snapshot, so the replay is whole again."""
+    context = browser.new_context(viewport=RECORD_VIEWPORT)
+    page = context.new_page()
+    try:
+        page.goto(f"{sites.url}/shop/index.html")
+        wait_for_sdk(page)
+        session_id = page.evaluate("window.sessionstory.flush().then(() => window.sessionstory.sessionId())")
+        context.set_offline(True)
+        # Offline, the SDK holds what was not sent up to 8e6 characters: the third batch is dropped.
+        page.evaluate("""() => { for (const n of [1, 2, 3]) {
+            window.sessionstory.track('big ' + n, {blob: 'x'.repeat(2.7e6)});
+            window.sessionstory.flush();
+        } }""")
+        context.set_offline(False)
+        page.click("button[data-name=oolong]")
+        page.evaluate("window.sessionstory.flush()")
+        deadline = time.monotonic() + 30
+        while True:
+            events: list[dict[str, Any]] = server.get_json(f"/api/v1/sessions/{session_id}/events",  # type: ignore[assignment]
+                                                           token)
+            snapshots = [i for i, e in enumerate(events) if e["type"] == 2]
+            if len(snapshots) >= 2 or time.monotonic() > deadline:
+                break
+            time.sleep(0.25)
+    finally:
+        context.close()
+    tracks = {e["data"]["payload"]["name"]: i for i, e in enumerate(events) if e["type"] == 5
+              and e["data"]["tag"] == "track"}
+    assert set(tracks) == {"big 1", "big 2"}
+    assert len(snapshots) == 2 and snapshots[1] > tracks["big 2"]
+    assert events[snapshots[1] - 1]["type"] == 4  # with its Meta event

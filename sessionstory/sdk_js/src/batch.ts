@@ -15,10 +15,10 @@ let events: string[] = [];
 let chars = 0;
 let timer: ReturnType<typeof setTimeout> | 0 = 0;
 
-/** Batches go under `publicKey` to `ingestUrl`. */
-export const startBatches = (publicKey: string, ingestUrl: string): void => {
+/** Batches go under `publicKey` to `ingestUrl`; `resync` runs once a batch gets through after data was lost. */
+export const startBatches = (publicKey: string, ingestUrl: string, resync: () => void): void => {
   key = publicKey;
-  startTransport(ingestUrl, hurry);
+  startTransport(ingestUrl, hurry, resync);
 };
 
 /** Someone started watching: what is buffered goes out at the live pace rather than the normal one. */

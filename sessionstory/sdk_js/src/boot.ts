@@ -11,7 +11,7 @@ import { installCapture } from "./capture";
 import { masked } from "./capture/clicks";
 import type { Config } from "./config";
 import { guard, warnOnce } from "./guard";
-import { current, releaseTab, renewIfIdle, returnToTab, setUserId } from "./ids";
+import { current, releaseTab, renewIfIdle, returnToTab, setUserId, tabReleased } from "./ids";
 import { loadPrivacy, maskDeep, optedOut, type Privacy, sampled, stars, urlBlocked } from "./privacy";
 import { dropAll, sendBeforeLeaving, whenSent } from "./transport";
 
@@ -19,10 +19,12 @@ import { dropAll, sendBeforeLeaving, whenSent } from "./transport";
 let wanted = true;
 let consented = true;
 let recording = false;
+/** The page is back from the back/forward cache and waits for its tab's storage before recording again (see restored). */
+let restoring = false;
 /** The project's privacy settings; nothing is recorded until they are known (or known to be unknowable). */
 let privacy: Privacy | undefined;
-/** Sends the page event of this page load (once). */
-let pageLoaded: (() => void) | undefined;
+/** Sends the page event of this page load (once), or (`restored` true) of the page back from the back/forward cache. */
+let sendPageView: ((restored?: boolean) => void) | undefined;
 
 /**
  * Whether this page may be recorded under the project's settings: not when the visitor
@@ -52,17 +54,44 @@ const onEvent = (event: eventWithTime): void => {
 /** Starts or stops recording to match what is wanted and allowed; `navigated`: the URL just changed (SPA). */
 const sync = (navigated?: unknown): void => {
   // In this order: nothing touches storage (the session id) before consent.
-  const should = wanted && consented && !!privacy && allowed(privacy);
+  const should = !restoring && wanted && consented && !!privacy && allowed(privacy);
   if (should == recording) return;
   recording = should;
   if (should) {
     startRecording(onEvent, privacy!);
     // After an SPA navigation its own page event follows.
-    if (navigated !== true) pageLoaded?.();
+    if (navigated !== true) sendPageView?.();
   } else {
     stopRecording();
     seal();
   }
+};
+
+/**
+ * Replaces a session that went idle now rather than at the next event (sessionId(), the page
+ * shown again), so that the new one opens with a full snapshot of what the page shows; true if it did.
+ */
+const renew = (): boolean => {
+  if (restoring || !renewIfIdle(Date.now(), seal)) return false;
+  // A new session is sampled anew.
+  if (recording) allowed(privacy!) ? takeSnapshot() : sync();
+  return true;
+};
+
+/**
+ * The page is back from the back/forward cache (rrweb was stopped as it went in). The tab's later
+ * pages may have carried its session on, so the replay's DOM is theirs by now, not this page's:
+ * recording starts again, with rrweb's Meta and full snapshot, and a page view of its own. The
+ * later page wrote its last seq and released the tab at its pagehide, but in another renderer:
+ * those writes reach this page's sessionStorage a task or so after pageshow. Until they have (at
+ * most a second), nothing is recorded, so no batch can reuse a number the later page sent.
+ */
+const restored = (waited = 0): void => {
+  if (!tabReleased() && waited < 1e3) return void setTimeout(guard(restored), 20, waited + 20);
+  restoring = false;
+  returnToTab();
+  sync();
+  sendPageView?.(true);
 };
 
 const leave = (): void => {
@@ -104,7 +133,7 @@ const api: Api = {
     sync();
   },
   sessionId() {
-    if (renewIfIdle(Date.now(), seal) && recording) takeSnapshot();
+    renew();
     return current().id;
   },
 };
@@ -133,7 +162,7 @@ export const boot = (found: Config | "" | null | undefined): void => guard(() =>
   );
   // Before the leave handlers: what reports as the page is hidden (web vitals)
   // must be buffered before they seal the last batch.
-  pageLoaded = installCapture(
+  sendPageView = installCapture(
     (tag, payload: any) => {
       // Captured page facts are only recorded while recording, personal data masked.
       if (recording && privacy!.level != "relaxed") {
@@ -152,18 +181,23 @@ export const boot = (found: Config | "" | null | undefined): void => guard(() =>
     // first snapshot does not show the view the rule covered.
     () => (recording ? sync(true) : setTimeout(guard(sync), 80, true)),
   );
-  startBatches(key, ingestUrl);
+  // Data lost on the way (refused, or dropped while the server was unreachable): the replay's DOM
+  // misses what it held until the next full snapshot, taken once a batch gets through again.
+  startBatches(key, ingestUrl, () => recording && takeSnapshot());
   addEventListener(
     "pagehide",
-    guard(() => {
+    guard((e: PageTransitionEvent) => {
       leave();
       releaseTab();
+      // Into the back/forward cache: recording resumes from scratch if the page comes back.
+      restoring = e.persisted;
+      sync();
     }),
   );
-  addEventListener("pageshow", guard((e: PageTransitionEvent) => e.persisted && returnToTab()));
+  addEventListener("pageshow", guard((e: PageTransitionEvent) => e.persisted && restored()));
   document.addEventListener(
     "visibilitychange",
-    guard(() => document.visibilityState == "hidden" && leave()),
+    guard(() => (document.visibilityState == "hidden" ? leave() : recording && renew())),
   );
   // Queued calls run before recording starts, so a queued consent(false) or
   // stop() means nothing is ever captured.

@@ -14,6 +14,8 @@ interface Session {
 }
 
 let session: Session | undefined;
+/** The page is back from the back/forward cache: the tab is its own (a copy never comes from the cache). */
+let ownTab = false;
 
 /**
  * A random UUID (v4 layout): each 0, 1 and 8 of the template becomes a random
@@ -54,10 +56,11 @@ const renewSession = (now: number): Session => {
  * finds the mark removed and carries the session on.
  */
 const claimTab = (): void => {
-  if (tabStore.get("alive")) {
+  if (tabStore.get("alive") && !ownTab) {
     tabStore.set("window");
     tabStore.set("session");
   }
+  ownTab = false;
   tabStore.set("alive", "1");
 };
 
@@ -67,12 +70,16 @@ export const releaseTab = (): void => {
   if (session) tabStore.set("alive");
 };
 
+/** Whether no page of this tab holds it (the mark `releaseTab` removes is absent). */
+export const tabReleased = (): boolean => !tabStore.get("alive");
+
 /**
  * The page is back from the back/forward cache: the tab is claimed again at the next use of
  * the session, which is read again from storage (a later page of the tab may have carried it on).
  */
 export const returnToTab = (): void => {
   session = undefined;
+  ownTab = true;
 };
 
 /**

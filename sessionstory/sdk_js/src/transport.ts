@@ -33,11 +33,19 @@ export let watched = false;
 
 /** Called when the server starts saying that someone watches this session live. */
 let onWatched = (): void => {};
+/** Called at the first acknowledgement after data was lost. */
+let onResync = (): void => {};
+/** A batch was dropped or refused since the last acknowledged one. */
+let lost = false;
 
-/** Starts sending to `ingestUrl`, beginning with what the previous page of this tab could not get acknowledged. */
-export const startTransport = (ingestUrl: string, watchedNow: () => void): void => {
+/**
+ * Starts sending to `ingestUrl`, beginning with what the previous page of this tab could not get
+ * acknowledged; `resync` runs once a batch is acknowledged again after one was lost.
+ */
+export const startTransport = (ingestUrl: string, watchedNow: () => void, resync: () => void): void => {
   url = ingestUrl;
   onWatched = watchedNow;
+  onResync = resync;
   // Backoff can reach 30 s; don't sit on data once the network is back.
   addEventListener("online", guard(retry));
   const bodies = tabJson(PENDING);
@@ -48,6 +56,7 @@ export const startTransport = (ingestUrl: string, watchedNow: () => void): void 
 export const enqueue = (body: string): void => {
   // Memory held while the server is unreachable: newer batches are dropped beyond 8e6 characters.
   if (queue.reduce((chars, b) => chars + b.body.length, body.length) > 8e6) {
+    lost = true;
     warnOnce("dropping data: ingest unreachable");
   } else {
     queue = [...queue, { body }];
@@ -200,8 +209,15 @@ const post = async (b: Batch, leaving?: boolean): Promise<number | undefined> =>
     }
     failures = 0;
     // 400, 401, 403, 413...: the same bytes would be refused again.
-    if (status > 299) warnOnce(`dropping data: ingest refused a batch (HTTP ${status})`);
-    else {
+    if (status > 299) {
+      lost = true;
+      warnOnce(`dropping data: ingest refused a batch (HTTP ${status})`);
+    } else {
+      // Only now: a snapshot taken while batches are refused (a wrong key, say) would be refused too.
+      if (lost) {
+        lost = false;
+        onResync();
+      }
       const before = watched;
       watched = (await res.json().catch(() => 0)).watched == true;
       if (watched && !before) onWatched();

@@ -15,9 +15,13 @@ import { installVitals } from "./vitals";
 /**
  * Hooks into the page; each fact then goes to `emit`. One hook failing spares
  * the others. `onUrl` runs as soon as the URL changes (SPA navigation). Returns what sends
- * the page event of this page load (see navigation).
+ * the page event of this page load, or of a restored one (see navigation).
  */
-export const installCapture = (emit: Emit, ingestUrl: string, onUrl: () => void): (() => void) | undefined => {
+export const installCapture = (
+  emit: Emit,
+  ingestUrl: string,
+  onUrl: () => void,
+): ((restored?: boolean) => void) | undefined => {
   guard(installVitals)(emit);
   guard(installErrors)(capped(emit, 100));
   guard(installConsole)(capped(emit, 200));

@@ -6,13 +6,14 @@ import { patch } from "./patch";
 import type { Emit } from "./sink";
 import { clip } from "./text";
 
-type Kind = "load" | "push" | "replace" | "pop" | "hash";
+type Kind = "load" | "push" | "replace" | "pop" | "hash" | "restore";
 
 /**
  * Hooks into the page; `onPage` runs after each recorded page event. Returns
- * what sends the page event of this page load, once recording has started.
+ * what sends the page event of this page load once recording has started, and
+ * (`restored` true) another each time the page comes back from the back/forward cache.
  */
-export const installNavigation = (emit: Emit, onPage?: () => void, onUrl?: () => void): () => void => {
+export const installNavigation = (emit: Emit, onPage?: () => void, onUrl?: () => void): ((restored?: boolean) => void) => {
   /** The URL the visitor is on, as far as page events go. */
   let current = location.href;
   let loaded: unknown;
@@ -45,7 +46,9 @@ export const installNavigation = (emit: Emit, onPage?: () => void, onUrl?: () =>
   const onPop = () => changed("pop");
   addEventListener("popstate", onPop);
   addEventListener("hashchange", onPop);
-  return () => {
-    loaded ||= send("load", (current = location.href), document.referrer);
+  return (restored) => {
+    // A restored page is a page view of its own (its referrer, the later page, is not known here).
+    if (restored) send("restore", location.href, "");
+    else loaded ||= send("load", (current = location.href), document.referrer);
   };
 };
