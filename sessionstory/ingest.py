@@ -310,14 +310,18 @@ async def _durable(future: Future[Location]) -> Location:
 
 def _lookup(cur: duckdb.DuckDBPyConnection, key: tuple[str, int]) -> tuple[str | None, bool, tuple[int, int]]:
     """The project owning this session id (if any), whether this batch is stored, and the
-    session's stored bytes and events so far."""
-    if cur.execute("SELECT count(*) FROM tombstones WHERE session_id = ?", [key[0]]).fetchone()[0]:  # type: ignore[index]
+    session's stored bytes and events so far.
+
+    Two primary-key probes answer a new session; only a session the index holds has its
+    records read (`records` is scanned for them: its key has two columns, which DuckDB's index
+    does not serve to one of them), and that happens once per session and process lifetime."""
+    if cur.execute("SELECT 1 FROM tombstones WHERE session_id = ?", [key[0]]).fetchone() is not None:
         return ERASED, True, (0, 0)
-    row = cur.execute(
-        "SELECT project_id, EXISTS (SELECT 1 FROM records WHERE session_id = ? AND seq = ?), "
-        "(SELECT coalesce(sum(length), 0) FROM (SELECT DISTINCT segment, \"offset\", length FROM records WHERE session_id = ?)), "
-        "event_count "
-        "FROM sessions WHERE id = ?",
-        [key[0], key[1], key[0], key[0]],
-    ).fetchone()
-    return (None, False, (0, 0)) if row is None else (row[0], bool(row[1]), (int(row[2]), int(row[3])))
+    row = cur.execute("SELECT project_id, event_count FROM sessions WHERE id = ?", [key[0]]).fetchone()
+    if row is None:  # sessions and records are written in one transaction: no row, no records
+        return None, False, (0, 0)
+    records = cur.execute('SELECT seq, segment, "offset", length FROM records WHERE session_id = ?', [key[0]]).fetchall()
+    stored = any(seq == key[1] for seq, *_ in records)
+    # A compacted session's batches share one record: count its bytes once.
+    size = sum(length for _, length in {(r[1], r[2]): r[3] for r in records}.items())
+    return row[0], stored, (size, int(row[1]))

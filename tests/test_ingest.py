@@ -9,9 +9,11 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
-from sessionstory.config import Settings
+from sessionstory.config import Limits, Settings
 from sessionstory.datadir import DataDir
 from tests.conftest import batch, gzipped, meta_event, stored_bytes
+from tests.events import mutation
+from tests.test_ops import app_with
 
 URL = "/api/v1/ingest"
 
@@ -59,6 +61,25 @@ def test_a_late_retry_the_process_no_longer_remembers_is_stored_once(
     datadir.index.flush()
     assert client.post(URL, json=batch(project.public_key, "s-late", seq=0)).json() == {"ok": True}  # long forgotten
     assert len([r for _, r in datadir.log.scan() if getattr(r.meta, "session_id", None) == "s-late"]) == 4
+
+
+def test_after_a_restart_a_session_keeps_its_caps_and_its_retries_are_stored_once(settings: Settings) -> None:
+    """A new process knows no session: it asks the index what is stored (two key lookups, then the
+    session's records), and the answer must count what the log already holds."""
+    tight = Limits(max_session_events=5)
+    at = 1_700_000_000_000
+    for client, dd in app_with(settings, limits=tight):
+        key = dd.projects.create("Capped").public_key
+        first = batch(key, "s-restart", seq=0, events=[meta_event(at), *(mutation(at + i) for i in range(1, 4))])
+        assert client.post(URL, json=first).status_code == 200
+    for client, dd in app_with(settings, limits=tight):
+        assert client.post(URL, json=first).json() == {"ok": True}  # a retry this process never saw
+        two = [mutation(at + 10), mutation(at + 11)]
+        refused = client.post(URL, json=batch(key, "s-restart", seq=1, events=two))
+        assert refused.status_code == 413 and "size limit" in refused.json()["error"]
+        assert client.post(URL, json=batch(key, "s-restart", seq=1, events=two[:1])).status_code == 200
+        stored = [r.meta.seq for _, r in dd.log.scan() if getattr(r.meta, "session_id", None) == "s-restart"]
+        assert sorted(stored) == [0, 1]
 
 
 def test_typed_input_text_is_masked_even_from_other_clients(
