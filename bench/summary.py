@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from bench.stats import p50
-from eval.__main__ import record
+from eval.__main__ import ingest_scenarios
 from eval.scenarios import SCENARIOS
 from sessionstory.insights.llm import DEFAULT_CONTEXT, LocalModel
 from sessionstory.insights.summary import MAX_TOKENS, STOP, compose, draft, prompt_for
@@ -84,7 +84,7 @@ def measure(scenarios: int) -> dict[str, object]:
     with tempfile.TemporaryDirectory(prefix="sessionstory-bench-summary-") as tmp:
         model = LocalModel(Path(tmp))
         path = model.path()
-        recorded = record(Path(tmp) / "data", str(path))[:scenarios]
+        recorded = ingest_scenarios(Path(tmp) / "data", str(path))[:scenarios]
         model.complete("Hello", max_tokens=1)  # loaded before the clock starts
         load_before = os.getloadavg()[0]
         ours = [product(model, facts) for _, facts in recorded]

@@ -17,6 +17,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from eval.questions import KNOWN, QUESTIONS
@@ -24,7 +25,7 @@ from eval.scenarios import SCENARIOS, Scenario
 from sessionstory.insights.llm import LocalModel
 from sessionstory.insights.llm_search import model_spec
 from sessionstory.insights.search import fit_to_project, parse_question
-from sessionstory.insights.summary import compose, draft, grounded
+from sessionstory.insights.summary import compose, draft, grounded, says
 from sessionstory.insights.timeline import Fact, session_facts
 
 Spec = dict[str, str]
@@ -54,8 +55,7 @@ def score_search(ask: Callable[[str], Spec], show: bool = False) -> dict[str, fl
 
 
 def mentions(summary: str, scenario: Scenario) -> bool:
-    text = summary.lower()
-    return all(any(word in text for word in words) for words in scenario.must)
+    return all(says(summary, words) for words in scenario.must)
 
 
 def names_only_real_errors(summary: str, facts: list[Fact]) -> bool:
@@ -63,7 +63,7 @@ def names_only_real_errors(summary: str, facts: list[Fact]) -> bool:
     return all(name in thrown for name in re.findall(r"\b\w*Error\b", summary))
 
 
-def record(data_dir: Path, model_path: str) -> list[tuple[Scenario, list[Fact]]]:
+def ingest_scenarios(data_dir: Path, model_path: str) -> list[tuple[Scenario, list[Fact]]]:
     """The scenarios ingested by the real app into a fresh data directory, read back as facts."""
     from litestar.testing import TestClient
 
@@ -85,7 +85,7 @@ def record(data_dir: Path, model_path: str) -> list[tuple[Scenario, list[Fact]]]
                 assert r.status_code == 200, r.text
             dd.index.flush()
             dd.index.settle_all()
-            return [(s, dd.index.read(lambda cur, sid=s.id: session_facts(cur, sid)) or []) for s in SCENARIOS]
+            return [(s, dd.index.read(partial(session_facts, session_id=s.id)) or []) for s in SCENARIOS]
     finally:
         dd.close()
 
@@ -127,14 +127,14 @@ def main(argv: list[str] | None = None) -> int:
           f"recall {det['recall']:.1%}")
     if args.no_model:
         return 0
-    rows = []
+    rows: list[tuple[str, dict[str, float], dict[str, float]]] = []
     with tempfile.TemporaryDirectory(prefix="sessionstory-eval-") as tmp:
         for path in args.model or [""]:
             model = LocalModel(Path(tmp), path)
             try:
                 search = score_search(with_model(model), args.verbose)
-                summaries = score_summaries(model, record(Path(tmp) / f"data-{len(rows)}", str(model.path())),
-                                            args.verbose)
+                recorded = ingest_scenarios(Path(tmp) / f"data-{len(rows)}", str(model.path()))
+                summaries = score_summaries(model, recorded, args.verbose)
             finally:
                 model.close()
             rows.append((model.name, search, summaries))

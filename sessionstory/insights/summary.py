@@ -76,13 +76,29 @@ def key_points(facts: list[Fact]) -> list[Point]:
         ("error", _error_point), ("rage_click", _rage_point), ("dead_click", _dead_point),
         ("error_click", _error_click_point), ("failed_request", _failed_point)]
     points = [make(first[kind]) for kind, make in makers if kind in first]
+    if "quick_back" in first:
+        points.append(_quick_back_point(first["quick_back"]))
     events = list(dict.fromkeys(f.subject for f in facts if f.kind == "event" and f.subject))
     if events:
         points.append(_events_point(events))
     pages = [f for f in facts if f.kind == "page"]
+    left_typing = _typed_then_left(facts, pages)
+    if left_typing is not None:
+        points.append(_typed_point(left_typing))
     if pages:
         points.append(_ending_point(pages))
     return points
+
+
+ACTS = ("click", "rage_click", "dead_click", "error_click", "event")
+
+
+def _typed_then_left(facts: list[Fact], pages: list[Fact]) -> Fact | None:
+    """The typing on the last page when nothing was clicked or sent after it: a form left unsent."""
+    typed = [f for f in facts if f.kind == "typed" and pages and f.path == pages[-1].path]
+    if not typed or any(f.kind in ACTS and f.at > typed[-1].at for f in facts):
+        return None
+    return typed[-1]
 
 
 def _error_point(f: Fact) -> Point:
@@ -111,6 +127,18 @@ def _failed_point(f: Fact) -> Point:
     method = f.detail.removeprefix("request failed: ").split(" ", 1)[0]
     return Point("failed_request", f"{method} {f.path} failed with {f.subject}",
                  f'A {method} request to "{f.path}" failed with {f.subject}.', [f.subject.lower(), "fail"])
+
+
+def _quick_back_point(f: Fact) -> Point:
+    return Point("quick_back", f"left {f.path} within seconds",
+                 f"They left {f.path} within seconds and went back (quick back).", ["back", "within seconds", "quick"])
+
+
+def _typed_point(f: Fact) -> Point:
+    fields = "a field" if f.subject == "1" else f"{f.subject} fields"
+    return Point("typed", f"typed into {fields} on {f.path}, then left",
+                 f"They typed into {fields} on {f.path} and left without clicking anything after.",
+                 ["typed", "filled", "form", "field"])
 
 
 def _events_point(names: list[str]) -> Point:
@@ -143,9 +171,19 @@ def _error_name(message: str) -> str:
     return found.group(1) if found else "error"
 
 
+PATH = re.compile(r"(?<![\w.])/[\w\-./]+")
+
+
 def mentioned(text: str, point: Point) -> bool:
+    return says(text, point.words)
+
+
+def says(text: str, words: list[str]) -> bool:
+    """Whether the text uses one of the words (lower case): a page path counts only for words
+    that are paths ("/signup.html" does not say the visitor signed up)."""
     low = text.lower()
-    return any(word and word in low for word in point.words)
+    prose = PATH.sub(" ", low)
+    return any(word and word in (low if word.startswith("/") else prose) for word in words)
 
 
 # -- the prompt ---------------------------------------------------------------------------
@@ -275,6 +313,8 @@ CLAIMS: list[tuple[re.Pattern[str], Callable[[list[Fact]], bool]]] = [
      lambda fs: not any(f.kind not in ("page", "event") for f in fs)),
     (re.compile(r"did(?: not|n't) (?:work|load|find|respond|open)|not loaded"),
      lambda fs: any(f.kind in ("error", "error_click", "failed_request", "dead_click") for f in fs)),
+    (re.compile(r"\btyped|filled (?:in|out)"),
+     lambda fs: any(f.kind == "typed" for f in fs)),
     (re.compile(r"signed up|registered"),
      lambda fs: any(f.kind == "event" and re.search(r"sign|regist", f.subject.lower()) for f in fs)),
     (re.compile(r"logged in|signed in"),
@@ -292,7 +332,7 @@ def grounded(summary: str, facts: list[Fact]) -> bool:
         return False
     paths = {f.path for f in facts if f.path}
     unquoted = re.sub(r'"[^"]*"', "", summary)  # the visitor's own text, checked above
-    if not all(path.rstrip(".,;:") in paths for path in re.findall(r"(?<![\w.])/[\w\-./]+", unquoted)):
+    if not all(path.rstrip(".,;:") in paths for path in PATH.findall(unquoted)):
         return False
     if not all(number in said for number in re.findall(r"\d{2,}", summary)):
         return False

@@ -18,7 +18,7 @@ _UNSAFE = re.compile(r"[\r\n\t<>`]|#{2,}|-{3,}")
 
 class Fact(msgspec.Struct):
     at: int  # ms from the session's first event
-    kind: str  # page | click | rage_click | dead_click | error_click | error | failed_request | event | ...
+    kind: str  # page | click | rage_click | dead_click | error_click | typed | error | failed_request | event | ...
     detail: str
     path: str = ""  # the page it happened on (a failed request: its own path): the only paths a summary may name
     subject: str = ""  # what it is about, cleaned: a click's target, an error's message, a status, an event
@@ -58,6 +58,12 @@ def session_facts(cur: duckdb.DuckDBPyConnection, session_id: str) -> list[Fact]
             "ORDER BY at_ms", [session_id]).fetchall():
         target = f'"{clean(text, 40)}"' if text else clean(selector, 40) or "the page"
         facts.append(Fact(at - t0, kind, _describe(kind, target, path_of(url)), path_of(url), target))
+    # Typing, one line per page at its last keystroke (never what was typed: the SDK does not send it).
+    for at, url, fields in cur.execute(
+            "SELECT max(at_ms), url, count(DISTINCT (selector, text)) FROM interactions WHERE session_id = ? "
+            "AND kind = 'input' GROUP BY url ORDER BY 1", [session_id]).fetchall():
+        noun = "field" if fields == 1 else "fields"
+        facts.append(Fact(at - t0, "typed", f"typed into {fields} {noun} on {path_of(url)}", path_of(url), str(fields)))
     for at, message in cur.execute(
             "SELECT at_ms, message FROM errors WHERE session_id = ? ORDER BY at_ms", [session_id]).fetchall():
         facts.append(Fact(at - t0, "error", f"error: {clean(message)}", subject=clean(message)))
