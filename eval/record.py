@@ -14,6 +14,7 @@ import json
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -33,12 +34,15 @@ VIEWPORT = {"width": 1024, "height": 700}
 # The shop's few endpoints, each answering as the journey needs: (method, path) -> status.
 ANSWERS = {("GET", "/api/stock"): 404, ("POST", "/api/pay"): 200, ("POST", "/api/pay?gateway=down"): 500,
            ("POST", "/api/login"): 401}
+SLOW = {"/deals.html": 4.5}  # seconds before the page's first byte: a slow page
 
 
 class _Shop(SimpleHTTPRequestHandler):
     snippet = b""
 
     def do_GET(self) -> None:  # noqa: N802 (the standard library's name)
+        if self.path in SLOW:
+            time.sleep(SLOW[self.path])
         if ("GET", self.path) in ANSWERS:
             return self._answer(ANSWERS["GET", self.path])
         path = self.path.split("?", 1)[0]
@@ -239,6 +243,12 @@ def quick_back(page: Any, shop: str) -> None:
     page.wait_for_timeout(1200)
 
 
+def slow_deals(page: Any, shop: str) -> None:
+    _open(page, f"{shop}/deals.html")
+    page.mouse.wheel(0, 400)
+    page.wait_for_timeout(1500)
+
+
 def form_abandoned(page: Any, shop: str) -> None:
     _open(page, f"{shop}/newsletter.html")
     page.fill("input[name=name]", "Flo")
@@ -250,7 +260,7 @@ def form_abandoned(page: Any, shop: str) -> None:
 JOURNEYS: dict[str, Journey] = {f.__name__.replace("_", "-"): f for f in [
     checkout_typeerror_rage, smooth_purchase, pricing_dead_click, payment_fails, bounce_from_home, signup,
     blog_referenceerror, cart_abandoned, search_filter_dead, products_stock_404, docs_reader, contact_submit_rage,
-    settings_save_error, login_rejected, purchase_despite_error, quick_back, form_abandoned]}
+    settings_save_error, login_rejected, purchase_despite_error, quick_back, form_abandoned, slow_deals]}
 
 
 # -- recording ------------------------------------------------------------------------------

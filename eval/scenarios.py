@@ -37,6 +37,7 @@ MUST: dict[str, list[list[str]]] = {
     "purchase-despite-error": [BOUGHT, ["typeerror", *ERROR]],
     "quick-back": [["back", "within seconds", "quick"]],
     "form-abandoned": [["typed", "form", "field", "filled"]],
+    "slow-deals": [["slow", "took"]],
 }
 
 

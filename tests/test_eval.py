@@ -45,6 +45,7 @@ def test_every_recorded_scenario_shows_its_key_facts_without_the_model(tmp_path:
     assert {"rage_click", "error"} <= kinds["checkout-typeerror-rage"]
     assert "dead_click" in kinds["pricing-dead-click"] and "quick_back" in kinds["quick-back"]
     assert "failed_request" in kinds["payment-fails"] and "typed" in kinds["form-abandoned"]
+    assert "slow_page" in kinds["slow-deals"], "the shop's 4.5 s answer is a poor LCP"
 
 
 def test_a_page_path_is_no_mention_of_what_its_name_says() -> None:

@@ -76,6 +76,8 @@ def key_points(facts: list[Fact]) -> list[Point]:
         ("error", _error_point), ("rage_click", _rage_point), ("dead_click", _dead_point),
         ("error_click", _error_click_point), ("failed_request", _failed_point)]
     points = [make(first[kind]) for kind, make in makers if kind in first]
+    if "slow_page" in first:
+        points.append(_slow_point(first["slow_page"]))
     if "quick_back" in first:
         points.append(_quick_back_point(first["quick_back"]))
     events = list(dict.fromkeys(f.subject for f in facts if f.kind == "event" and f.subject))
@@ -127,6 +129,11 @@ def _failed_point(f: Fact) -> Point:
     method = f.detail.removeprefix("request failed: ").split(" ", 1)[0]
     return Point("failed_request", f"{method} {f.path} failed with {f.subject}",
                  f'A {method} request to "{f.path}" failed with {f.subject}.', [f.subject.lower(), "fail"])
+
+
+def _slow_point(f: Fact) -> Point:
+    return Point("slow_page", f"{f.path} was slow ({f.subject})",
+                 f"The page {f.path} was slow: its main content took {f.subject} to show.", ["slow", "took"])
 
 
 def _quick_back_point(f: Fact) -> Point:
@@ -313,6 +320,8 @@ CLAIMS: list[tuple[re.Pattern[str], Callable[[list[Fact]], bool]]] = [
      lambda fs: not any(f.kind not in ("page", "event") for f in fs)),
     (re.compile(r"did(?: not|n't) (?:work|load|find|respond|open)|not loaded"),
      lambda fs: any(f.kind in ("error", "error_click", "failed_request", "dead_click") for f in fs)),
+    (re.compile(r"\bslow"),
+     lambda fs: any(f.kind == "slow_page" for f in fs)),
     (re.compile(r"\btyped|filled (?:in|out)"),
      lambda fs: any(f.kind == "typed" for f in fs)),
     (re.compile(r"signed up|registered"),

@@ -18,7 +18,7 @@ _UNSAFE = re.compile(r"[\r\n\t<>`]|#{2,}|-{3,}")
 
 class Fact(msgspec.Struct):
     at: int  # ms from the session's first event
-    kind: str  # page | click | rage_click | dead_click | error_click | typed | error | failed_request | event | ...
+    kind: str  # page | click | rage_click | dead_click | error_click | typed | slow_page | error | event | ...
     detail: str
     path: str = ""  # the page it happened on (a failed request: its own path): the only paths a summary may name
     subject: str = ""  # what it is about, cleaned: a click's target, an error's message, a status, an event
@@ -64,6 +64,13 @@ def session_facts(cur: duckdb.DuckDBPyConnection, session_id: str) -> list[Fact]
             "AND kind = 'input' GROUP BY url ORDER BY 1", [session_id]).fetchall():
         noun = "field" if fields == 1 else "fields"
         facts.append(Fact(at - t0, "typed", f"typed into {fields} {noun} on {path_of(url)}", path_of(url), str(fields)))
+    # A page whose main content came late, as the browser measured it (LCP rated poor: over 4 s).
+    for at, url, value in cur.execute(
+            "SELECT at_ms, url, value FROM vitals WHERE session_id = ? AND name = 'LCP' AND rating = 'poor' "
+            "ORDER BY at_ms", [session_id]).fetchall():
+        took = f"{value / 1000:.1f} s"
+        facts.append(Fact(at - t0, "slow_page", f"{path_of(url)} was slow: its main content showed after {took} (LCP)",
+                          path_of(url), took))
     for at, message in cur.execute(
             "SELECT at_ms, message FROM errors WHERE session_id = ? ORDER BY at_ms", [session_id]).fetchall():
         facts.append(Fact(at - t0, "error", f"error: {clean(message)}", subject=clean(message)))
