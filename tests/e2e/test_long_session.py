@@ -1,4 +1,5 @@
-"""A long session opens on its first pages of events while the rest loads behind it."""
+"""A long session opens on what shows the requested moment, from the last page load before it, while the rest
+loads behind it: after it, then before it."""
 
 from __future__ import annotations
 
@@ -12,21 +13,24 @@ from tests.events import meta, page
 from tests.server import Server
 from tests.xss_corpus import el, page_snapshot, text
 
-BATCHES = 60  # more than the player's first request (16), so the rest must stream in
+BATCHES = 60  # far more than the opening needs, so the rest must stream in
 BATCH_MS = 10_000
+SECOND_LOAD = 30  # the batch that starts with the session's second page load
 
 
 def _long_session(server: Server, key: str, session_id: str) -> int:
-    clock = el("p", {"id": "clock"}, [text("start")])
-    snapshot, _ = page_snapshot([el("h1", {}, [text("Long session")]), clock], 0)
-    text_id = clock["childNodes"][0]["id"]
     start = int(time.time() * 1000) - BATCHES * BATCH_MS - 60_000
+    text_id = 0
     for seq in range(BATCHES):
         at = start + seq * BATCH_MS
         events: list[dict[str, Any]] = []
-        if seq == 0:
-            events += [meta(at, href="https://long.example/"), {**snapshot, "timestamp": at + 1},
-                       page(at + 2, "https://long.example/", title="Long")]
+        if seq in (0, SECOND_LOAD):
+            clock = el("p", {"id": "clock"}, [text("start")])
+            heading = "Long session" if seq == 0 else "Second page"
+            snapshot, _ = page_snapshot([el("h1", {}, [text(heading)]), clock], 0)
+            text_id = clock["childNodes"][0]["id"]
+            url = f"https://long.example/{seq}"
+            events += [meta(at, href=url), {**snapshot, "timestamp": at + 1}, page(at + 2, url, title=heading)]
         events.append({"type": 3, "timestamp": at + 5_000, "data": {
             "source": 0, "adds": [], "removes": [], "attributes": [], "texts": [{"id": text_id, "value": f"minute {seq}"}]}})
         body = {"key": key, "session_id": session_id, "visitor_id": "long", "seq": seq, "events": events}
@@ -36,32 +40,70 @@ def _long_session(server: Server, key: str, session_id: str) -> int:
     return (BATCHES - 1) * BATCH_MS + 5_000
 
 
+def _queries(requests: list[str]) -> list[str]:
+    return [url.split("?")[1] for url in requests]
+
+
+def _viewer(browser: Any, server: Server, project: dict[str, str], session_id: str) -> tuple[Any, Any, list[str], int]:
+    """A long session recorded, and a signed-in viewer noting the URLs of the events it asks for."""
+    total_ms = _long_session(server, project["public_key"], session_id)
+    context, viewer = signed_in_page(browser, server)
+    requests: list[str] = []
+    viewer.on("request", lambda r: requests.append(r.url) if "/events" in r.url else None)
+    return context, viewer, requests, total_ms
+
+
 def test_a_long_session_starts_on_its_first_pages_and_grows_to_its_whole_length(
         browser: Any, server: Server, project: dict[str, str]) -> None:
-    total_ms = _long_session(server, project["public_key"], "long-1")
-    context, viewer = signed_in_page(browser, server)
+    context, viewer, requests, total_ms = _viewer(browser, server, project, "long-1")
     try:
-        requests: list[str] = []
-        viewer.on("request", lambda r: requests.append(r.url) if "/events" in r.url else None)
         viewer.goto(f"{server.url}/sessions/long-1")
         viewer.wait_for_selector('[data-testid="player"][data-ready="true"]', timeout=30_000)
         viewer.wait_for_selector('[data-testid="player"][data-loaded="true"]', timeout=30_000)
-        assert len(requests) >= 2 and "count=16" in requests[0], requests
-        # The page's <head> asks for the first page (a preload) and the player reads that very answer.
-        assert sum("start=0&" in url for url in requests) == 1, requests
+        # The page's <head> asks for the opening (a preload) and the player reads that very answer: the first
+        # two batches (the page load, and the one past the moment); then the rest, after them.
+        assert _queries(requests) == ["at=0", "start=2&count=128"], requests
         initiators = viewer.evaluate("""performance.getEntriesByType("resource")
-            .filter((r) => r.name.includes("/events?start=0&")).map((r) => r.initiatorType)""")
+            .filter((r) => r.name.includes("/events?at=")).map((r) => r.initiatorType)""")
         assert initiators == ["link"], initiators
         assert viewer.locator(".ss-seek").get_attribute("max") == str(total_ms)
         frame = viewer.frame_locator('[data-testid="player"] iframe')
         assert frame.locator("#clock").inner_text() == "start"
+    finally:
+        context.close()
 
-        # Opening late in the session loads up to that moment before the first frame: the pages up to it are
-        # asked for together with the first (once its headers say how many batches there are).
-        requests.clear()
-        viewer.goto(f"{server.url}/sessions/long-1?t={total_ms - BATCH_MS // 2}")
+
+def test_opening_late_fetches_from_the_last_page_load_and_a_seek_before_it_waits_for_the_rest(
+        browser: Any, server: Server, project: dict[str, str]) -> None:
+    context, viewer, requests, total_ms = _viewer(browser, server, project, "long-2")
+    try:
+        held: list[Any] = []  # the batches before the opening, kept back until the seek below is waiting for them
+        viewer.route(lambda url: "/events?start=0&" in url, lambda route: held.append(route))
+        late = total_ms - BATCH_MS // 2
+        viewer.goto(f"{server.url}/sessions/long-2?t={late}")
         viewer.wait_for_selector('[data-testid="player"][data-ready="true"]', timeout=30_000)
+        frame = viewer.frame_locator('[data-testid="player"] iframe')
+        assert frame.locator("h1").inner_text() == "Second page"
         assert frame.locator("#clock").inner_text() == f"minute {BATCHES - 2}"
-        assert [url.split("?")[1] for url in requests[:2]] == ["start=0&count=16", f"start=16&count={BATCHES - 16 + 8}"], requests
+        # Only the batches from the second page load on were needed for that frame; the timeline still spans
+        # the whole session.
+        assert _queries(requests)[0] == f"at={late}", requests
+        assert viewer.locator(".ss-seek").get_attribute("max") == str(total_ms)
+        viewer.wait_for_timeout(300)
+        assert held and _queries(requests)[-1] == f"start=0&count={SECOND_LOAD}", requests
+
+        # Back to the start, before what has arrived: the player says it is loading, then shows it.
+        viewer.locator(".ss-seek").press("Home")
+        badge = viewer.get_by_text("Loading this part of the session…")
+        badge.wait_for(state="visible", timeout=5_000)
+        assert float(viewer.locator(".ss-seek").input_value()) == 0
+        for route in held:
+            route.continue_()
+        badge.wait_for(state="hidden", timeout=10_000)
+        assert frame.locator("h1").inner_text() == "Long session"
+        assert frame.locator("#clock").inner_text() == "start"
+        viewer.wait_for_selector('[data-testid="player"][data-loaded="true"]', timeout=30_000)
+        pages = viewer.locator(".ss-tab", has_text="Pages").locator(".ss-count")
+        assert pages.inner_text() == "2", "once all is in, the panels cover the whole session"
     finally:
         context.close()

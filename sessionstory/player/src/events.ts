@@ -15,54 +15,74 @@ const SOURCE_INPUT = 5;
 export class LoadError extends Error {}
 
 /**
- * Loads a session's events a range of batches at a time (the API's `start` and `count`), so the player
- * can start on the first part of a long session while the rest arrives.
+ * Loads a session's events from the server a range of batches at a time: first what shows one moment (the API's
+ * `at`: from the last page load before it), then the batches after that range and those before it (`start` and
+ * `count`), so a long session opens at any moment without fetching what comes before.
  */
 export class EventPages {
-  private next = 0;
+  /** The loaded batches, by their place in seq order: `from` to `to` (excluded). */
+  private from = 0;
+  private to = 0;
   private batches = Infinity;
+  /** The session's first event's timestamp, which every time in the player counts from. */
+  started: number | null = null;
 
   constructor(private readonly url: string) {}
 
   get done(): boolean {
-    return this.next >= this.batches;
+    return this.from === 0 && this.forwardDone;
+  }
+
+  get forwardDone(): boolean {
+    return this.to >= this.batches;
+  }
+
+  get hasEarlier(): boolean {
+    return this.from > 0;
   }
 
   /**
-   * How many batches to ask for next to reach `ms` into a session of about `total` ms in one request
-   * (batches spread evenly, plus a margin), and at least `atLeast`.
+   * The events that show the moment `ms` after the session's start: exactly the request the page's
+   * `<link rel="preload">` makes (same URL, no extra headers, same credentials), so the browser hands over
+   * that answer instead of asking again.
    */
-  countToReach(ms: number, total: number, atLeast: number): number {
-    if (!Number.isFinite(this.batches) || total <= 0) return atLeast;
-    return Math.max(atLeast, Math.ceil((ms / total) * this.batches) - this.next + 8);
+  async open(ms: number): Promise<RecordedEvent[]> {
+    const response = await this.get({ at: ms });
+    this.from = Number(response.headers.get("X-First-Batch") ?? 0);
+    this.to = Number(response.headers.get("X-Next-Batch") ?? this.batches);
+    const started = Number(response.headers.get("X-Session-Start") ?? NaN);
+    const events = await readEvents(response);
+    this.started = Number.isFinite(started) ? started : (events[0]?.timestamp ?? null);
+    return events;
   }
 
-  /** The events of the next `count` batches, in timestamp order. */
-  async fetch(count: number): Promise<RecordedEvent[]> {
-    return (await this.ask(count))();
+  /** The events of up to `count` batches after those loaded, in timestamp order. */
+  async forward(count: number): Promise<RecordedEvent[]> {
+    const start = this.to;
+    this.to += count;
+    return readEvents(await this.get({ start, count }));
   }
 
-  /**
-   * Asks for the next `count` batches and waits only for the answer's headers, which say how many batches
-   * the session has: the next request can go out while this one's events still download. The returned
-   * function reads them.
-   */
-  async ask(count: number): Promise<() => Promise<RecordedEvent[]>> {
+  /** The events of up to `count` batches before those loaded (all of them by default), in timestamp order. */
+  async earlier(count = Infinity): Promise<RecordedEvent[]> {
+    const start = Math.max(0, this.from - count);
+    const taken = this.from - start;
+    this.from = start;
+    return readEvents(await this.get({ start, count: taken }));
+  }
+
+  private async get(params: Record<string, number>): Promise<Response> {
     const url = new URL(this.url, location.href);
-    url.searchParams.set("start", String(this.next));
-    url.searchParams.set("count", String(count));
-    this.next += count;
+    for (const [name, value] of Object.entries(params)) url.searchParams.set(name, String(value));
     let response: Response;
     try {
-      // Exactly the request the page's <link rel="preload"> makes for the first page (same URL, no extra
-      // headers, same credentials), so the browser hands over that answer instead of asking again.
       response = await fetch(url, { credentials: "same-origin" });
     } catch {
       throw new LoadError("Could not load this session (network error).");
     }
     if (!response.ok) throw new LoadError(`Could not load this session (HTTP ${response.status}).`);
     this.batches = Number(response.headers.get("X-Batches") ?? 0);
-    return () => readEvents(response);
+    return response;
   }
 }
 
@@ -83,11 +103,9 @@ export function isEvent(value: unknown): value is RecordedEvent {
   return !!e && typeof e.type === "number" && typeof e.timestamp === "number";
 }
 
-/** Whether `events` are enough to show the moment `ms` after their start: a full snapshot, and time up to it. */
-export function reaches(events: RecordedEvent[], ms: number): boolean {
-  return (
-    events.some((e) => e.type === FULL_SNAPSHOT) && events[events.length - 1].timestamp - events[0].timestamp >= ms
-  );
+/** Whether `events` are enough to show the moment `at` (a timestamp): a full snapshot, and time up to it. */
+export function reaches(events: RecordedEvent[], at: number): boolean {
+  return events.some((e) => e.type === FULL_SNAPSHOT) && events.length > 0 && events[events.length - 1].timestamp >= at;
 }
 
 /** The Replayer throws on fewer than 2 events and shows nothing without a full snapshot: say so in words instead. */
@@ -126,13 +144,32 @@ export function activityTimes(events: RecordedEvent[], start: number): number[] 
     .map((e) => e.timestamp - start);
 }
 
-/** The first recorded viewport size, so the stage has its size before the Replayer reports it. */
-/** The size of the page shown `ms` after the first event: its last page load (Meta) at or before then. */
-export function viewportAt(events: RecordedEvent[], ms: number): { width: number; height: number } | null {
-  const until = events.length ? events[0].timestamp + ms : 0;
+/** The timestamp of the first page load (Meta) in `events`, before which they cannot show the page. */
+export function firstPageLoad(events: RecordedEvent[]): number {
+  return events.find((e) => e.type === META)?.timestamp ?? events[0]?.timestamp ?? -Infinity;
+}
+
+/**
+ * The timestamp, `at` or a moment after, by which the page shown at `at` is built. rrweb shows a moment with the
+ * events before it, so at a page load's very moment (its Meta, then its full snapshot a millisecond or so later)
+ * it would still show the page before: the session's start, or a link to a page view, would open on the wrong page.
+ */
+export function pageBuiltBy(events: RecordedEvent[], at: number): number {
+  let load = -1;
+  for (let i = 0; i < events.length && events[i].timestamp <= at; i++) if (events[i].type === META) load = i;
+  if (load < 0) return at;
+  for (let i = load; i < events.length; i++) {
+    if (events[i].type === FULL_SNAPSHOT) return Math.max(at, events[i].timestamp + 1);
+    if (events[i].type === META && i > load) break;
+  }
+  return at;
+}
+
+/** The size of the page shown at the timestamp `at`: its last page load (Meta) at or before then. */
+export function viewportAt(events: RecordedEvent[], at: number): { width: number; height: number } | null {
   let meta: RecordedEvent | undefined;
   for (const e of events) {
-    if (e.timestamp > until) break;
+    if (e.timestamp > at) break;
     if (e.type === META) meta = e;
   }
   if (!meta) return firstViewport(events);
@@ -144,6 +181,7 @@ export function sameViewport(a: { width: number; height: number } | null, b: { w
   return !!a && !!b && a.width === b.width && a.height === b.height;
 }
 
+/** The first recorded viewport size, so the stage has its size before the Replayer reports it. */
 export function firstViewport(events: RecordedEvent[]): { width: number; height: number } | null {
   const meta = events.find((e) => e.type === META);
   if (!meta) return null;

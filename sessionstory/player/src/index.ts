@@ -19,18 +19,8 @@ const mounted = new WeakSet<HTMLElement>();
  */
 const mark = (name: string): void => void performance.mark(`ss:${name}`);
 mark("script");
-/**
- * Batches asked for first (unless the page says, as it does when it preloads them), then in each later
- * request. The first few are the session's start (a full snapshot): the player opens on them while the rest
- * arrives. At 2 s a batch, 16 is about half a minute.
- */
-const FIRST_BATCHES = 16;
+/** Batches asked for in each request after the first, which brings just what shows the requested moment. */
 const MORE_BATCHES = 128;
-
-function firstBatches(root: HTMLElement): number {
-  const count = Number(root.dataset.firstBatches);
-  return Number.isInteger(count) && count > 0 ? count : FIRST_BATCHES;
-}
 
 /** Reads the optional start time; anything that is not a number means "from the start". */
 function startMs(root: HTMLElement): number {
@@ -57,12 +47,13 @@ async function mount(root: HTMLElement): Promise<void> {
     const at = startMs(root);
     const pages = new EventPages(url);
     const expectedTotal = Number(root.dataset.durationMs) || 0;
-    let events = await firstEvents(pages, firstBatches(root), at, expectedTotal);
-    while (!pages.done && !reaches(events, at)) {
-      events = events.concat(await pages.fetch(pages.countToReach(at, expectedTotal, MORE_BATCHES)));
+    let events = await pages.open(at);
+    const started = pages.started ?? 0;
+    while (!pages.forwardDone && !reaches(events, started + at)) {
+      events = events.concat(await pages.forward(MORE_BATCHES));
     }
     mark("events");
-    const player = new Player(root, checkEvents(events), { complete: pages.done, expectedTotal });
+    const player = new Player(root, checkEvents(events), { end: pages.forwardDone, expectedTotal, started });
     mark("replayer");
     // For debugging and for tests: the live rrweb Replayer.
     (root as HTMLElement & { replayer?: unknown }).replayer = player.replayer;
@@ -99,24 +90,18 @@ function showMoments(player: Player, moments: Promise<Moment[]> | null): void {
 }
 
 /**
- * The first page of events and, when `at` is further in, the pages up to it: asked for as soon as the first
- * answer's headers tell how many batches there are, so they download while the first page is read.
+ * The rest of a long session, into the running player: the batches after those it opened on, then those before,
+ * unless a seek before them is waiting (then those first, all at once). `data-loaded` says when all is in.
  */
-async function firstEvents(pages: EventPages, count: number, at: number, expectedTotal: number): Promise<RecordedEvent[]> {
-  const first = await pages.ask(count);
-  const ahead = pages.done ? 0 : pages.countToReach(at, expectedTotal, 0);
-  const next = ahead > 0 ? pages.ask(ahead) : null;
-  next?.catch(() => undefined); // its failure is met below, after the first page's
-  const events = await first();
-  return next ? events.concat(await (await next)()) : events;
-}
-
-/** The rest of a long session, page by page, into the running player; `data-loaded` says when all is in. */
 async function loadRest(player: Player, pages: EventPages, root: HTMLElement): Promise<void> {
   try {
     while (!pages.done) {
-      const more = await pages.fetch(MORE_BATCHES);
-      player.extend(more, pages.done);
+      const urgent = player.waitsForEarlier;
+      if (pages.hasEarlier && (urgent || pages.forwardDone)) {
+        player.prepend(await pages.earlier(urgent ? Infinity : MORE_BATCHES), !pages.hasEarlier);
+      } else {
+        player.extend(await pages.forward(MORE_BATCHES), pages.forwardDone);
+      }
     }
     root.dataset.loaded = "true";
   } catch (error) {

@@ -5,7 +5,7 @@ import { Controls, SPEEDS, type PlayState } from "./controls";
 import { originOf } from "./describe";
 import { h } from "./dom";
 import { CommentsPanel, commentsAccess, type TeamComment } from "./comments";
-import { activityTimes, firstViewport, pageLoads, sameViewport, viewportAt, type PageLoad, type RecordedEvent } from "./events";
+import { activityTimes, firstPageLoad, firstViewport, pageBuiltBy, pageLoads, sameViewport, viewportAt, type PageLoad, type RecordedEvent } from "./events";
 import { toggleFullscreen, watchFullscreen } from "./fullscreen";
 import { Inspector } from "./inspector";
 import type { PanelContext } from "./panel-kit";
@@ -38,10 +38,23 @@ const STAGE_CHROME_PX = 33;
 
 export class Player {
   readonly replayer: Replayer;
-  /** What has arrived so far, in timestamp order; the rest of a long session comes through extend(). */
+  /** What has arrived so far, in timestamp order; the rest of a long session comes through extend() and prepend(). */
   private events: RecordedEvent[];
-  private complete: boolean;
+  /** Whether the session's end, and its start, have arrived. */
+  private endIn: boolean;
+  private startIn: boolean;
   private readonly expectedTotal: number;
+  /** The session's first event's timestamp: every time shown counts from it, whatever has arrived. */
+  private readonly started: number;
+  /** The earliest timestamp the events that have arrived can show (their first page load), until all before it are in. */
+  private showableFrom: number;
+  /** A seek to a moment before what has arrived, done once it has (index.ts loads it first meanwhile). */
+  private earlierSeek: { ms: number; play: boolean } | null = null;
+  private readonly waitBadge: HTMLElement;
+  /** Put first in the Replayer's events when those that arrived first begin after the session's start. */
+  private readonly startMark: RecordedEvent | null;
+  /** The moment shown while paused, when rrweb was sent a moment later to build the page loaded at it. */
+  private heldAt: number | null = null;
   private total = 0;
   private activity: number[] = [];
   private story!: Story;
@@ -72,17 +85,22 @@ export class Player {
   private skipBadgeUntil = 0;
 
   /**
-   * `events` may be the first part of the session (`complete` false): the rest follows through extend(),
-   * and `expectedTotal` (the session's duration as the server knows it) sizes the timeline meanwhile.
+   * `events` may be a part of the session: one without its end (`end` false) or beginning at a page load later
+   * than the session's start (`started`, the session's first timestamp, is then earlier than theirs). The rest
+   * follows through extend() and prepend(), and `expectedTotal` (the session's duration as the server knows it)
+   * sizes the timeline meanwhile.
    */
   constructor(
     private readonly root: HTMLElement,
     events: RecordedEvent[],
-    loading: { complete: boolean; expectedTotal: number } = { complete: true, expectedTotal: 0 },
+    loading: { end: boolean; expectedTotal: number; started?: number } = { end: true, expectedTotal: 0 },
   ) {
     this.events = events;
-    this.complete = loading.complete;
+    this.endIn = loading.end;
     this.expectedTotal = loading.expectedTotal;
+    this.started = Math.min(loading.started ?? events[0].timestamp, events[0].timestamp);
+    this.startIn = this.started === events[0].timestamp;
+    this.showableFrom = this.startIn ? -Infinity : firstPageLoad(events);
     this.urlbar = new UrlBar([]);
     this.timeline = new Timeline({ total: 0, activity: [] }, (ms) => this.userSeek(ms));
     this.controls = new Controls(this.timeline, 0, DEFAULTS, {
@@ -97,14 +115,17 @@ export class Player {
     });
     const stage = h("div", { class: "ss-stage" });
     this.skipBadge = h("div", { class: "ss-skipping", hidden: "" }, ["Skipping inactivity…"]);
-    const viewport = h("div", { class: "ss-viewport" }, [stage, this.skipBadge]);
+    this.waitBadge = h("div", { class: "ss-skipping", role: "status", hidden: "" }, ["Loading this part of the session…"]);
+    const viewport = h("div", { class: "ss-viewport" }, [stage, this.skipBadge, this.waitBadge]);
     const tabsUrl = this.root.dataset.tabsUrl;
     const tabs = tabsUrl ? [new TabStrip(tabsUrl, () => this.playhead(), () => this.home).element] : [];
     const pane = h("div", { class: "ss-pane" }, [...tabs, this.urlbar.element, viewport, this.controls.element]);
     this.root.replaceChildren(h("div", { class: "ss-main" }, [pane]));
     this.derive();
 
-    this.replayer = createReplayer(stage, events, DEFAULTS);
+    // rrweb counts time from its first event: a mark at the session's start keeps its clock on the session's.
+    this.startMark = this.startIn ? null : startMark(this.started);
+    this.replayer = createReplayer(stage, this.startMark ? [this.startMark, ...events] : events, DEFAULTS);
     this.scaler = new StageScaler(viewport, stage, this.replayer.wrapper, (size, scale) => this.onScale(size, scale));
     const size = firstViewport(events);
     if (size) {
@@ -115,36 +136,73 @@ export class Player {
     this.listen(stage);
   }
 
-  /** More of the session, in order; `complete` once it is all in (the timeline and panels then show all of it). */
-  extend(more: RecordedEvent[], complete: boolean): void {
+  /** More of the session, after what has arrived, in order; `end` once the session's end is in. */
+  extend(more: RecordedEvent[], end: boolean): void {
     for (const event of more) this.replayer.addEvent(event);
     this.events = this.events.concat(more);
-    this.complete = complete;
-    if (complete) this.derive();
-    else this.setTotal(Math.max(this.total, this.loadedTotal()));
-    if (this.starved && (more.length || complete)) {
+    this.endIn = end;
+    if (this.complete) this.rederive();
+    else this.setTotal(end ? this.loadedTotal() : Math.max(this.total, this.loadedTotal()));
+    if (this.starved && (more.length || end)) {
       this.starved = false;
       if (more.length) this.play();
     }
   }
 
+  /**
+   * The events before those that arrived first, in order; `fromStart` once they reach the session's start. Put
+   * in the Replayer's list without being played (its addEvent would apply them to the frame at once).
+   */
+  prepend(earlier: RecordedEvent[], fromStart: boolean): void {
+    const list = this.replayer.service.state.context.events;
+    const behind = list.splice(list[0] === this.startMark ? 1 : 0);
+    for (const event of earlier) list.push(event);
+    for (const event of behind) list.push(event);
+    this.events = earlier.concat(this.events);
+    this.startIn = fromStart;
+    this.showableFrom = fromStart ? -Infinity : firstPageLoad(this.events);
+    if (this.complete) this.rederive();
+    const waiting = this.earlierSeek;
+    if (waiting && this.started + waiting.ms >= this.showableFrom) {
+      this.earlierSeek = null;
+      this.seek(waiting.ms);
+      if (waiting.play) this.play();
+    }
+  }
+
+  /** Whether all of the session has arrived (the timeline and panels then show all of it). */
+  private get complete(): boolean {
+    return this.startIn && this.endIn;
+  }
+
+  /** Whether a seek waits for events before those that have arrived. */
+  get waitsForEarlier(): boolean {
+    return this.earlierSeek !== null;
+  }
+
   /** Everything the UI reads from the events: times, the story, the panels, the markers. */
   private derive(): void {
     const events = this.events;
-    const start = events[0].timestamp;
+    const start = this.started;
     const loads = pageLoads(events, start);
     this.activity = activityTimes(events, start);
     this.story = readStory(events, start);
     this.home = originOf(loads[0]?.href ?? this.story.pages[0]?.url ?? "");
     this.urlbar.setLoads(locations(loads, this.story.pages));
-    this.setTotal(this.complete ? this.loadedTotal() : Math.max(this.loadedTotal(), this.expectedTotal));
+    this.setTotal(this.endIn ? this.loadedTotal() : Math.max(this.loadedTotal(), this.expectedTotal));
     this.buildInspector();
     this.showMarkers();
     this.controls.setFirstError(this.story.errors.length > 0);
   }
 
+  /** derive() once all has arrived, the rebuilt panels following the playhead at once. */
+  private rederive(): void {
+    this.derive();
+    this.render();
+  }
+
   private loadedTotal(): number {
-    return this.events[this.events.length - 1].timestamp - this.events[0].timestamp;
+    return this.events[this.events.length - 1].timestamp - this.started;
   }
 
   private setTotal(total: number): void {
@@ -196,7 +254,7 @@ export class Player {
     // its constructor. Seeking before they run spares building that page twice (a seek builds it again;
     // a big page takes hundreds of ms), but their late "first page size" would then override the size at
     // `ms`: so seek first only when the page at `ms` has the first page's size.
-    const sameSize = sameViewport(firstViewport(this.events), viewportAt(this.events, ms));
+    const sameSize = sameViewport(firstViewport(this.events), viewportAt(this.events, this.started + ms));
     if (sameSize) this.seek(ms);
     await new Promise((resolve) => setTimeout(resolve, 16));
     if (!sameSize) this.seek(ms);
@@ -225,6 +283,7 @@ export class Player {
     // At the end, "play" means watch again, as in any video player.
     const from = this.ended || now >= this.total ? 0 : now;
     this.ended = false;
+    this.heldAt = null;
     this.generation++;
     this.replayer.play(from);
     this.render();
@@ -241,8 +300,21 @@ export class Player {
     const t = Math.round(Math.min(this.total, Math.max(0, ms)));
     this.ended = false;
     this.generation++;
+    if (this.started + t < this.showableFrom) {
+      // Before what has arrived: rrweb would show the frame it has. Wait (paused) for the earlier events.
+      this.earlierSeek = { ms: t, play: this.playing || (this.earlierSeek?.play ?? false) };
+      this.replayer.pause();
+      this.render();
+      return;
+    }
+    this.earlierSeek = null;
+    this.heldAt = null;
     if (this.playing) this.replayer.play(t);
-    else this.replayer.pause(t);
+    else {
+      const built = pageBuiltBy(this.events, this.started + t) - this.started;
+      this.replayer.pause(built);
+      if (built !== t) this.heldAt = t;
+    }
     this.render();
   }
 
@@ -312,7 +384,7 @@ export class Player {
 
   /** The moment shown, or about to be (a seek waiting for the next frame). */
   private playhead(): number {
-    return this.pendingSeek ?? (this.ended ? this.total : this.currentTime());
+    return this.pendingSeek ?? this.earlierSeek?.ms ?? (this.ended ? this.total : this.currentTime());
   }
 
   /** Dragging the seek bar fires "input" far more often than frames are drawn: seek at most once a frame. */
@@ -335,7 +407,7 @@ export class Player {
   }
 
   private onFinish(): void {
-    if (!this.complete) {
+    if (!this.endIn) {
       // The end of what has arrived, not of the session: wait for the rest, then go on (extend()).
       this.starved = true;
       this.replayer.pause();
@@ -396,11 +468,12 @@ export class Player {
   }
 
   private currentTime(): number {
+    if (this.heldAt !== null && !this.playing) return this.heldAt;
     return Math.min(this.total, Math.max(0, this.replayer.getCurrentTime()));
   }
 
   private render(): void {
-    const t = this.ended ? this.total : this.currentTime();
+    const t = this.ended ? this.total : (this.earlierSeek?.ms ?? this.currentTime());
     const state: PlayState = this.ended ? "ended" : this.playing ? "playing" : "paused";
     this.controls.setTime(t);
     this.controls.setState(state);
@@ -410,7 +483,13 @@ export class Player {
     this.root.dataset.state = state;
     const skipping = this.replayer.speedService.state.matches("skipping") || performance.now() < this.skipBadgeUntil;
     this.skipBadge.hidden = !(this.playing && skipping);
+    this.waitBadge.hidden = this.earlierSeek === null;
   }
+}
+
+/** A Custom event (type 5), which rrweb passes over: the session's start, before a part of it that begins later. */
+function startMark(timestamp: number): RecordedEvent {
+  return { type: 5, timestamp, data: { tag: "sessionstory:start", payload: {} } } as RecordedEvent;
 }
 
 /** Where the visitor was, over time: page loads (Meta events) and SPA navigations (our page events). */
