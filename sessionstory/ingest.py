@@ -13,7 +13,6 @@ import re
 import time
 import zlib
 from collections import OrderedDict
-from concurrent.futures import Future
 
 import duckdb
 import msgspec
@@ -237,7 +236,7 @@ class Ingestor:
     def __init__(self, log: SegmentLog, index: Index, limits: Limits = Limits()) -> None:
         self._log, self._index, self._limits = log, index, limits
         # Batches being written now: a concurrent retry waits for the first attempt's outcome.
-        self._inflight: dict[tuple[str, int], Future[Location]] = {}
+        self._inflight: dict[tuple[str, int], asyncio.Future[Location]] = {}
         # Batches made durable lately, which the index writer may not have applied yet.
         self._recent: OrderedDict[tuple[str, int], str] = OrderedDict()
         # Sessions written lately: their project, stored bytes and events (ahead of the index, for
@@ -272,7 +271,7 @@ class Ingestor:
         if stored:
             return  # stored already: acknowledge the retry, store nothing
         size = self._grown(size, prepared)
-        future = self._log.submit(prepared.record, prepared.facts)
+        future = self._log.submit_async(prepared.record, prepared.facts)
         self._inflight[key] = future
         try:
             await _durable(future)
@@ -301,9 +300,10 @@ class Ingestor:
         return grown
 
 
-async def _durable(future: Future[Location]) -> Location:
+async def _durable(future: asyncio.Future[Location]) -> Location:
     try:
-        return await asyncio.wrap_future(future)
+        # Shielded: a retry waits on the first attempt's future, which one waiter's cancellation must not cancel.
+        return await asyncio.shield(future)
     except OSError as exc:
         raise IngestError(503, f"store unavailable: {exc.strerror or exc}", retry_after=5) from None
 

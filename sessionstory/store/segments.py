@@ -16,10 +16,10 @@ import queue
 import threading
 import time
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from sessionstory.store.compaction import Dictionaries
 from sessionstory.store.records import (
@@ -36,7 +36,11 @@ _SUFFIX = ".seg"
 
 # Called after each fsync with what it made durable: (where, what, the writer's note).
 Committed = Callable[[list[tuple[Location, Record, object]]], None]
-_Item = tuple[bytes, Record, object, "Future[Location]"]
+# Who waits for a record: a thread (a concurrent Future) or an event loop (an asyncio Future,
+# settled on its loop together with the rest of its group: one hop back per group, not per record).
+_Waiter = Future[Location] | asyncio.Future[Location]
+_Item = tuple[bytes, Record, object, _Waiter]
+_W = TypeVar("_W", Future[Location], asyncio.Future[Location])
 
 
 def segment_numbers(directory: Path) -> list[int]:
@@ -168,17 +172,24 @@ class SegmentLog:
         `note` travels with the record to the commit callbacks (the ingest path passes
         the facts it already extracted, so the indexer need not decompress again).
         """
-        future: Future[Location] = Future()
+        return self._enqueue(record, note, Future())
+
+    def submit_async(self, record: Record, note: object = None) -> asyncio.Future[Location]:
+        """`submit` for the event loop's thread: the future is settled on this loop, in one
+        callback for the whole group its record was fsynced with."""
+        return self._enqueue(record, note, asyncio.get_running_loop().create_future())
+
+    def _enqueue(self, record: Record, note: object, waiter: _W) -> _W:
         if self.failure is not None:
-            future.set_exception(self.failure)
-            return future
+            waiter.set_exception(self.failure)
+            return waiter
         with self._pending_lock:
             self._pending += 1
-        self._queue.put((encode(record, self.sealer), record, note, future))
-        return future
+        self._queue.put((encode(record, self.sealer), record, note, waiter))
+        return waiter
 
     async def append(self, record: Record, note: object = None) -> Location:
-        return await asyncio.wrap_future(self.submit(record, note))
+        return await self.submit_async(record, note)
 
     def append_now(self, record: Record, note: object = None) -> Location:
         """Append from a thread that may wait (CLI commands, tests)."""
@@ -205,8 +216,7 @@ class SegmentLog:
                 self._write_group(group)
             except OSError as exc:
                 log.error("segment write failed: %s", exc)
-                for *_, future in group:
-                    future.set_exception(exc)
+                _settle([waiter for *_, waiter in group], [exc] * len(group))
             finally:
                 with self._pending_lock:
                     self._pending -= len(group)
@@ -238,8 +248,7 @@ class SegmentLog:
                 callback(placed)
             except Exception:  # the data is durable whatever a listener does; the index catches up at start
                 log.exception("commit listener failed")
-        for (location, *_), (*_, future) in zip(placed, group):
-            future.set_result(location)
+        _settle([waiter for *_, waiter in group], [location for location, *_ in placed])
         return placed
 
     def _fsync_or_fail(self) -> None:
@@ -435,6 +444,32 @@ try:
     _fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int64, ctypes.c_int64]
 except (OSError, AttributeError):  # not Linux: erased bytes stay zeros on disk, still gone
     _fallocate = None
+
+
+def _settle(waiters: list[_Waiter], outcomes: Sequence[Location | OSError]) -> None:
+    """Tell each waiter where its record landed (or why it did not): threads at once, each
+    event loop's futures in one callback on that loop."""
+    on_loops: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Location], Location | OSError]]] = {}
+    for waiter, outcome in zip(waiters, outcomes):
+        if isinstance(waiter, asyncio.Future):
+            on_loops.setdefault(waiter.get_loop(), []).append((waiter, outcome))
+        elif isinstance(outcome, OSError):
+            waiter.set_exception(outcome)
+        else:
+            waiter.set_result(outcome)
+    for loop, settled in on_loops.items():
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: no one is left to tell
+            loop.call_soon_threadsafe(_settle_on_loop, settled)
+
+
+def _settle_on_loop(settled: list[tuple[asyncio.Future[Location], Location | OSError]]) -> None:
+    for waiter, outcome in settled:
+        if waiter.done():  # its request was cancelled
+            continue
+        if isinstance(outcome, OSError):
+            waiter.set_exception(outcome)
+        else:
+            waiter.set_result(outcome)
 
 
 def _fsync_directory(directory: Path) -> None:
