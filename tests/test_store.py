@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from sessionstory.config import ConfigError, load_settings
 from sessionstory.datadir import DataDir
-from sessionstory.store import BatchMeta, EntityChange, Record, SegmentLog
+from sessionstory.store import BatchMeta, EntityChange, Location, Record, SegmentLog
 from sessionstory.store.records import Kind
 from sessionstory.store.segments import erased_copy
 
@@ -44,6 +46,49 @@ def test_group_commit_serves_concurrent_writers(tmp_path: Path) -> None:
     assert len(set(locations)) == 200
     assert sum(committed) == 200
     assert len(committed) < 200, "some writers should have shared an fsync"
+
+
+def test_an_event_loops_appends_are_settled_on_it_once_per_group(tmp_path: Path) -> None:
+    log = SegmentLog(tmp_path)
+    groups: list[int] = []
+    log.on_commit(lambda group: groups.append(len(group)))
+    log.start()
+    callbacks = 0
+
+    async def append_many() -> list[Location]:
+        nonlocal callbacks
+        loop = asyncio.get_running_loop()
+        call_soon_threadsafe = loop.call_soon_threadsafe
+
+        def counted(*args: Any) -> Any:
+            nonlocal callbacks
+            callbacks += 1
+            return call_soon_threadsafe(*args)
+
+        loop.call_soon_threadsafe = counted  # type: ignore[method-assign]
+        return await asyncio.gather(*(log.append(_batch(i)) for i in range(200)))
+
+    try:
+        locations = asyncio.run(append_many())
+        assert len(set(locations)) == 200 and [log.read(loc).meta.seq for loc in locations] == list(range(200))
+        assert callbacks == len(groups) < 200, "one hop back to the loop per fsynced group"
+    finally:
+        log.close()
+
+
+def test_a_failed_write_fails_every_waiter_of_its_group(tmp_path: Path) -> None:
+    log = SegmentLog(tmp_path)
+    log.start()
+    os.close(log._fd)  # the next write fails with EBADF, as a dying disk would fail it
+
+    async def append_two() -> list[Location | BaseException]:
+        return await asyncio.gather(log.append(_batch(0)), log.append(_batch(1)), return_exceptions=True)
+
+    try:
+        assert all(isinstance(outcome, OSError) for outcome in asyncio.run(append_two()))
+    finally:
+        log._fd = os.open(tmp_path / "unused", os.O_CREAT | os.O_RDWR)
+        log.close()
 
 
 def test_rolls_to_a_new_segment(tmp_path: Path) -> None:
