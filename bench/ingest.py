@@ -16,6 +16,10 @@ Also: the fsync latency of this disk (a ~460-byte append then fsync, as the log'
 does, in the data directory's file system, before the server starts): at concurrency 1 every
 answer waits for one, so 1000 / its p50 in ms bounds the ingest rate there.
 
+Also: the server's CPU per request (every thread, from /proc) at each level, for ingest and for the
+bare endpoint, and how much of ingest's is the event loop's thread (the main one), which every
+request passes through holding the GIL: the rest is the committer, the index writer and workers.
+
 Also: extraction and sanitising CPU per batch (facts.batch_facts + signals.advance, and
 ingest's scrub_inputs + sanitize_event, timed here on the same batches) as a share of
 the server's whole CPU per acknowledged batch (every thread, from /proc) in the run.
@@ -147,9 +151,23 @@ def fsync_ms(directory: Path, count: int = 300, size: int = 460) -> list[float]:
     return times
 
 
-def server_cpu_s(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime, every thread
+def server_cpu_s(pid: int, thread: int | None = None) -> float:
+    """CPU seconds (user + system) of the whole process, or of one of its threads."""
+    path = f"/proc/{pid}/stat" if thread is None else f"/proc/{pid}/task/{thread}/stat"
+    fields = Path(path).read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_split(pid: int) -> tuple[float, float]:
+    """CPU seconds of the whole server and of its event loop's thread (the main one: its id is the
+    process id), which every request passes through, holding the GIL."""
+    return server_cpu_s(pid), server_cpu_s(pid, pid)
+
+
+def per_request_ms(before: tuple[float, float], after: tuple[float, float], requests: int) -> tuple[float, float]:
+    """CPU per request between two `cpu_split`s: the whole server's, and its event loop's."""
+    n = max(1, requests)
+    return (after[0] - before[0]) * 1000 / n, (after[1] - before[1]) * 1000 / n
 
 
 def part_cpu_ms(sessions: list[list[list[dict[str, Any]]]]) -> tuple[float, float, int]:
@@ -214,20 +232,25 @@ def run(seconds: float, levels: list[int], sessions: int) -> dict[str, Any]:
             run_generator({**base, "kind": "ingest", "run": "warm", "concurrency": 4, "seconds": 2,
                            "max_requests": 400})
             rows, cpu_per_batch = [], []
+            pid = server.proc.pid
             for level in levels:
-                # Enough distinct batches that no request is a retry of another.
+                before = cpu_split(pid)
                 bare = summary(run_generator({**base, "kind": "bare", "concurrency": level, "seconds": seconds,
                                               "max_requests": 200_000 // level}))
-                cpu_before = server_cpu_s(server.proc.pid)
+                between = cpu_split(pid)
+                # Enough distinct batches that no request is a retry of another.
                 raw = run_generator({**base, "kind": "ingest", "run": f"c{level}", "concurrency": level,
                                      "seconds": seconds, "max_requests": max(400, int(2500 * seconds) // level)})
-                cpu = server_cpu_s(server.proc.pid) - cpu_before
                 ingest = summary(raw)
-                if ingest["requests"]:
-                    cpu_per_batch.append(cpu * 1000 / ingest["requests"])
-                rows.append({"concurrency": level, "ingest": ingest, "bare": bare, "cpu_ms_per_batch": cpu_per_batch[-1]})
-                print(f"  c={level}: ingest {ingest['rps']:.0f}/s p50 {ingest['p50']:.1f} p99 {ingest['p99']:.1f} ms; "
-                      f"bare {bare['rps']:.0f}/s p50 {bare['p50']:.2f} p99 {bare['p99']:.2f} ms", flush=True)
+                ingest_cpu = per_request_ms(between, cpu_split(pid), ingest["requests"])
+                cpu_per_batch.append(ingest_cpu[0])
+                rows.append({"concurrency": level, "ingest": ingest, "bare": bare, "cpu_ms_per_batch": ingest_cpu[0],
+                             "loop_ms_per_batch": ingest_cpu[1],
+                             "bare_cpu_ms": per_request_ms(before, between, bare["requests"])[0]})
+                print(f"  c={level}: ingest {ingest['rps']:.0f}/s p50 {ingest['p50']:.1f} p99 {ingest['p99']:.1f} ms, "
+                      f"CPU {ingest_cpu[0]:.2f} ms/batch ({ingest_cpu[1]:.2f} on the loop); bare {bare['rps']:.0f}/s "
+                      f"p50 {bare['p50']:.2f} p99 {bare['p99']:.2f} ms, CPU {rows[-1]['bare_cpu_ms']:.2f} ms/request "
+                      f"(load {os.getloadavg()[0]:.1f})", flush=True)
         finally:
             server.stop()
     sanitising, extraction, counted = part_cpu_ms(built)
@@ -245,14 +268,15 @@ def report(r: dict[str, Any], command: str, load: str) -> str:
              f"{r['gzip_bytes_per_batch']:,.0f} gzipped bytes per batch on average",
              "",
              "| concurrency | ingest req/s | bare req/s | ingest/bare | ingest p50 ms | ingest p99 ms | bare p50 ms "
-             "| bare p99 ms | p99 ratio | rate ≥ 50 % | p99 ≤ 2× |",
-             "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |"]
+             "| bare p99 ms | p99 ratio | rate ≥ 50 % | p99 ≤ 2× | CPU ms/batch (on the loop) | bare CPU ms/request |",
+             "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | ---: | ---: |"]
     for row in r["rows"]:
         i, b = row["ingest"], row["bare"]
         rate, p99 = i["rps"] / b["rps"], i["p99"] / b["p99"]
         lines.append(f"| {row['concurrency']} | {i['rps']:,.0f} | {b['rps']:,.0f} | {rate:.1%} | {i['p50']:.1f} | "
                      f"{i['p99']:.1f} | {b['p50']:.2f} | {b['p99']:.2f} | {p99:.1f}× | "
-                     f"{'PASS' if rate >= GOAL_RATE else 'MISS'} | {'PASS' if p99 <= GOAL_P99 else 'MISS'} |")
+                     f"{'PASS' if rate >= GOAL_RATE else 'MISS'} | {'PASS' if p99 <= GOAL_P99 else 'MISS'} | "
+                     f"{row['cpu_ms_per_batch']:.2f} ({row['loop_ms_per_batch']:.2f}) | {row['bare_cpu_ms']:.2f} |")
     errors = sum(row["ingest"]["errors"] for row in r["rows"])
     share = (r["sanitising_ms"] + r["extraction_ms"]) / r["server_cpu_ms"]
     lines += ["", f"non-200 ingest answers: {errors}",
