@@ -1,18 +1,27 @@
 """The server's log lines: for people (the default) or one JSON object per line
-(`SESSIONSTORY_LOG_FORMAT=json`) for a log shipper. Logs go to stderr; the few banners
-meant for a person at the console (the first admin's password) are printed to stdout.
+(`SESSIONSTORY_LOG_FORMAT=json`) for a log shipper. Logs go to stderr (uvicorn's access
+lines for people to stdout, as uvicorn does); the few banners meant for a person at the
+console (the first admin's password) are printed to stdout.
+
+Every line is formatted and written by a background thread (`BackgroundStreamHandler`):
+an access line per request, formatted and written on the event loop, was the largest
+part of a small request's fixed cost after the socket writes.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
+import queue
 import sys
+import threading
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TextIO
 
 # uvicorn's access records carry (client, method, path, HTTP version, status) as their args.
 _ACCESS_FIELDS = ("client", "method", "path", "http_version", "status")
+WRITE_EVERY_S = 0.05  # how late a line may reach its stream: one wake-up per interval, not per line
 
 
 class JsonFormatter(logging.Formatter):
@@ -32,6 +41,54 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, ensure_ascii=False, default=str)
 
 
+class BackgroundStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """A StreamHandler whose caller only queues the record; a daemon thread formats and
+    writes what has queued every WRITE_EVERY_S (so a burst of requests wakes it once).
+    `flush()` (and so logging's shutdown at exit) writes everything queued first."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        super().__init__(stream)
+        self._queued: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+        self._writing = threading.Lock()
+        self._closed = threading.Event()
+        threading.Thread(target=self._write_loop, name="log-writer", daemon=True).start()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.name != "uvicorn.access":  # rare lines: their arguments may change later, so format them now
+            record.msg, record.args = record.getMessage(), None
+            if record.exc_info and self.formatter:
+                record.exc_text = self.formatter.formatException(record.exc_info)
+        self._queued.put(record)  # an access line's arguments are strings and numbers: formatted later
+
+    def flush(self) -> None:
+        self._write_queued()
+
+    def close(self) -> None:
+        self._closed.set()
+        self.flush()
+        super().close()
+
+    def _write_loop(self) -> None:
+        while not self._closed.wait(WRITE_EVERY_S):
+            self._write_queued()
+
+    def _write_queued(self) -> None:
+        with self._writing:  # the writer thread and a flush at exit: each line once, in order
+            wrote = False
+            while True:
+                try:
+                    record = self._queued.get_nowait()
+                except queue.Empty:
+                    break
+                try:
+                    self.stream.write(self.format(record) + self.terminator)
+                    wrote = True
+                except Exception:
+                    self.handleError(record)
+            if wrote:
+                self.stream.flush()
+
+
 def configure(log_format: str) -> dict[str, Any] | None:
     """Set up the root logger (after litestar's app has set up its own); returns the
     `log_config` to give uvicorn (None: its loggers pass their records up to the root's
@@ -39,8 +96,12 @@ def configure(log_format: str) -> dict[str, Any] | None:
     if log_format != "json":
         from uvicorn.config import LOGGING_CONFIG
 
-        return LOGGING_CONFIG  # people's lines, as ever
-    handler = logging.StreamHandler(sys.stderr)
+        config = copy.deepcopy(LOGGING_CONFIG)  # people's lines, as ever, written in the background
+        for handler in config["handlers"].values():
+            handler["()"] = f"{__name__}.BackgroundStreamHandler"
+            del handler["class"]
+        return config
+    handler = BackgroundStreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
