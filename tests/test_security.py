@@ -55,6 +55,17 @@ def test_every_page_has_a_nonce_csp_and_no_inline_handlers(client: TestClient, a
     assert _csp(first)["script-src"] != _csp(second)["script-src"], "a fresh nonce per response"
 
 
+def test_answers_that_are_not_pages_let_no_script_run(client: TestClient, admin: Any, project: Any) -> None:  # type: ignore[type-arg]
+    sign_in(client)
+    for response in (client.get("/healthz"), client.get("/api/v1/projects"), client.get("/api/v1/sessions/nope"),
+                     client.get("/static/no-such-file.js")):
+        csp = _csp(response)
+        assert csp["script-src"] == "'none'" and csp["default-src"] == "'none'", response.url.path
+        assert csp["frame-ancestors"] == "'none'" and csp["object-src"] == "'none'" and csp["base-uri"] == "'none'"
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["referrer-policy"] == "no-referrer"
+
+
 def test_a_replay_loads_media_only_from_the_sites_its_session_visited(client: TestClient, admin: Any, project: Any) -> None:  # type: ignore[type-arg]
     _session(client, project.public_key, "sec-2", "https://shop.example:8443/cart")
     sign_in(client)

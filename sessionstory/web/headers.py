@@ -79,20 +79,42 @@ def content_security_policy(nonce: str, media_origins: list[str]) -> str:
 
 
 def security_headers(https: bool) -> Callable[[Message, Scope], Awaitable[None]]:
-    """A `before_send` hook: it sees every response, error pages and unrouted 404s included."""
+    """A `before_send` hook: it sees every response, error pages and unrouted 404s included.
+    Only an HTML page runs scripts, so only it draws a nonce and has its policy built; every
+    other answer (JSON, assets, streams) carries one fixed policy that lets no script run."""
+    common = _common_headers(https)
+    fixed = [(b"content-security-policy", content_security_policy_without_scripts().encode()), *common]
 
     async def add_headers(message: Message, scope: Scope) -> None:
         if message["type"] == "http.response.start":
-            state = scope.setdefault("state", {})  # type: ignore[typeddict-item]
-            message["headers"] = [*message.get("headers", []), *_headers(state, https)]
+            headers = list(message.get("headers", []))
+            if _is_html(headers):
+                state = scope.setdefault("state", {})  # type: ignore[typeddict-item]
+                message["headers"] = [*headers, _page_policy(state), *common]
+            else:
+                message["headers"] = [*headers, *fixed]
 
     return add_headers
 
 
-def _headers(state: dict[str, Any], https: bool) -> list[tuple[bytes, bytes]]:
+def content_security_policy_without_scripts() -> str:
+    return "; ".join([
+        "default-src 'none'", "script-src 'none'", "style-src 'self' 'unsafe-inline'", "img-src 'self' data:",
+        "object-src 'none'", "base-uri 'none'", "form-action 'self'", "frame-ancestors 'none'",
+    ])
+
+
+def _is_html(headers: list[tuple[bytes, bytes]]) -> bool:
+    return any(name.lower() == b"content-type" and value.startswith(b"text/html") for name, value in headers)
+
+
+def _page_policy(state: dict[str, Any]) -> tuple[bytes, bytes]:
     csp = content_security_policy(_nonce(state), list(state.get(MEDIA_ORIGINS_KEY, [])))
+    return (b"content-security-policy", csp.encode())
+
+
+def _common_headers(https: bool) -> list[tuple[bytes, bytes]]:
     headers = [
-        (b"content-security-policy", csp.encode()),
         (b"x-content-type-options", b"nosniff"),
         # Replayed images load from the recorded site: never tell it which dashboard page asked.
         (b"referrer-policy", b"no-referrer"),
