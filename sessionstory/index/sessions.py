@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import duckdb
@@ -94,16 +94,19 @@ _ITEM_COLUMNS = (
 )
 
 
+_EPOCH = datetime(1970, 1, 1)
+
+
 def iso(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    # naive arithmetic and a literal Z: a third faster than an aware datetime's isoformat, 100 times a page
+    return (_EPOCH + timedelta(milliseconds=ms)).isoformat(timespec="milliseconds") + "Z"
 
 
-def _item(r: tuple[Any, ...], now_ms: int) -> dict[str, Any]:
+def _item(r: tuple[Any, ...], now_ms: int) -> list[Any]:
+    """A row of _ITEM_COLUMNS as SessionItem's fields, in their order."""
     (sid, project, visitor, user, started, ended, *counts, last) = r
-    names = SessionItem.__struct_fields__
     live = now_ms - last < LIVE_WINDOW_MS and now_ms - ended < LIVE_WINDOW_MS + CLOCK_SKEW_MS
-    values = [sid, project, visitor, user, iso(started), iso(ended), ended - started, *counts, live]
-    return dict(zip(names, values))
+    return [sid, project, visitor, user, iso(started), iso(ended), ended - started, *counts, live]
 
 
 class CursorError(ValueError):
@@ -170,7 +173,7 @@ def list_sessions(
         total = len(rows)  # the page holds every match: nothing to count
     elif total is None:
         total, exact = count_sessions(cur, project_ids, f, now_ms, total_cap if capped else None)
-    items = [SessionItem(**_item(r[:-1], now_ms)) for r in rows[:limit]]
+    items = [SessionItem(*_item(r[:-1], now_ms)) for r in rows[:limit]]
     next_cursor = None
     if len(rows) > limit:
         next_cursor = encode_cursor(f.sort, rows[limit - 1][-1], rows[limit - 1][0], total, exact)
@@ -237,7 +240,7 @@ def get_session(cur: duckdb.DuckDBPyConnection, session_id: str, now_ms: int) ->
     lcp, inp, cls, fcp, ttfb, names, ip = row[-7:]
     start = row[4]
     return SessionDetail(
-        **_item(row[:-7], now_ms),
+        *_item(row[:-7], now_ms),
         ip=ip,
         pages=[PageVisit(url=u, title=t, at=iso(a), offset_ms=a - start) for u, t, a in pages],
         errors=[ErrorItem(message=m, stack=s, at=iso(a), offset_ms=a - start) for m, s, a in errors],
