@@ -29,6 +29,7 @@ from sessionstory.store.records import Sealer
 
 if TYPE_CHECKING:
     from sessionstory.cluster.accounts import SharedRows
+    from sessionstory.cluster.peers import PeerIndexer
     from sessionstory.store.shipping import Shipper
 
 log = logging.getLogger(__name__)
@@ -60,9 +61,10 @@ class DataDir:
         self.erasure = Erasure(self.log, self.index, self.ingestor, self.projects,
                                settings.data_dir / "purge-pending", self.reindex)
         self.saved_filters = SavedFilters(self.rows)
-        self.compactor = Compactor(self.log, self.index, settings.session_timeout_s)
+        self.compactor = self._compactor()
         self.erasure.after_erasure = self.compactor.forget  # dictionaries that learnt from erased sessions go too
         self.model = LocalModel(settings.data_dir, settings.llm_model)  # loaded on first use
+        self.peers = self._peer_indexer()  # None on a single node
 
     def start(self) -> None:
         """Start the background threads a server needs (group commit, index writer)."""
@@ -70,16 +72,36 @@ class DataDir:
         self.log.start()
         if self.shipper is not None:
             self.shipper.start(self.log)
+        if self.peers is not None:
+            self.peers.start()
 
     def close(self) -> None:
         self.compactor.stop()
         self.model.close()
+        if self.peers is not None:
+            self.peers.stop()
         if self.shipper is not None:
             self.shipper.stop()  # a clean stop ships the open tail too
         self.log.close()
         self.index.close()
         if self.shared_rows is not None:
             self.shared_rows.close()
+
+    def _compactor(self) -> Compactor:
+        if self.shipper is None:
+            return Compactor(self.log, self.index, self.settings.session_timeout_s)
+        from sessionstory.cluster.compaction import NodeCompactor
+
+        return NodeCompactor(self.log, self.index, self.settings.session_timeout_s, self.shipper.node)
+
+    def _peer_indexer(self) -> PeerIndexer | None:
+        """With a store URL: what indexes the segments the other nodes shipped (a server's thread)."""
+        if self.shipper is None:
+            return None
+        from sessionstory.cluster.peers import PeerIndexer, scratch_dir
+
+        return PeerIndexer(self.shipper.objects, self.shipper.node, self.index, self._note,
+                           scratch_dir(self.settings.data_dir), self.log.sealer)
 
     def _catch_up(self, since: Location | None, progress: Progress | None, index: Index | None = None) -> int:
         """Index every record the log has beyond the index's checkpoint."""
@@ -134,6 +156,8 @@ class DataDir:
                 _carry_sign_ins(self.index, fresh)
             fresh.close()
             self.index.replace_file(fresh_path, fresh.pending_sessions())
+        if self.peers is not None:
+            self.peers.reset()  # the rebuilt file holds this node's log alone: index the peers' again
         self.projects.reload()
         return count
 

@@ -7,6 +7,7 @@ Endpoint, credentials and region come from the usual AWS_* variables, handed ove
 
 from __future__ import annotations
 
+import builtins  # `list` names a method below
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -116,3 +117,14 @@ class ObjectStore:
     def list(self, prefix: str) -> list[Listed]:
         return [Listed(meta["path"], meta["size"], meta["last_modified"])
                 for chunk in obstore.list(self._store, prefix=prefix) for meta in chunk]
+
+    def list_between(self, prefix: str, after: str, before: str) -> builtins.list[Listed]:
+        """The objects under `prefix` whose keys sort after `after` and before `before`: S3 lists
+        in key order from `after`, so only those are fetched, however many sort beyond."""
+        found: builtins.list[Listed] = []
+        for chunk in obstore.list(self._store, prefix=prefix, offset=after, chunk_size=1000):
+            for meta in chunk:
+                if meta["path"] >= before:
+                    return found
+                found.append(Listed(meta["path"], meta["size"], meta["last_modified"]))
+        return found

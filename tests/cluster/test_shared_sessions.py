@@ -1,0 +1,80 @@
+"""Sessions recorded through any node are listed and played on every node: real `sessionstory
+serve` nodes on one bucket (moto's S3 server) and one catalog (a real Postgres)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import httpx
+
+from tests.conftest import batch, meta_event
+from tests.server import Server
+
+# Sealed a second after a node holds data: other nodes see its batches about a second later
+# (the default, 60 s, would make this test a minute long).
+SEAL = {"SESSIONSTORY_STORE_SEAL_SECONDS": "1"}
+START_MS = 1_700_000_000_000
+
+
+def _wait_for(check: Callable[[], object], what: str, timeout: float = 60) -> object:
+    deadline = time.monotonic() + timeout
+    while not (found := check()):
+        assert time.monotonic() < deadline, f"not within {timeout} s: {what}"
+        time.sleep(0.3)
+    return found
+
+
+def _events(seq: int) -> list[dict[str, object]]:
+    return [meta_event(START_MS + seq * 1000, href=f"https://shop.example/page-{seq}"),
+            {"type": 3, "timestamp": START_MS + seq * 1000 + 10, "data": {"source": 1, "positions": []}}]
+
+
+def test_a_session_recorded_through_two_nodes_lists_and_plays_on_a_third(
+        start_node: Callable[..., Server], catalog_env: dict[str, str]) -> None:
+    nodes = [start_node(f"node-{n}", **catalog_env, **SEAL) for n in (1, 2, 3)]
+    key = nodes[0].project("Shop")["public_key"]
+    token = nodes[0].token()
+    for seq, node in enumerate([nodes[0], nodes[1], nodes[0], nodes[1]]):  # the balancer alternates
+        answer = httpx.post(f"{node.url}/api/v1/ingest", json=batch(key, "split-1", seq, _events(seq)), timeout=30)
+        assert answer.status_code == 200, answer.text
+    third = nodes[2]
+
+    def listed() -> object:
+        page = third.get_json("/api/v1/sessions?limit=50", token)
+        items = [s for s in page["items"] if s["id"] == "split-1"]  # type: ignore[index]
+        return items if items and items[0]["event_count"] == 8 else None
+
+    [session] = _wait_for(listed, "node 3 lists the session with the events of both nodes")  # type: ignore[misc]
+    assert session["duration_ms"] == 3010
+    events = third.get_json("/api/v1/sessions/split-1/events", token)
+    assert [e["timestamp"] for e in events] == sorted(  # type: ignore[union-attr]
+        START_MS + seq * 1000 + d for seq in range(4) for d in (0, 10))  # read from both nodes' objects
+    facts = third.get_json("/api/v1/sessions/split-1", token)
+    assert [p["url"] for p in facts["pages"]] == [f"https://shop.example/page-{n}" for n in range(4)]  # type: ignore[index]
+    # And each writing node shows the other's half.
+    for node in nodes[:2]:
+        _wait_for(lambda node=node: node.get_json("/api/v1/sessions/split-1", token)["event_count"] == 8,  # type: ignore[index,misc]
+                  f"{node.url} shows the whole session")
+
+
+def test_a_visitor_erased_through_one_node_leaves_every_node(
+        start_node: Callable[..., Server], catalog_env: dict[str, str]) -> None:
+    nodes = [start_node(f"node-{n}", **catalog_env, **SEAL) for n in (1, 2, 3)]
+    key, token = nodes[0].project("Shop")["public_key"], nodes[0].token()
+    for seq, node in enumerate(nodes[:2]):
+        assert httpx.post(f"{node.url}/api/v1/ingest", json=batch(key, "doomed", seq, _events(seq)),
+                          timeout=30).status_code == 200
+
+    def count_on(node: Server) -> int:
+        return sum(s["id"] == "doomed" for s in node.get_json("/api/v1/sessions?limit=50", token)["items"])  # type: ignore[index]
+
+    _wait_for(lambda: all(count_on(node) for node in nodes), "every node lists the session")
+    project = next(p for p in nodes[1].get_json("/api/v1/projects", token) if p["name"] == "Shop")  # type: ignore[union-attr,index]
+    erased = httpx.post(f"{nodes[1].url}/api/v1/erasure", json={"project": project["id"], "visitor_id": "visitor-1"},
+                        headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    assert erased.status_code == 200 and erased.json()["sessions"] == 1
+    _wait_for(lambda: not any(count_on(node) for node in nodes), "no node lists it any more")
+    gone = httpx.get(f"{nodes[2].url}/api/v1/sessions/doomed/events", headers={"Authorization": f"Bearer {token}"},
+                     timeout=30)
+    assert gone.status_code == 404
