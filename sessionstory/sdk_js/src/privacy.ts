@@ -165,24 +165,32 @@ const maskAttributes = (attributes: Record<string, unknown>, strict: boolean): v
   }
 };
 
+/**
+ * Text that rrweb did not mask whole: its personal data (in strict, all of it: rrweb masks text
+ * whole only under an element, and a shadow root's own text has none).
+ */
+const maskText = (text: string, strict: boolean): string => (strict ? stars(text) : maskPii(text));
+
 const maskTree = (node: any, strict: boolean): void => {
   // Iterative: a page may nest deeply.
   const stack = [node];
   while ((node = stack.pop())) {
     if (node.attributes) maskAttributes(node.attributes, strict);
+    else if (node.type == 3 && !node.isStyle) node.textContent = maskText(node.textContent, strict);
     if (node.childNodes) stack.push(...node.childNodes);
   }
 };
 
 /**
- * rrweb masks text through maskTextFn; attribute values and the page URL are masked here,
- * in the event itself, before it is buffered.
+ * rrweb masks text whole where it must (see recorder.ts); the personal data in the rest of the
+ * text, attribute values and the page URL are masked here, in the event itself, before it is buffered.
  */
 export const maskEvent = (event: any, strict: boolean): void => {
   const data = event.data;
   if (event.type == 4) data.href = maskPii(data.href);
   else if (event.type == 2) maskTree(data.node, strict);
   else if (event.type == 3 && data.source == 0) {
+    for (const t of data.texts) if (t.value) t.value = maskText(t.value, strict);
     for (const a of data.attributes) maskAttributes(a.attributes, strict);
     for (const add of data.adds) maskTree(add.node, strict);
   }

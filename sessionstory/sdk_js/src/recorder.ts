@@ -4,7 +4,7 @@
 import { record } from "@rrweb/record";
 import type { eventWithTime } from "@rrweb/types";
 import { attempt, guard, warnOnce } from "./guard";
-import { maskEvent, maskPii, type Privacy, stars } from "./privacy";
+import { maskEvent, type Privacy } from "./privacy";
 
 /** The page's own privacy markers; the project's selectors are added to them. */
 const MASK = ".ss-mask,[data-ss-mask]";
@@ -36,13 +36,9 @@ export const startRecording = (emit: (event: eventWithTime) => void, privacy: Pr
     blockSelector: ["[data-ss-block]", ...privacy.block, ...(strict ? [MEDIA] : [])].join(),
     ignoreSelector: privacy.ignore.join() || undefined,
     maskTextClass: "ss-mask",
-    // balanced and strict see every text node: maskTextFn masks it whole where the page or
-    // the project says so (all of it in strict), else only the personal data in it.
-    maskTextSelector: masking ? "*" : masked,
-    maskTextFn: masking
-      ? (text: string, el: HTMLElement | null) =>
-          strict || !el || attempt(() => el.closest(masked)) ? stars(text) : maskPii(text)
-      : undefined,
+    // rrweb masks text whole (each non-space character as "*", as `stars` does) where the page or
+    // the project says so, and all of it in strict; maskEvent masks the personal data in the rest.
+    maskTextSelector: strict ? "*" : masked,
     slimDOMOptions: true,
     inlineStylesheet: true,
     sampling: { mousemove: 50, scroll: 150, input: "last" },

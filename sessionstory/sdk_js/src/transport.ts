@@ -119,8 +119,11 @@ const send = (b: Batch, leaving?: boolean): void => {
   );
 };
 
+/** The page's fetch as it was before capture wrapped it: the SDK's own requests are not the page's to record. */
+const pageFetch = window.fetch;
+
 const request = (body: BodyInit, init: RequestInit) =>
-  fetch(url, { method: "POST", body, credentials: "omit", ...init });
+  pageFetch(url, { method: "POST", body, credentials: "omit", ...init });
 
 /** `body` gzipped (in the worker where there is one); false where the browser can't (no CompressionStream). */
 const gzipHere = (body: string): Promise<ArrayBuffer | false> =>
