@@ -16,10 +16,12 @@ stopped; that way raw and web runs can alternate, one of each in turn, and a noi
 neighbour on this shared machine slows both alike instead of whichever phase it hits.
 
     python -m bench --only queries [--sessions N]
+    python -m bench.queries --case sessions: --case errors   # only the cases whose name holds one of these
 """
 
 from __future__ import annotations
 
+import argparse
 import copy
 import http.client
 import importlib.util
@@ -32,7 +34,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from pathlib import Path
@@ -42,7 +44,7 @@ from urllib.parse import urlencode
 import duckdb
 
 from bench import stats
-from bench.synth import SynthInfo, settings_for
+from bench.synth import DEFAULT_ROOT, DEFAULT_SESSIONS, SynthInfo, ensure, settings_for
 from sessionstory.index.errors import error_groups
 from sessionstory.index.filters import parse_filters
 from sessionstory.index.funnels import funnel
@@ -418,7 +420,9 @@ def read_only(index_path: Path) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def run(data_dir: Path, info: SynthInfo, reps: int = stats.REPS, say: Callable[[str], None] = print) -> Report:
+def run(data_dir: Path, info: SynthInfo, reps: int = stats.REPS, say: Callable[[str], None] = print,
+        only: Sequence[str] = ()) -> Report:
+    """Every case, or those whose name contains one of `only`."""
     t0 = time.perf_counter()
     index_path = settings_for(data_dir).index_path
     copy_path = data_dir / "bench-raw-copy.duckdb"
@@ -436,6 +440,8 @@ def run(data_dir: Path, info: SynthInfo, reps: int = stats.REPS, say: Callable[[
         results = []
         for make in CASES:
             case = make(ctx)
+            if only and not any(part in case.name for part in only):
+                continue
             case.call(con, ctx)  # what a route keeps between requests (the overview's days) is kept, as after warm-ups
             recorder = Recorder(con)
             value = case.call(recorder, ctx)
@@ -497,3 +503,27 @@ def machine() -> str:
         pass
     return (f"{os.cpu_count()} cores{mem}, {platform.system()} {platform.release()}, Python {platform.python_version()}, "
             f"DuckDB {duckdb.__version__}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Some of the cases, on the cached data (`python -m bench --only queries` runs them all)."""
+    parser = argparse.ArgumentParser(prog="python -m bench.queries", description=main.__doc__)
+    parser.add_argument("--case", action="append", default=[], help="run the cases whose name contains this (repeatable)")
+    parser.add_argument("--sessions", type=int, default=DEFAULT_SESSIONS)
+    parser.add_argument("--data-root", type=Path, default=DEFAULT_ROOT)
+    parser.add_argument("--reps", type=int, default=stats.REPS)
+    parser.add_argument("--markdown", action="store_true")
+    args = parser.parse_args(argv)
+    data_dir, info = ensure(args.data_root, args.sessions)
+    load_before = os.getloadavg()[0]
+    report = run(data_dir, info, reps=args.reps, only=args.case)
+    print(f"\n{machine()}; load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after; "
+          f"GET /healthz p50 {stats.ms(stats.p50(report.bare_http))} ms, GET /api/v1/projects p50 "
+          f"{stats.ms(stats.p50(report.authed_http))} ms\n")
+    print(report.text(markdown=args.markdown))
+    print("\nWhere the raw time goes (p50 per statement):\n" + report.breakdown())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
