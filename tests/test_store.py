@@ -99,6 +99,24 @@ def test_rolls_to_a_new_segment(tmp_path: Path) -> None:
     assert [r.meta.seq for _, r in log.scan()] == list(range(30))  # type: ignore[union-attr]
 
 
+def test_a_group_written_at_once_still_rolls_where_a_segment_fills(tmp_path: Path) -> None:
+    log = SegmentLog(tmp_path, segment_bytes=1000)
+    groups: list[int] = []
+    log.on_commit(lambda group: groups.append(len(group)))
+    futures = [log.submit(_batch(seq)) for seq in range(30)]  # queued before the committer starts: one group
+    log.start()
+    locations = [f.result(timeout=10) for f in futures]
+    log.close()
+    assert groups == [30] and len({loc.segment for loc in locations}) > 1
+    assert all(loc.end <= 1000 for loc in locations)
+    reopened = SegmentLog(tmp_path)
+    try:
+        assert [reopened.read(loc).meta.seq for loc in locations] == list(range(30))  # type: ignore[union-attr]
+        assert [r.meta.seq for _, r in reopened.scan()] == list(range(30))  # type: ignore[union-attr]
+    finally:
+        reopened.close()
+
+
 def test_torn_tail_is_cut_at_open(tmp_path: Path) -> None:
     log = SegmentLog(tmp_path)
     good = log.append_now(_batch(0))

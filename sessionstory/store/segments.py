@@ -229,13 +229,18 @@ class SegmentLog:
             placed: list[tuple[Location, Record, object]] = []
             start_size = self._size
             try:
+                # One write() per segment the group touches, not one per record: a syscall each.
+                unwritten: list[bytes] = []
                 for data, record, note, _ in group:
                     if self._size and self._size + len(data) > self.segment_bytes:
+                        _write_all(self._fd, b"".join(unwritten))
+                        unwritten = []
                         self._fsync_and_roll()
                         start_size = 0
-                    _write_all(self._fd, data)
+                    unwritten.append(data)
                     placed.append((Location(self._segment, self._size, len(data)), record, note))
                     self._size += len(data)
+                _write_all(self._fd, b"".join(unwritten))
                 self._fsync_or_fail()
                 self.last_commit_s = time.perf_counter() - started
             except OSError:
