@@ -16,6 +16,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 from tests.server import free_port
@@ -114,3 +115,13 @@ class MotoS3:
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
             self.proc.wait(timeout=15)
+
+
+def wait_for(check: Callable[[], object], what: str, timeout: float = 60) -> object:
+    """`check()`'s first truthy answer, asked every 0.3 s: what another node shows comes a
+    seal time and a poll later."""
+    deadline = time.monotonic() + timeout
+    while not (found := check()):
+        assert time.monotonic() < deadline, f"not within {timeout} s: {what}"
+        time.sleep(0.3)
+    return found

@@ -3,11 +3,11 @@ serve` nodes on one bucket (moto's S3 server) and one catalog (a real Postgres).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
 import httpx
 
+from tests.cluster.harness import wait_for
 from tests.conftest import batch, meta_event
 from tests.server import Server
 
@@ -15,14 +15,6 @@ from tests.server import Server
 # (the default, 60 s, would make this test a minute long).
 SEAL = {"SESSIONSTORY_STORE_SEAL_SECONDS": "1"}
 START_MS = 1_700_000_000_000
-
-
-def _wait_for(check: Callable[[], object], what: str, timeout: float = 60) -> object:
-    deadline = time.monotonic() + timeout
-    while not (found := check()):
-        assert time.monotonic() < deadline, f"not within {timeout} s: {what}"
-        time.sleep(0.3)
-    return found
 
 
 def _events(seq: int) -> list[dict[str, object]]:
@@ -45,7 +37,7 @@ def test_a_session_recorded_through_two_nodes_lists_and_plays_on_a_third(
         items = [s for s in page["items"] if s["id"] == "split-1"]  # type: ignore[index]
         return items if items and items[0]["event_count"] == 8 else None
 
-    [session] = _wait_for(listed, "node 3 lists the session with the events of both nodes")  # type: ignore[misc]
+    [session] = wait_for(listed, "node 3 lists the session with the events of both nodes")  # type: ignore[misc]
     assert session["duration_ms"] == 3010
     events = third.get_json("/api/v1/sessions/split-1/events", token)
     assert [e["timestamp"] for e in events] == sorted(  # type: ignore[union-attr]
@@ -54,7 +46,7 @@ def test_a_session_recorded_through_two_nodes_lists_and_plays_on_a_third(
     assert [p["url"] for p in facts["pages"]] == [f"https://shop.example/page-{n}" for n in range(4)]  # type: ignore[index]
     # And each writing node shows the other's half.
     for node in nodes[:2]:
-        _wait_for(lambda node=node: node.get_json("/api/v1/sessions/split-1", token)["event_count"] == 8,  # type: ignore[index,misc]
+        wait_for(lambda node=node: node.get_json("/api/v1/sessions/split-1", token)["event_count"] == 8,  # type: ignore[index,misc]
                   f"{node.url} shows the whole session")
 
 
@@ -69,12 +61,12 @@ def test_a_visitor_erased_through_one_node_leaves_every_node(
     def count_on(node: Server) -> int:
         return sum(s["id"] == "doomed" for s in node.get_json("/api/v1/sessions?limit=50", token)["items"])  # type: ignore[index]
 
-    _wait_for(lambda: all(count_on(node) for node in nodes), "every node lists the session")
+    wait_for(lambda: all(count_on(node) for node in nodes), "every node lists the session")
     project = next(p for p in nodes[1].get_json("/api/v1/projects", token) if p["name"] == "Shop")  # type: ignore[union-attr,index]
     erased = httpx.post(f"{nodes[1].url}/api/v1/erasure", json={"project": project["id"], "visitor_id": "visitor-1"},
                         headers={"Authorization": f"Bearer {token}"}, timeout=30)
     assert erased.status_code == 200 and erased.json()["sessions"] == 1
-    _wait_for(lambda: not any(count_on(node) for node in nodes), "no node lists it any more")
+    wait_for(lambda: not any(count_on(node) for node in nodes), "no node lists it any more")
     gone = httpx.get(f"{nodes[2].url}/api/v1/sessions/doomed/events", headers={"Authorization": f"Bearer {token}"},
                      timeout=30)
     assert gone.status_code == 404
