@@ -7,7 +7,7 @@ import contextlib
 import logging
 import secrets
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import jinja2
@@ -23,7 +23,6 @@ from sessionstory import admin, demo
 from sessionstory.admission import Admission
 from sessionstory.config import Settings, prepare_data_dir
 from sessionstory.datadir import DataDir
-from sessionstory.index.sessions import iso
 from sessionstory.live import LiveHub
 from sessionstory.throttle import SignInLimits
 from sessionstory.web import admin_pages, analytics, api, collab, collect, dashboard, errors, insight_stream, live, ops, pages, privacy_audit, reproduce, share, visitors
@@ -35,6 +34,8 @@ from sessionstory.web.threads import worker_threads
 
 log = logging.getLogger("sessionstory")
 WEB = Path(__file__).parent / "web"
+WHEN = "%Y-%m-%d %H:%M:%S UTC"
+_EPOCH = datetime(1970, 1, 1)  # naive UTC: timestamps are formatted as UTC
 
 
 def create_app(settings: Settings, dd: DataDir | None = None) -> Litestar:
@@ -99,12 +100,13 @@ def _templates() -> jinja2.Environment:
         loader=jinja2.FileSystemLoader(WEB / "templates"),
         autoescape=True,  # recorded content (URLs, titles, user ids) must never become markup
         undefined=jinja2.StrictUndefined,
+        auto_reload=False,  # the templates ship with the code: compiled once, never stat'ed again per render
     )
     # Our own <script> tags carry this request's CSP nonce (web/headers.py); nothing else runs.
     env.globals["csp_nonce"] = jinja2.pass_context(lambda ctx: csp_nonce(ctx["request"]))
     env.filters["duration"] = format_duration
     env.filters["when"] = format_when
-    env.filters["when_ms"] = lambda ms: format_when(iso(ms))
+    env.filters["when_ms"] = format_when_ms
     return env
 
 
@@ -116,7 +118,13 @@ def format_duration(ms: int) -> str:
 
 
 def format_when(iso: str) -> str:
-    return datetime.fromisoformat(iso.replace("Z", "+00:00")).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")).strftime(WHEN)
+
+
+def format_when_ms(ms: int) -> str:
+    """format_when of a millisecond timestamp, without a round trip through an ISO string (a page of
+    error groups formats two per group)."""
+    return (_EPOCH + timedelta(milliseconds=ms)).strftime(WHEN)
 
 
 @get("/demo", sync_to_thread=False, include_in_schema=False)

@@ -240,7 +240,7 @@ def get_session(cur: duckdb.DuckDBPyConnection, session_id: str, now_ms: int) ->
     lcp, inp, cls, fcp, ttfb, names, ip = row[-7:]
     start = row[4]
     return SessionDetail(
-        *_item(row[:-7], now_ms),
+        **dict(zip(SessionItem.__struct_fields__, _item(row[:-7], now_ms))),
         ip=ip,
         pages=[PageVisit(url=u, title=t, at=iso(a), offset_ms=a - start) for u, t, a in pages],
         errors=[ErrorItem(message=m, stack=s, at=iso(a), offset_ms=a - start) for m, s, a in errors],
