@@ -40,6 +40,16 @@ def _long_session(server: Server, key: str, session_id: str) -> int:
     return (BATCHES - 1) * BATCH_MS + 5_000
 
 
+# When each EventSource opens, beside the player's own ss:ready mark.
+WATCH_STREAMS = """
+window.__streams = [];
+const Original = window.EventSource;
+window.EventSource = class extends Original {
+  constructor(url, options) { super(url, options); window.__streams.push([String(url), performance.now()]); }
+};
+"""
+
+
 def _queries(requests: list[str]) -> list[str]:
     return [url.split("?")[1] for url in requests]
 
@@ -56,6 +66,7 @@ def _viewer(browser: Any, server: Server, project: dict[str, str], session_id: s
 def test_a_long_session_starts_on_its_first_pages_and_grows_to_its_whole_length(
         browser: Any, server: Server, project: dict[str, str]) -> None:
     context, viewer, requests, total_ms = _viewer(browser, server, project, "long-1")
+    viewer.add_init_script(WATCH_STREAMS)
     try:
         viewer.goto(f"{server.url}/sessions/long-1")
         viewer.wait_for_selector('[data-testid="player"][data-ready="true"]', timeout=30_000)
@@ -69,6 +80,15 @@ def test_a_long_session_starts_on_its_first_pages_and_grows_to_its_whole_length(
         assert viewer.locator(".ss-seek").get_attribute("max") == str(total_ms)
         frame = viewer.frame_locator('[data-testid="player"] iframe')
         assert frame.locator("#clock").inner_text() == "start"
+        # Neither the summary's model nor the steps (the server reads the whole session for them) compete with
+        # the first frame: both are asked for after it.
+        viewer.wait_for_function("() => window.__streams.length > 0")
+        ready = viewer.evaluate("performance.getEntriesByName('ss:ready')[0].startTime")
+        [(url, opened)] = viewer.evaluate("window.__streams")
+        assert url.endswith("/sessions/long-1/insight/stream") and opened >= ready
+        steps = viewer.wait_for_function("""() => performance.getEntriesByType("resource")
+            .find((r) => r.name.endsWith("/sessions/long-1/steps"))?.startTime""").json_value()
+        assert steps >= ready
     finally:
         context.close()
 

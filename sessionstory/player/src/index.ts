@@ -64,6 +64,7 @@ async function mount(root: HTMLElement): Promise<void> {
     // Only now: filling the panels with the moments lays out thousands of rows, which would hold up the
     // first frame (over half a second on a long session) for lists that are not needed to show it.
     showMoments(player, moments);
+    player.afterFirstFrame();
     if (root.dataset.autoplay === "1") player.play();
     void loadRest(player, pages, root);
   } catch (error) {

@@ -170,6 +170,11 @@ export class Player {
     }
   }
 
+  /** What the panels read from the server beyond the events, asked for once the first frame is on screen. */
+  afterFirstFrame(): void {
+    this.stepsPanel?.start();
+  }
+
   /** Whether all of the session has arrived (the timeline and panels then show all of it). */
   private get complete(): boolean {
     return this.startIn && this.endIn;

@@ -52,9 +52,10 @@ export class StepsPanel extends Panel {
   private readonly note: HTMLElement;
   private readonly copyButton: HTMLButtonElement;
   private readonly fallback: HTMLTextAreaElement;
+  private asked = false;
 
-  /** `onLoad` runs once the steps are in, so the tab's count can follow. */
-  constructor(url: string | null, testUrl: string | null, ctx: PanelContext, onLoad: () => void) {
+  /** `onLoad` runs once the steps are in (asked for by start()), so the tab's count can follow. */
+  constructor(private readonly url: string | null, testUrl: string | null, ctx: PanelContext, private readonly onLoad: () => void) {
     super("steps", "Steps", "No steps could be read from this session.", ctx);
     this.copyButton = h("button", { type: "button", class: "ss-btn ss-btn-text ss-copy-steps", disabled: "" }, ["Copy steps"]);
     this.copyButton.addEventListener("click", () => void this.copy());
@@ -68,8 +69,17 @@ export class StepsPanel extends Panel {
     this.note = h("p", { class: "ss-note", role: "status" }, ["Loading steps…"]);
     this.toolbar.after(this.note, this.fallback);
     this.setRows([]);
-    if (url) void this.load(url, onLoad);
-    else this.note.textContent = "Steps are not available for this session.";
+    if (!url) this.note.textContent = "Steps are not available for this session.";
+  }
+
+  /**
+   * Asks the server for the steps, once. Not before the first frame is on screen: the server reads the whole
+   * session for them, work that would compete with opening it.
+   */
+  start(): void {
+    if (!this.url || this.asked) return;
+    this.asked = true;
+    void this.load(this.url, this.onLoad);
   }
 
   count(): number {
