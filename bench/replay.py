@@ -9,7 +9,9 @@ page load every ten minutes, sent through ingest in 10-second batches. Then, in 
 - baseline: the same events as one static file served by the same server, fetched and
   parsed (`fetch().json()`), timed in the page;
 - the player: navigation to `/sessions/{id}?t=T` until the root says `data-ready="true"`,
-  at the start and half-way in (the requested time must be on screen).
+  at the start, half-way in (30 minutes: a page load's very moment) and 9.5 minutes later, just
+  before the next page load, where the most events follow the last full snapshot (the requested
+  time must be on screen).
 
 Goal (issue #4): the player within 1.5x of the baseline. Each first frame is also told step by
 step (medians, ms since the previous step): the page's HTML in, player.js in, the bundle running,
@@ -161,6 +163,10 @@ def show_steps(label: str, steps: dict[str, float]) -> str:
     return f"    {label}: " + ", ".join(parts) + " ms"
 
 
+def minute(ms: int) -> str:
+    return f"{ms / 60_000:g} min" if ms else "0"
+
+
 def heap_after_ready(page: Any, server: Server, session_id: str) -> int:
     page.goto(f"{server.url}/sessions/{session_id}")
     page.wait_for_selector('[data-testid="player"][data-loaded="true"]', timeout=120_000)
@@ -176,13 +182,22 @@ def measure(page: Any, server: Server, token: str, key: str, session_id: str, ev
     ingest(server, key, session_id, events)
     stored = _get(server, f"/api/v1/sessions/{session_id}/events", token)
     STATIC.write_text(json.dumps(stored))
-    half = minutes * 30_000
     return {
         "events": len(stored), "bytes": STATIC.stat().st_size,
         "static": stats.p50([time_static(page, server) for _ in range(REPS)]),
-        "start": median_steps([time_player(page, server, session_id, 0) for _ in range(REPS)]),
-        "middle": median_steps([time_player(page, server, session_id, half) for _ in range(REPS)]),
+        "at": {at: median_steps([time_player(page, server, session_id, at) for _ in range(REPS)])
+               for at in positions(minutes)},
     }
+
+
+def positions(minutes: int) -> list[int]:
+    """Where the player opens (ms): the start, half-way (a page load), and just before the next page load."""
+    half = minutes * 30_000
+    late = half + LATE_AFTER_LOAD_MS
+    return [0, half] + ([late] if late < minutes * 60_000 else [])
+
+
+LATE_AFTER_LOAD_MS = 570_000  # page loads come every ten minutes: 9.5 minutes of events after the last one
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -221,12 +236,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Replay start: {args.minutes}-minute sessions over a recorded documentation page "
           f"(Chromium, loopback, median of {REPS}); first frame = navigation start to data-ready")
     for name, r in results.items():
-        start, middle = r["start"]["ready"], r["middle"]["ready"]
+        firsts = ", ".join(f"at {minute(at)} {steps['ready']:.0f} ms ({steps['ready'] / r['static']:.2f}x)"
+                           for at, steps in r["at"].items())
         print(f"  {name}: {r['events']:,} events, {r['bytes'] / 2**20:.1f} MiB; static file fetch + parse {r['static']:.0f} ms; "
-              f"player at 0 {start:.0f} ms ({start / r['static']:.2f}x), "
-              f"at {args.minutes // 2} min {middle:.0f} ms ({middle / r['static']:.2f}x)")
-        print(show_steps("steps at 0", r["start"]))
-        print(show_steps(f"steps at {args.minutes // 2} min", r["middle"]))
+              f"player {firsts}")
+        for at, steps in r["at"].items():
+            print(show_steps(f"steps at {minute(at)}", steps))
     if args.memory_minutes:
         print(f"  {args.memory_minutes}-minute session ({size_2h / 2**20:.1f} MiB of events): player JS heap {heap / 2**20:.0f} MiB "
               f"after it all loaded ({heap / max(size_2h, 1):.1f}x the events' JSON)")
