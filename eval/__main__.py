@@ -11,6 +11,7 @@ is not grounded).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import re
 import sys
@@ -75,8 +76,8 @@ def ingest_scenarios(data_dir: Path, model_path: str) -> list[tuple[Scenario, li
         "SESSIONSTORY_LLM_MODEL": model_path, "SESSIONSTORY_ADMIN_EMAIL": "eval@localhost",
         "SESSIONSTORY_ADMIN_PASSWORD": "eval only, thrown away"}))
     dd = DataDir(settings)
-    try:
-        with TestClient(create_app(settings, dd)) as client:
+    try:  # the app's start-up notes (the Demo project's banner) would land in the printed table
+        with contextlib.redirect_stdout(sys.stderr), TestClient(create_app(settings, dd)) as client:
             key = dd.projects.create("Eval").public_key
             for s in SCENARIOS:
                 events = sorted(s.events, key=lambda e: e["timestamp"])  # as the SDK sends them

@@ -229,7 +229,8 @@ def test_the_template_adds_each_key_point_the_model_left_out() -> None:
 
 
 def test_an_answer_that_does_not_hold_up_is_replaced_by_the_facts() -> None:
-    for answer in ["The visitor bought a novel on /novels.", "The visitor", ""]:  # invented; cut short; nothing
+    # invented; cut short; nothing; true but no summary (a chat model repeating its task)
+    for answer in ["The visitor bought a novel on /novels.", "The visitor", "", "One to three short sentences, alone."]:
         made = compose(answer, CART, "m")
         assert made.source == "facts" and made.model_text == ""
         assert made.added[0] == "The visitor saw one page, /cart." and "again and again" in made.summary

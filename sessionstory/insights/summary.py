@@ -275,15 +275,18 @@ def summarise(model: LocalModel, facts: list[Fact], on_text: Callable[[str], Non
 
 
 def compose(answer: str, facts: list[Fact], model_name: str) -> Insight:
-    """What is shown: the model's sentences if they hold up, then a template sentence for each
-    key point they leave out (all of them, after an opening line, when they do not hold up)."""
+    """What is shown: the model's sentences if they hold up and state a key point, then a template
+    sentence for each key point they leave out (all of them, after an opening line, otherwise)."""
     signals = [Signal(f.kind, f.at, f.detail) for f in facts if f.kind in SIGNAL_KINDS]
     lines = [f"- {f.detail}" for f in facts]
     text = _first_sentences(answer)
-    kept = text if text and grounded(text, facts) else ""
+    points = key_points(facts)
+    # A sentence that states none of the key points is no summary ("One to three short
+    # sentences." is a chat model repeating its task), however true.
+    kept = text if text and grounded(text, facts) and any(mentioned(text, p) for p in points) else ""
     added = [] if kept else [_opening(facts)]
     summary = kept or added[0]
-    for point in key_points(facts):
+    for point in points:
         if not mentioned(summary, point) and len(summary) + len(point.sentence) < MAX_SUMMARY:
             summary += " " + point.sentence
             added.append(point.sentence)
