@@ -19,7 +19,7 @@ from litestar.response import Template
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
-from sessionstory import admin, demo
+from sessionstory import admin, demo, logs
 from sessionstory.admission import Admission
 from sessionstory.config import Settings, prepare_data_dir
 from sessionstory.datadir import DataDir
@@ -66,6 +66,7 @@ def create_app(settings: Settings, dd: DataDir | None = None) -> Litestar:
             opened.settings.admin_socket.unlink(missing_ok=True)
             if dd is None:
                 opened.close()
+            logs.write_pending()
 
     return Litestar(
         route_handlers=api_only([

@@ -3,9 +3,9 @@
 lines for people to stdout, as uvicorn does); the few banners meant for a person at the
 console (the first admin's password) are printed to stdout.
 
-Every line is formatted and written by a background thread (`BackgroundStreamHandler`):
-an access line per request, formatted and written on the event loop, was the largest
-part of a small request's fixed cost after the socket writes.
+Access lines are formatted and written by a background thread (`BackgroundStreamHandler`):
+one per request, formatted and written on the event loop, was the largest part of a small
+request's fixed cost after the socket writes.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from typing import Any, TextIO
 
 # uvicorn's access records carry (client, method, path, HTTP version, status) as their args.
 _ACCESS_FIELDS = ("client", "method", "path", "http_version", "status")
+ACCESS_LOGGER = "uvicorn.access"
 WRITE_EVERY_S = 0.05  # how late a line may reach its stream: one wake-up per interval, not per line
 
 
@@ -32,7 +33,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        if record.name == "uvicorn.access" and isinstance(record.args, tuple) and len(record.args) == 5:
+        if record.name == ACCESS_LOGGER and isinstance(record.args, tuple) and len(record.args) == 5:
             line.update(zip(_ACCESS_FIELDS, record.args))
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
@@ -42,9 +43,10 @@ class JsonFormatter(logging.Formatter):
 
 
 class BackgroundStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
-    """A StreamHandler whose caller only queues the record; a daemon thread formats and
-    writes what has queued every WRITE_EVERY_S (so a burst of requests wakes it once).
-    `flush()` (and so logging's shutdown at exit) writes everything queued first."""
+    """A StreamHandler that leaves access lines to a daemon thread, which formats and writes
+    what has queued every WRITE_EVERY_S (so a burst of requests wakes it once). Any other
+    line is rare and may be the last before the process ends (uvicorn re-raises SIGTERM,
+    so no exit hook runs): it is written at once, after the access lines queued before it."""
 
     def __init__(self, stream: TextIO | None = None) -> None:
         super().__init__(stream)
@@ -54,11 +56,10 @@ class BackgroundStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
         threading.Thread(target=self._write_loop, name="log-writer", daemon=True).start()
 
     def emit(self, record: logging.LogRecord) -> None:
-        if record.name != "uvicorn.access":  # rare lines: their arguments may change later, so format them now
-            record.msg, record.args = record.getMessage(), None
-            if record.exc_info and self.formatter:
-                record.exc_text = self.formatter.formatException(record.exc_info)
-        self._queued.put(record)  # an access line's arguments are strings and numbers: formatted later
+        if record.name == ACCESS_LOGGER:
+            self._queued.put(record)  # its arguments are strings and numbers: formatting later is safe
+        else:
+            self._write_queued(record)
 
     def flush(self) -> None:
         self._write_queued()
@@ -72,21 +73,29 @@ class BackgroundStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
         while not self._closed.wait(WRITE_EVERY_S):
             self._write_queued()
 
-    def _write_queued(self) -> None:
-        with self._writing:  # the writer thread and a flush at exit: each line once, in order
-            wrote = False
+    def _write_queued(self, last: logging.LogRecord | None = None) -> None:
+        with self._writing:  # the writer thread and the others: each line once, in order
+            records = []
             while True:
                 try:
-                    record = self._queued.get_nowait()
+                    records.append(self._queued.get_nowait())
                 except queue.Empty:
                     break
+            for record in [*records, *([last] if last else [])]:
                 try:
                     self.stream.write(self.format(record) + self.terminator)
-                    wrote = True
                 except Exception:
                     self.handleError(record)
-            if wrote:
+            if records or last:
                 self.stream.flush()
+
+
+def write_pending() -> None:
+    """Write the access lines still queued (the app's shutdown calls this: after it, no request is served)."""
+    for logger in (logging.getLogger(ACCESS_LOGGER), logging.getLogger()):
+        for handler in logger.handlers:
+            if isinstance(handler, BackgroundStreamHandler):
+                handler.flush()
 
 
 def configure(log_format: str) -> dict[str, Any] | None:
