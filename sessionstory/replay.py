@@ -152,7 +152,7 @@ def opening_slice(times: list[BatchTimes], at_ms: Stamp) -> Slice:
 # moved batches are read again). Bounded by the number of batches kept, across sessions.
 _times: OrderedDict[str, dict[int, tuple[Location, BatchTimes]]] = OrderedDict()
 _times_lock = threading.Lock()
-TIMES_KEPT = 100_000
+TIMES_KEPT = 50_000  # ~300 bytes each (15 MB): a 2-hour session of 2-second batches holds 3,600
 SCAN_FIRST, SCAN_MOST = 4, 64
 
 

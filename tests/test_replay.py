@@ -83,3 +83,16 @@ def test_opening_at_a_moment_reads_a_compacted_session_and_a_share_link_alike(
     assert shared.content == before.content and shared.headers["x-first-batch"] == "8"
     assert shared.headers["cache-control"] == "no-store"
     assert client.get(f"/share/{token}/events", params={"at": -5}).status_code == 400
+
+
+def test_the_remembered_batch_times_stay_bounded(client: TestClient, project: Any, auth: dict[str, str],  # type: ignore[type-arg]
+                                                 monkeypatch: Any) -> None:
+    from sessionstory import replay
+    monkeypatch.setattr(replay, "TIMES_KEPT", 20)
+    for sid in ("b-1", "b-2", "b-3"):
+        _long(client, project.public_key, sid)
+        assert _at(client, f"/api/v1/sessions/{sid}/events", 11 * BATCH_MS, **auth).headers["x-first-batch"] == "8"
+    kept = {sid: len(times) for sid, times in replay._times.items()}
+    assert sum(kept.values()) <= 20 and "b-3" in kept, kept
+    assert client.delete("/api/v1/sessions/b-3", headers=auth).status_code == 204
+    assert "b-3" not in replay._times, "nothing of an erased session stays in memory"
