@@ -29,6 +29,8 @@ from sessionstory.store.records import Sealer
 
 if TYPE_CHECKING:
     from sessionstory.cluster.accounts import SharedRows
+    from sessionstory.cluster.health import ClusterHealth
+    from sessionstory.cluster.lock import ClusterLock
     from sessionstory.cluster.peers import PeerIndexer
     from sessionstory.store.shipping import Shipper
 
@@ -65,6 +67,7 @@ class DataDir:
         self.erasure.after_erasure = self.compactor.forget  # dictionaries that learnt from erased sessions go too
         self.model = LocalModel(settings.data_dir, settings.llm_model)  # loaded on first use
         self.peers = self._peer_indexer()  # None on a single node
+        self.health = self._cluster_health()  # None on a single node
 
     def start(self) -> None:
         """Start the background threads a server needs (group commit, index writer)."""
@@ -74,10 +77,14 @@ class DataDir:
             self.shipper.start(self.log)
         if self.peers is not None:
             self.peers.start()
+        if self.health is not None:
+            self.health.start()
 
     def close(self) -> None:
         self.compactor.stop()
         self.model.close()
+        if self.health is not None:
+            self.health.stop()
         if self.peers is not None:
             self.peers.stop()
         if self.shipper is not None:
@@ -93,6 +100,30 @@ class DataDir:
         from sessionstory.cluster.compaction import NodeCompactor
 
         return NodeCompactor(self.log, self.index, self.settings.session_timeout_s, self.shipper.node)
+
+    @property
+    def cluster_lock(self) -> ClusterLock | None:
+        """With a catalog: `with dd.cluster_lock.held(name) as mine:` runs background work
+        (retention, digests...) on one node of the cluster at a time; None on a single node."""
+        return self.shared_rows.lock if self.shared_rows is not None else None
+
+    def cluster_checks(self) -> dict[str, str | None]:
+        """For /readyz: whether the object store and the catalog answered at the last probe
+        (failure text, or None); nothing on a single node."""
+        return self.health.checks() if self.health is not None else {}
+
+    def _cluster_health(self) -> ClusterHealth | None:
+        probes: dict[str, Callable[[], object]] = {}
+        if self.shipper is not None:
+            objects = self.shipper.objects
+            probes["store"] = lambda: objects.list("nodes/")
+        if self.shared_rows is not None:
+            probes["catalog"] = self.shared_rows.ping
+        if not probes:
+            return None
+        from sessionstory.cluster.health import ClusterHealth
+
+        return ClusterHealth(probes)
 
     def _peer_indexer(self) -> PeerIndexer | None:
         """With a store URL: what indexes the segments the other nodes shipped (a server's thread)."""

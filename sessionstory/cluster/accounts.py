@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from sessionstory.cluster.lock import ClusterLock
 from sessionstory.config import ConfigError
 from sessionstory.entities import RowConflict
 
@@ -33,6 +34,7 @@ KEYS = {"projects": "id", "users": "id", "tokens": "id", "saved_filters": "id", 
 _SCHEMA_LOCK = 0x5E55_0001
 POOL_SIZE = 8
 CONNECT_TIMEOUT_S = 15.0
+PING_TIMEOUT_S = 5.0
 
 # The single node's account tables (index/schema.py), in Postgres's words.
 _TABLES = f"""
@@ -106,6 +108,7 @@ class SharedRows:
 
     def __init__(self, pool: ConnectionPool) -> None:
         self._pool = pool
+        self.lock = ClusterLock(pool)  # background work once per cluster, on the same database
 
     def read(self, query: Callable[[Any], T]) -> T:
         with self._pool.connection() as conn:
@@ -126,6 +129,11 @@ class SharedRows:
             self.read(lambda cur: cur.execute(sql, params))
         except psycopg.errors.UniqueViolation as exc:
             raise RowConflict(_first_line(exc)) from None
+
+    def ping(self) -> None:
+        """Raises unless the database answers within PING_TIMEOUT_S (cluster/health.py)."""
+        with self._pool.connection(timeout=PING_TIMEOUT_S) as conn:
+            conn.execute("SELECT 1")
 
     def close(self) -> None:
         self._pool.close()

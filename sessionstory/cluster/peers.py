@@ -24,6 +24,7 @@ from typing import TypeVar
 
 import duckdb
 
+from sessionstory.cluster.periodic import Periodic
 from sessionstory.index import Index
 from sessionstory.index.apply import apply_records, settle_quiet
 from sessionstory.index.compaction import forget_session
@@ -60,28 +61,23 @@ class PeerIndexer:
         self._poll_s = poll_s
         self._applied: dict[int, int] = {}  # peer segment -> bytes of it indexed
         self._pending: dict[str, float] = {}  # sessions with clicks awaiting an outcome -> last touched
-        self._stop = threading.Event()
         self._polling = threading.Lock()  # a poll and a reset never interleave
-        self._thread: threading.Thread | None = None
+        self._timer = Periodic("peer-indexer", poll_s, self._poll_or_log)
         self.indexed = 0  # peer records indexed since start (metrics, tests)
 
     def start(self) -> None:
         self.reset()
-        self._thread = threading.Thread(target=self._run, name="peer-indexer", daemon=True)
-        self._thread.start()
+        self._timer.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread:
-            self._thread.join()
+        self._timer.stop()
         self._reader.close()
 
-    def _run(self) -> None:
-        while not self._stop.wait(self._poll_s):
-            try:
-                self.poll()
-            except Exception as exc:  # the store or the index refused: try again at the next poll
-                log.error("peer segments: %s; trying again in %.0f s", short_error(exc), self._poll_s)
+    def _poll_or_log(self) -> None:
+        try:
+            self.poll()
+        except Exception as exc:  # the store or the index refused: try again at the next poll
+            log.error("peer segments: %s; trying again in %.0f s", short_error(exc), self._poll_s)
 
     def reset(self) -> None:
         """Read what the index holds of each peer segment: at start, and after the index file

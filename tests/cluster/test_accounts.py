@@ -92,3 +92,22 @@ def test_comments_and_share_links_are_shared(store_env: dict[str, str], catalog_
     finally:
         for dd in nodes:
             dd.close()
+
+
+def test_background_work_runs_on_one_node_at_a_time(store_env: dict[str, str], catalog_env: dict[str, str],
+                                                     tmp_path: Path) -> None:
+    first, second = (DataDir(prepare_data_dir(load_settings(tmp_path / name, env={**store_env, **catalog_env})))
+                     for name in ("a", "b"))
+    try:
+        assert first.cluster_lock is not None and second.cluster_lock is not None
+        with first.cluster_lock.held("retention") as mine:
+            assert mine
+            with second.cluster_lock.held("retention") as theirs, second.cluster_lock.held("digests") as other:
+                assert not theirs and other  # one lock per kind of work
+        with second.cluster_lock.held("retention") as mine:
+            assert mine  # released at the end of the first one's block
+            first.close()  # a node that stops (or dies: its connection closes) holds nothing
+        with second.cluster_lock.held("retention") as mine:
+            assert mine
+    finally:
+        second.close()
