@@ -10,8 +10,6 @@ Not a test: it prints the median and p90 in milliseconds of each, and the ratio 
 
 from __future__ import annotations
 
-import argparse
-import os
 import tempfile
 from pathlib import Path
 
@@ -21,7 +19,7 @@ from bench.stats import p50, percentile, timed
 from sessionstory.config import load_settings, prepare_data_dir
 from sessionstory.datadir import DataDir
 from sessionstory.index import lake
-from tests.cluster.harness import Postgres
+from tests.cluster.harness import Postgres, print_rounds_table
 
 SIGNED_IN = ("SELECT u.id, u.email, u.role, u.created_ms, w.csrf_token FROM {db}web_sessions w "
              "JOIN {db}users u ON u.id = w.user_id WHERE w.id_hash = ? AND w.expires_ms > ?")
@@ -63,14 +61,7 @@ def measure(rounds: int) -> list[str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=200)
-    args = parser.parse_args()
-    print(f"load average {os.getloadavg()[0]:.2f}; {args.rounds} rounds each")
-    print("| who is signed in | median ms | p90 ms | ratio |")
-    print("| --- | --- | --- | --- |")
-    for row in measure(args.rounds):
-        print(row)
+    print_rounds_table(__doc__.splitlines()[0], ["who is signed in", "median ms", "p90 ms", "ratio"], measure, 200)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ protocol over HTTP, as MinIO or S3 itself would.
 
 from __future__ import annotations
 
+import argparse
 import glob
 import os
 import pwd
@@ -125,3 +126,17 @@ def wait_for(check: Callable[[], object], what: str, timeout: float = 60) -> obj
         assert time.monotonic() < deadline, f"not within {timeout} s: {what}"
         time.sleep(0.3)
     return found
+
+
+def print_rounds_table(description: str, columns: list[str], measure: Callable[[int], list[str]],
+                       default_rounds: int) -> None:
+    """The command line of a latency script: `--rounds N`, then the load and a Markdown table
+    of `measure(rounds)`'s rows under `columns`."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--rounds", type=int, default=default_rounds)
+    rounds = parser.parse_args().rounds
+    print(f"load average {os.getloadavg()[0]:.2f}; {rounds} rounds each")
+    print("| " + " | ".join(columns) + " |")
+    print("|" + " --- |" * len(columns))
+    for row in measure(rounds):
+        print(row)

@@ -10,8 +10,6 @@ median and p90 in milliseconds, and the ratio to the local file.
 
 from __future__ import annotations
 
-import argparse
-import os
 import tempfile
 import threading
 import time
@@ -21,7 +19,7 @@ import duckdb
 
 from bench.stats import p50, percentile, timed
 from sessionstory.index import lake
-from tests.cluster.harness import MotoS3, Postgres
+from tests.cluster.harness import MotoS3, Postgres, print_rounds_table
 
 SESSIONS = """CREATE TABLE {db}.sessions (id VARCHAR, project_id VARCHAR, started_ms BIGINT,
     event_count INTEGER, urls VARCHAR, last_received_ms BIGINT)"""
@@ -146,14 +144,7 @@ def _delete_beside_append(nodes: list[duckdb.DuckDBPyConnection]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=20)
-    args = parser.parse_args()
-    print(f"load average {os.getloadavg()[0]:.2f}; {args.rounds} rounds each")
-    print("| operation | DuckLake median ms | p90 ms | local DuckDB file median ms | ratio |")
-    print("| --- | --- | --- | --- | --- |")
-    for row in measure(args.rounds):
-        print(row)
+    print_rounds_table(__doc__.splitlines()[0], ["operation", "DuckLake median ms", "p90 ms", "local DuckDB file median ms", "ratio"], measure, 20)
 
 
 if __name__ == "__main__":
