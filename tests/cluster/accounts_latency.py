@@ -54,7 +54,7 @@ def measure(rounds: int) -> list[str]:
         for dd in (single, shared):
             dd.close()
         baseline = p50(results["single node: the index's DuckDB file"])
-        return [f"| {name} | {p50(ms):.3f} | {percentile(ms, 90):.3f} | {p50(ms) / baseline:.1f}x |"
+        return [f"| {name} | {p50(ms):.3f} | {percentile(ms, 90):.3f} | {p50(ms) / baseline:.2f}x |"
                 for name, ms in results.items()]
     finally:
         pg.stop()
