@@ -19,7 +19,7 @@ from bench.stats import p50, percentile, timed
 from sessionstory.config import load_settings, prepare_data_dir
 from sessionstory.datadir import DataDir
 from sessionstory.index import lake
-from tests.cluster.harness import Postgres, print_rounds_table
+from tests.cluster.harness import Postgres, print_table
 
 SIGNED_IN = ("SELECT u.id, u.email, u.role, u.created_ms, w.csrf_token FROM {db}web_sessions w "
              "JOIN {db}users u ON u.id = w.user_id WHERE w.id_hash = ? AND w.expires_ms > ?")
@@ -61,7 +61,7 @@ def measure(rounds: int) -> list[str]:
 
 
 def main() -> None:
-    print_rounds_table(__doc__.splitlines()[0], ["who is signed in", "median ms", "p90 ms", "ratio"], measure, 200)
+    print_table(__doc__.splitlines()[0], ["who is signed in", "median ms", "p90 ms", "ratio"], measure, rounds=200)
 
 
 if __name__ == "__main__":

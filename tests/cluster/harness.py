@@ -128,15 +128,16 @@ def wait_for(check: Callable[[], object], what: str, timeout: float = 60) -> obj
     return found
 
 
-def print_rounds_table(description: str, columns: list[str], measure: Callable[[int], list[str]],
-                       default_rounds: int) -> None:
-    """The command line of a latency script: `--rounds N`, then the load and a Markdown table
-    of `measure(rounds)`'s rows under `columns`."""
+def print_table(description: str, columns: list[str], measure: Callable[..., list[str]],
+                **options: float) -> None:
+    """The command line of a measuring script: each option as `--name N` (its default given
+    here), then the load and a Markdown table of `measure(**options)`'s rows under `columns`."""
     parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--rounds", type=int, default=default_rounds)
-    rounds = parser.parse_args().rounds
-    print(f"load average {os.getloadavg()[0]:.2f}; {rounds} rounds each")
+    for name, default in options.items():
+        parser.add_argument(f"--{name.replace('_', '-')}", type=type(default), default=default)
+    chosen = vars(parser.parse_args())
+    print(f"load average {os.getloadavg()[0]:.2f}; " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in chosen.items()))
     print("| " + " | ".join(columns) + " |")
     print("|" + " --- |" * len(columns))
-    for row in measure(rounds):
+    for row in measure(**chosen):
         print(row)

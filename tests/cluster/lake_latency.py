@@ -19,7 +19,7 @@ import duckdb
 
 from bench.stats import p50, percentile, timed
 from sessionstory.index import lake
-from tests.cluster.harness import MotoS3, Postgres, print_rounds_table
+from tests.cluster.harness import MotoS3, Postgres, print_table
 
 SESSIONS = """CREATE TABLE {db}.sessions (id VARCHAR, project_id VARCHAR, started_ms BIGINT,
     event_count INTEGER, urls VARCHAR, last_received_ms BIGINT)"""
@@ -144,7 +144,8 @@ def _delete_beside_append(nodes: list[duckdb.DuckDBPyConnection]) -> str:
 
 
 def main() -> None:
-    print_rounds_table(__doc__.splitlines()[0], ["operation", "DuckLake median ms", "p90 ms", "local DuckDB file median ms", "ratio"], measure, 20)
+    print_table(__doc__.splitlines()[0], ["operation", "DuckLake median ms", "p90 ms", "local DuckDB file median ms", "ratio"],
+                measure, rounds=20)
 
 
 if __name__ == "__main__":

@@ -11,9 +11,7 @@ second and this process's CPU per record for both, and their ratio.
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
 import tempfile
 import time
 import uuid
@@ -25,7 +23,7 @@ from sessionstory.config import load_settings, prepare_data_dir
 from sessionstory.datadir import DataDir
 from sessionstory.demo import DEMO_AGENTS, recordings
 from sessionstory.ingest import prepare
-from tests.cluster.harness import MotoS3, Postgres
+from tests.cluster.harness import MotoS3, Postgres, print_table
 
 
 def _record(node: DataDir, sessions: int, batch_events: int) -> int:
@@ -94,15 +92,8 @@ def measure(sessions: int, batch_events: int) -> list[str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sessions", type=int, default=1000)
-    parser.add_argument("--batch-events", type=int, default=5)
-    args = parser.parse_args()
-    print(f"load average {os.getloadavg()[0]:.2f}; {args.sessions} sessions, batches of {args.batch_events} events")
-    print("| what | records | wall s | records/s | CPU ms per record | CPU ratio |")
-    print("| --- | --- | --- | --- | --- | --- |")
-    for row in measure(args.sessions, args.batch_events):
-        print(row)
+    print_table(__doc__.splitlines()[0], ["what", "records", "wall s", "records/s", "CPU ms per record", "CPU ratio"],
+                measure, sessions=1000, batch_events=5)
 
 
 if __name__ == "__main__":
