@@ -15,7 +15,7 @@ from sessionstory.app import create_app
 from sessionstory.config import load_settings, prepare_data_dir
 from sessionstory.datadir import DataDir
 from sessionstory.index.filters import parse_filters
-from sessionstory.index.sessions import Page, list_sessions
+from sessionstory.index.sessions import Page, count_sessions, list_sessions
 from sessionstory.ingest import prepare
 from tests.events import click, custom, error, meta, mutation, network, page, snapshot
 
@@ -207,6 +207,19 @@ def test_a_text_search_is_counted_up_to_a_cap(app: tuple[TestClient, DataDir], c
     assert (first_page(text, 4, exact=True).total, first_page(text, 4, exact=True).total_exact) == (6, True)
     assert (first_page({"device": "desktop"}, 1).total, first_page({"device": "desktop"}, 1).total_exact) == (5, True)
     assert (first_page({"url": "/checkout"}, 1).total, first_page({"url": "/checkout"}, 1).total_exact) == (1, True)
+
+
+@pytest.mark.parametrize("text", ["shop.example", "/checkout", "no such text"])
+def test_a_capped_count_is_the_plain_count_up_to_its_cap(app: tuple[TestClient, DataDir], corpus: dict[str, Any],  # type: ignore[type-arg]
+                                                         text: str) -> None:
+    """Whatever the first two ranges of rowids hold (some, all or none of the matches; run out or not)."""
+    dd, now = app[1], int(time.time() * 1000)
+    f = parse_filters({"q": text}, now)
+    exact, _ = dd.index.read(lambda cur: count_sessions(cur, [corpus["project"]], f, now))
+    for range_rows in (1, 2, 3, 5, 1000):
+        for cap in range(8):
+            got = dd.index.read(lambda cur: count_sessions(cur, [corpus["project"]], f, now, cap, range_rows))
+            assert got == (min(exact, cap), exact <= cap), (range_rows, cap)
 
 
 def test_the_api_says_whether_a_total_is_exact(client: TestClient, auth: dict[str, str], corpus: dict[str, Any]) -> None:  # type: ignore[type-arg]

@@ -214,15 +214,48 @@ def _newest_first(cur: duckdb.DuckDBPyConnection, where: list[str], params: list
 
 
 def count_sessions(cur: duckdb.DuckDBPyConnection, project_ids: list[str], f: SessionFilter, now_ms: int,
-                   cap: int | None = None) -> tuple[int, bool]:
+                   cap: int | None = None, range_rows: int | None = None) -> tuple[int, bool]:
     """The number of matching sessions, and whether it is exact; with a cap, the scan stops at the
-    cap's next match."""
+    cap's next match (`range_rows`: see _count_up_to; tests make it small)."""
     where, params = _matching(project_ids, f, now_ms)
     matching = f"FROM sessions WHERE {' AND '.join(where)}"
     if cap is None:
         return cur.execute(f"SELECT count(*) {matching}", params).fetchone()[0], True
-    found = cur.execute(f"SELECT count(*) FROM (SELECT 1 {matching} LIMIT ?)", [*params, cap + 1]).fetchone()[0]
+    found = _count_up_to(cur, matching, params, cap + 1, range_rows or ROW_GROUP_ROWS)
     return min(found, cap), found <= cap
+
+
+# DuckDB's default row group: the unit a scanning thread takes, and the unit min/max skip by.
+ROW_GROUP_ROWS = 122_880
+
+
+def _count_up_to(cur: duckdb.DuckDBPyConnection, matching: str, params: list[object], need: int,
+                 range_rows: int) -> int:
+    """The matches, counted until there are `need` of them. A plain `LIMIT need` gives each scanning
+    thread a limit of its own, so both threads read until each has found `need`: twice the work.
+    Instead, two ranges of rowids one row group wide look for half each, side by side (one task each,
+    as parts of one UNION ALL). When that is not enough, the ranges that ran out before their half
+    (from the first on) are counted in full, and the rest of the table is counted after them. At 1M
+    sessions `q=reading 'price'` reads 1,008 matching rows instead of 2,031 (EXPLAIN ANALYZE;
+    timed beside the plain LIMIT by bench.alternatives)."""
+    half = (need + 1) // 2
+    ranges = [(0, range_rows), (range_rows, 2 * range_rows)]
+    parts = [f"SELECT {i} AS part {matching} AND rowid >= ? AND rowid < ? LIMIT ?" for i in range(len(ranges))]
+    found = dict(cur.execute(
+        f"SELECT part, count(*) FROM ({' UNION ALL '.join(f'({p})' for p in parts)}) GROUP BY part",
+        [x for lo, hi in ranges for x in (*params, lo, hi, half)]).fetchall())
+    if sum(found.values()) >= need:
+        return sum(found.values())
+    # The ranges that ran out, from the first on, are counted; the rest of the table starts after them
+    # (a bare `rowid >= ?`, which skips whole row groups, unlike a NOT around the ranges).
+    counted = 0
+    while counted < len(ranges) and found.get(counted, 0) < half:
+        counted += 1
+    already = sum(found.get(i, 0) for i in range(counted))
+    start = ranges[counted - 1][1] if counted else 0
+    rest = cur.execute(f"SELECT count(*) FROM (SELECT 1 {matching} AND rowid >= ? LIMIT ?)",
+                       [*params, start, need - already]).fetchone()[0]
+    return already + rest
 
 
 def get_session(cur: duckdb.DuckDBPyConnection, session_id: str, now_ms: int) -> SessionDetail | None:
