@@ -48,6 +48,9 @@ def readyz(request: Request) -> Response[dict[str, Any]]:  # type: ignore[type-a
     failing = [reason for reason in checks.values() if reason is not None]
     body: dict[str, Any] = {"status": "unavailable" if failing else "ready",
                             "checks": {name: reason or "ok" for name, reason in checks.items()}}
+    cluster = datadir(request).cluster_checks()
+    if cluster:  # reported, not judged: a node whose store or catalog is down still takes batches
+        body["cluster"] = {name: reason or "ok" for name, reason in cluster.items()}
     if not failing:
         return Response(body, headers={"Cache-Control": "no-store"})
     body["error"] = "; ".join(failing)
