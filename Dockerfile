@@ -31,11 +31,14 @@ WORKDIR /src
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /opt/sessionstory
 COPY pyproject.toml ./
+# Optional extras of pyproject.toml: `--build-arg EXTRAS=cluster` adds the object store and
+# Postgres clients a cluster node needs (docs/cluster/compose.yaml); the default image has none.
+ARG EXTRAS=""
 # The dependencies first, in a layer of their own (built from an empty stand-in of the
 # package and of the README it names), so that a change to the code or the docs does not
 # download them, or compile llama.cpp, again.
 RUN mkdir sessionstory && touch sessionstory/__init__.py README.md \
- && /opt/sessionstory/bin/pip install --no-cache-dir . \
+ && /opt/sessionstory/bin/pip install --no-cache-dir ".${EXTRAS:+[$EXTRAS]}" \
  && /opt/sessionstory/bin/pip uninstall --yes sessionstory \
  && rm -rf sessionstory build ./*.egg-info README.md
 COPY README.md ./

@@ -36,3 +36,31 @@ def test_docs_links_resolve() -> None:
     for doc in [ROOT / "README.md", ROOT / "ARCHITECTURE.md", *(ROOT / "docs").glob("*.md")]:
         for target in re.findall(r"\]\(([^)#:]+\.md)\)", doc.read_text()):
             assert (doc.parent / target).exists(), f"{doc.name} links to missing {target}"
+
+
+def test_cluster_compose_file_holds_together() -> None:
+    """docs/cluster/compose.yaml cannot be run here (no registry to pull from): check that its
+    three nodes have data of their own, share one store and one catalog whose credentials are
+    the ones MinIO and Postgres are given, and set nothing the server does not read."""
+    import yaml
+    from sessionstory.config import load_settings
+
+    compose = yaml.safe_load((ROOT / "docs" / "cluster" / "compose.yaml").read_text())
+    services = compose["services"]
+    nodes = [services[f"node{n}"] for n in (1, 2, 3)]
+    assert len({node["volumes"][0].split(":")[0] for node in nodes}) == 3
+    env = nodes[0]["environment"]
+    assert all(node["environment"] == env for node in nodes)
+    assert all(node["build"]["args"]["EXTRAS"] == "cluster" for node in nodes)
+    known = set(re.findall(r"SESSIONSTORY_[A-Z_]+", (ROOT / "sessionstory" / "config.py").read_text()))
+    assert {name for name in env if name.startswith("SESSIONSTORY_")} <= known
+    settings = load_settings(env={**env, "SESSIONSTORY_DATA_DIR": "/tmp/unused"})
+    assert settings.store_url and settings.catalog_url
+    postgres, minio = services["postgres"]["environment"], services["minio"]["environment"]
+    user, password = postgres["POSTGRES_USER"], postgres["POSTGRES_PASSWORD"]
+    assert f"{user}:{password}@postgres:5432/{postgres['POSTGRES_DB']}" in env["SESSIONSTORY_CATALOG_URL"]
+    assert (env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"]) == (minio["MINIO_ROOT_USER"], minio["MINIO_ROOT_PASSWORD"])
+    bucket = env["SESSIONSTORY_STORE_URL"].removeprefix("s3://").split("/")[0]
+    assert f"store/{bucket}" in services["bucket"]["entrypoint"]
+    nginx = (ROOT / "docs" / "cluster" / "nginx.conf").read_text()
+    assert all(f"server node{n}:8000;" in nginx for n in (1, 2, 3))
