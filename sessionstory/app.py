@@ -138,7 +138,17 @@ def demo_page(request: Request) -> Template:  # type: ignore[type-arg]
 
 
 def bootstrap(dd: DataDir) -> None:
-    """First start: an admin to sign in with and a Demo project to record into."""
+    """First start: an admin to sign in with and a Demo project to record into. In a cluster,
+    one node at a time: nodes starting together would each make them."""
+    if dd.cluster_lock is None:
+        _bootstrap(dd)
+        return
+    with dd.cluster_lock.held("bootstrap") as mine:
+        if mine:  # else another node is making them now
+            _bootstrap(dd)
+
+
+def _bootstrap(dd: DataDir) -> None:
     s = dd.settings
     if dd.accounts.user_count() == 0:
         if s.admin_email:
