@@ -92,6 +92,9 @@ def build_parser() -> Parser:
     backup.add_argument("directory")
     restore = sub.add_parser("restore", parents=[common], help="restore a backup into an empty data directory")
     restore.add_argument("directory")
+    sub.add_parser("migrate-to-cluster", parents=[common],
+                   help="move this data dir into the cluster named by SESSIONSTORY_STORE_URL and "
+                        "SESSIONSTORY_CATALOG_URL (server stopped): its sessions, segments and accounts")
     return parser
 
 
@@ -103,6 +106,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return serve(settings)
         if args.command == "restore":
             return restore(settings, Path(args.directory))
+        if args.command == "migrate-to-cluster":
+            return migrate_to_cluster(settings)
         name, kwargs = _command_call(args)
         output = run_command(settings, name, kwargs)
         if getattr(args, "output", None):
@@ -184,10 +189,14 @@ def run_command(settings: Settings, name: str, kwargs: dict[str, Any]) -> str:
         dd.close()
 
 
+def _refuse_if_served(settings: Settings, advice: str) -> None:
+    if settings.admin_socket.exists() and admin.call(settings.admin_socket, "ping", {}) is not None:
+        raise commands.CommandError(f"a server is running on this data directory; {advice}")
+
+
 def restore(settings: Settings, backup_dir: Path) -> int:
     """Offline only: a running server must not have its data directory replaced under it."""
-    if settings.admin_socket.exists() and admin.call(settings.admin_socket, "ping", {}) is not None:
-        raise commands.CommandError("a server is running on this data directory; stop it, or restore into another")
+    _refuse_if_served(settings, "stop it, or restore into another")
     from sessionstory import portability
     from sessionstory.datadir import DataDir
 
@@ -199,6 +208,20 @@ def restore(settings: Settings, backup_dir: Path) -> int:
     sessions = dd.index.read(lambda cur: cur.execute("SELECT count(*) FROM sessions").fetchone()[0])
     dd.close()
     print(f"restored {backup_dir} into {settings.data_dir}: {sessions} sessions")
+    return 0
+
+
+def migrate_to_cluster(settings: Settings) -> int:
+    """Offline only: the server would go on writing segments and accounts the cluster never sees."""
+    _refuse_if_served(settings, "stop it first (the cluster takes over from it)")
+    try:
+        from sessionstory.cluster.migrate import MigrationError, migrate
+    except ImportError:
+        raise ConfigError("migrate-to-cluster needs the cluster's clients: pip install 'sessionstory[cluster]'") from None
+    try:
+        print(migrate(prepare_data_dir(settings), lambda line: print(line, file=sys.stderr, flush=True)))
+    except MigrationError as exc:
+        raise commands.CommandError(str(exc)) from None
     return 0
 
 

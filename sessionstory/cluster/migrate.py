@@ -1,0 +1,127 @@
+"""`sessionstory migrate-to-cluster`: a single node's data dir becomes node 0 of a cluster.
+
+Two steps, accounts first because only they can conflict:
+
+0. The object store must answer (and the catalog, in step 1): nothing is written otherwise.
+1. The accounts (users with their password hashes, projects with their keys, tokens,
+   privacy settings, saved filters, comments, share links and the dashboard's sign-ins)
+   are read from the node's index and upserted by id into the catalog's tables
+   (cluster/accounts.py) in ONE Postgres transaction: a catalog whose rows clash with
+   them (another cluster's user with the same email, a project with the same key) gets
+   none of them, and the store is not touched yet.
+2. The data dir opens the object store as a cluster node does: a data dir with segments
+   claims node 0 and keeps its segment numbers (store/shipping.py), so every location
+   its index and records hold still names its segment. Every sealed segment the store
+   lacks is shipped, then the open tail is sealed and shipped too.
+
+Both steps are idempotent: the rows are upserted with the values they already have, and
+the shipper only ships what the store lacks, so a second run (after an interruption, or
+by mistake) finishes the first or changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+import psycopg
+
+from sessionstory.cluster.accounts import KEYS, SCHEMA, open_pool
+from sessionstory.config import Settings
+from sessionstory.datadir import DataDir
+
+Say = Callable[[str], None]
+SHIP_TIMEOUT_S = 3600.0  # a data dir of many GiB over a slow link; progress is printed meanwhile
+
+
+class MigrationError(Exception):
+    """Why the data dir was not (wholly) migrated, in one line."""
+
+
+def migrate(settings: Settings, say: Say) -> str:
+    """Move the data dir of `settings` (a cluster's store and catalog URLs set) into that cluster."""
+    if not settings.store_url or not settings.catalog_url:
+        raise MigrationError("set SESSIONSTORY_STORE_URL and SESSIONSTORY_CATALOG_URL (and AWS_* for the store) "
+                             "as for the cluster's `serve`")
+    _check_store(settings)  # before anything is written to the catalog
+    rows = _account_rows(settings)
+    say(f"accounts: {_counts(rows)}")
+    _copy_accounts(settings.catalog_url, rows)
+    say("accounts copied into the catalog")
+    shipped, node = _ship_segments(settings, say)
+    return (f"migrated {settings.data_dir} as node {node}: {shipped} segments shipped, "
+            f"{_counts(rows)} in the catalog; start it with the same variables as `serve`")
+
+
+def _check_store(settings: Settings) -> None:
+    from obstore.exceptions import BaseError as ObstoreError
+
+    from sessionstory.store.objects import ObjectStore, StoreUrlError, short_error
+
+    try:
+        ObjectStore(settings.store_url, settings.aws_env).list("nodes/")
+    except (StoreUrlError, ObstoreError) as exc:
+        raise MigrationError(f"segment store {settings.store_url}: {short_error(exc)}") from None
+
+
+def _account_rows(settings: Settings) -> dict[str, list[dict[str, Any]]]:
+    """Every account row of the single node, read from its index (brought up to date with its log)."""
+    single = DataDir(msgspec.structs.replace(settings, store_url="", catalog_url=""))
+    try:
+        return {table: single.index.read(lambda cur, table=table: _rows_of(cur, table)) for table in KEYS}
+    finally:
+        single.close()
+
+
+def _rows_of(cur: Any, table: str) -> list[dict[str, Any]]:
+    cur.execute(f"SELECT * FROM {table}")
+    names = [column[0] for column in cur.description]
+    return [dict(zip(names, row)) for row in cur.fetchall()]
+
+
+def _copy_accounts(catalog_url: str, rows: dict[str, list[dict[str, Any]]]) -> None:
+    open_pool(catalog_url).close()  # makes the tables if this catalog is new (and says so if unreachable)
+    try:
+        with psycopg.connect(catalog_url, autocommit=False) as conn, conn.transaction():
+            for table, table_rows in rows.items():
+                for row in table_rows:
+                    conn.execute(_upsert(table, list(row)), list(row.values()))
+    except psycopg.errors.UniqueViolation as exc:
+        detail = (exc.diag.message_detail or str(exc)).strip()
+        raise MigrationError(f"the catalog holds other accounts that clash with this data dir's ({detail}); "
+                             "nothing was copied") from None
+    except psycopg.Error as exc:
+        raise MigrationError(f"catalog database: {str(exc).strip().splitlines()[0]}") from None
+
+
+def _upsert(table: str, columns: list[str]) -> str:
+    key = KEYS[table]
+    updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != key)
+    return (f"INSERT INTO {SCHEMA}.{table} ({', '.join(columns)}) VALUES ({', '.join('%s' for _ in columns)}) "
+            f"ON CONFLICT ({key}) DO UPDATE SET {updates}")
+
+
+def _ship_segments(settings: Settings, say: Say) -> tuple[int, int]:
+    """Open the data dir as a cluster node (claiming its node) and ship every segment, the
+    open tail included; returns how many were uploaded and the node's number."""
+    dd = DataDir(settings)
+    shipper = dd.shipper
+    assert shipper is not None  # settings.store_url is set
+    try:
+        shipper.start(dd.log)
+        dd.log.roll()  # the open tail: sealing queues it behind the sealed ones
+        waited = 0.0
+        while not shipper.wait_idle(2.0):
+            waited += 2.0
+            say(f"shipping: {shipper.backlog} segments to go, {shipper.shipped} shipped")
+            if waited >= SHIP_TIMEOUT_S:
+                raise MigrationError(f"the store took more than {SHIP_TIMEOUT_S:.0f} s; run the command again "
+                                     "to ship the rest")
+        return shipper.shipped, shipper.node
+    finally:
+        dd.close()
+
+
+def _counts(rows: dict[str, list[dict[str, Any]]]) -> str:
+    return ", ".join(f"{len(table_rows)} {table}" for table, table_rows in rows.items())
