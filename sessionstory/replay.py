@@ -10,6 +10,7 @@ from typing import NamedTuple
 import msgspec
 
 from sessionstory import collab
+from sessionstory.entities import Rows
 from sessionstory.events import EventType, stamped_decoder
 from sessionstory.index import Index
 from sessionstory.index.compaction import forget_session, session_records
@@ -220,15 +221,15 @@ def _batches(location: Location, record: Record, log: SegmentLog) -> list[Batch]
     return expanded
 
 
-def erase_session(log: SegmentLog, index: Index, session_id: str) -> bool:
+def erase_session(log: SegmentLog, index: Index, session_id: str, rows: Rows | None = None) -> bool:
     """Remove the session from the index, then overwrite its records in the log."""
     if not index.read(lambda cur: session_exists(cur, session_id)):
         return False
-    erase_sessions(log, index, [session_id])
+    erase_sessions(log, index, [session_id], rows)
     return True
 
 
-def erase_sessions(log: SegmentLog, index: Index, session_ids: list[str]) -> None:
+def erase_sessions(log: SegmentLog, index: Index, session_ids: list[str], rows: Rows | None = None) -> None:
     """Remove sessions from the index, then overwrite their records in the log."""
 
     def forget(con: object) -> list[Location]:
@@ -241,7 +242,7 @@ def erase_sessions(log: SegmentLog, index: Index, session_ids: list[str]) -> Non
             forget_session(con, session_id)  # type: ignore[arg-type]
         return locations
 
-    collab.forget_sessions(log, index, session_ids)
+    collab.forget_sessions(log, index, session_ids, rows)  # a cluster's comments are in its catalog
     locations = index.write(forget).result()
     with _expanded_lock:  # no copy of what is erased stays behind in memory either
         for location in locations:

@@ -225,7 +225,7 @@ def remove_session(request: Request, session_id: FromPath[str]) -> None:  # type
     # and deleting by filter are for admins (below).
     user = api_user(request)
     dd = datadir(request)
-    if not erase_session(dd.log, dd.index, session_id):
+    if not erase_session(dd.log, dd.index, session_id, dd.rows):
         raise NotFoundException(f"no session {session_id!r}")
     dd.audit.record(user.email, "session.delete", fingerprint(session_id))
 

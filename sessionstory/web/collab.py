@@ -23,10 +23,8 @@ from sessionstory.collab import (
     MAX_SHARE_MS,
     SHARE_LIFETIMES,
     CollabError,
-    Comments,
     CommentView,
     ShareLink,
-    ShareLinks,
     Tab,
     lifetime_ms,
     now_ms,
@@ -87,7 +85,7 @@ def list_comments(request: Request, session_id: FromPath[str]) -> list[CommentVi
     user = api_user(request)
     dd = datadir(request)
     session_ref(dd, session_id)
-    return Comments(dd.log, dd.index).for_session(session_id, user.id, user.role == "admin")
+    return dd.comments.for_session(session_id, user.id, user.role == "admin")
 
 
 @post("/api/v1/sessions/{session_id:str}/comments", status_code=201)
@@ -101,7 +99,7 @@ def add_comment(request: Request, session_id: FromPath[str], body: RawBody) -> C
     dd = datadir(request)
     ref = session_ref(dd, session_id)
     try:
-        made = Comments(dd.log, dd.index).add(ref.project_id, ref.id, user.id, data.at_ms, data.body, ref.duration_ms)
+        made = dd.comments.add(ref.project_id, ref.id, user.id, data.at_ms, data.body, ref.duration_ms)
     except CollabError as exc:
         raise ValidationException(str(exc)) from None
     return CommentView(id=made.id, at_ms=made.at_ms, body=made.body, author=user.email,
@@ -113,7 +111,7 @@ def add_comment(request: Request, session_id: FromPath[str], body: RawBody) -> C
 def delete_comment(request: Request, comment_id: FromPath[str]) -> None:  # type: ignore[type-arg]
     user = api_user(request)
     dd = datadir(request)
-    comments = Comments(dd.log, dd.index)
+    comments = dd.comments
     found = _changeable(user, comments.get(comment_id), lambda c: c.user_id, "comment")
     comments.delete(comment_id)
     if found.user_id != user.id:
@@ -162,14 +160,14 @@ def share_url(request: Request, token: str) -> str:  # type: ignore[type-arg]
 def _create_link(request: Request, user: User, session_id: str, lifetime: int) -> tuple[str, ShareLink]:  # type: ignore[type-arg]
     dd = datadir(request)
     ref = session_ref(dd, session_id)
-    token, link = ShareLinks(dd.log, dd.index).create(ref.project_id, ref.id, user.id, lifetime)
+    token, link = dd.share_links.create(ref.project_id, ref.id, user.id, lifetime)
     dd.audit.record(user.email, "share.create", fingerprint(ref.id), f"link {link.id}, expires {iso(link.expires_ms)}")
     return token, link
 
 
 def _revoke_link(request: Request, user: User, link_id: str) -> ShareLink:  # type: ignore[type-arg]
     dd = datadir(request)
-    links = ShareLinks(dd.log, dd.index)
+    links = dd.share_links
     link = _changeable(user, links.get(link_id), lambda s: s.created_by, "share link")
     if not link.revoked:
         links.revoke(link)
@@ -198,7 +196,7 @@ def create_share_link(request: Request, session_id: FromPath[str], body: RawBody
 def list_share_links(request: Request, session_id: FromPath[str]) -> list[ShareLinkInfo]:  # type: ignore[type-arg]
     api_user(request)
     dd = datadir(request)
-    links = ShareLinks(dd.log, dd.index).for_session(session_ref(dd, session_id).id)
+    links = dd.share_links.for_session(session_ref(dd, session_id).id)
     now = now_ms()
     return [_info(link, author, now) for link, author in links]
 
@@ -217,7 +215,7 @@ def _card(request: Request, session_id: str, new_url: str | None = None) -> Temp
     dd = datadir(request)
     session_ref(dd, session_id)
     now = now_ms()
-    links = [(link, author, link_state(link, now)) for link, author in ShareLinks(dd.log, dd.index).for_session(session_id)]
+    links = [(link, author, link_state(link, now)) for link, author in dd.share_links.for_session(session_id)]
     return render("_share_links.html", request, sign_in, session_id=session_id, links=links, new_url=new_url,
                   lifetimes=SHARE_LIFETIMES, me=sign_in.user)
 

@@ -15,7 +15,7 @@ from litestar.exceptions import HTTPException, NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
-from sessionstory.collab import ShareGone, ShareLink, ShareLinks
+from sessionstory.collab import ShareGone, ShareLink
 from sessionstory.datadir import DataDir
 from sessionstory.events import Event
 from sessionstory.index.sessions import Moment, get_session, session_exists, session_moments
@@ -40,7 +40,7 @@ class Gone(HTTPException):
 def opened(dd: DataDir, token: str) -> ShareLink:
     """The link of this token, if it still opens its session; else a clear 404 or 410."""
     try:
-        link = ShareLinks(dd.log, dd.index).open(token)
+        link = dd.share_links.open(token)
     except ShareGone as gone:
         raise Gone(gone.reason) from None
     if link is None:
