@@ -13,17 +13,20 @@ import secrets
 import threading
 import time
 import uuid
+from typing import Generic, TypeVar
 
 import argon2
 import msgspec
 
-from sessionstory.entities import RowConflict, Rows
+from sessionstory.entities import IndexRows, RowConflict, Rows
 
 ROLES = ("admin", "member")
 SIGN_IN_TTL_MS = 14 * 24 * 3600 * 1000
-# How long a checked API token is believed without asking the index again. Every change to users
-# and tokens goes through Accounts and empties the cache at once; this bounds any other path.
-TOKEN_CACHE_S = 5.0
+# How long a checked API token or sign-in is believed without asking the index again. Every change
+# to users, tokens and sign-ins goes through Accounts and empties the cache at once; this bounds any
+# other path (another node of a cluster signing someone out, say).
+BELIEVED_S = 5.0
+V = TypeVar("V")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 
 
@@ -46,9 +49,9 @@ class AuthError(ValueError):
     pass
 
 
-class _RecentTokens:
-    """Token digests checked lately -> their user, for a few seconds: the lookup was a DuckDB
-    query on every API request, about as long as a fast session list's own SQL.
+class _Recent(Generic[V]):
+    """Secret digests checked lately -> what they grant, for a few seconds: each lookup was a
+    DuckDB join on every request, about as long as a fast session list's own SQL.
 
     A lookup that started before a change (say, a user deleted) must not store its answer
     after the change emptied the cache: the generation tells them apart."""
@@ -56,19 +59,19 @@ class _RecentTokens:
     def __init__(self, ttl_s: float) -> None:
         self._ttl_s = ttl_s
         self._lock = threading.Lock()
-        self._entries: dict[str, tuple[float, User]] = {}
+        self._entries: dict[str, tuple[float, V]] = {}
         self.generation = 0
 
-    def get(self, digest: str) -> User | None:
+    def get(self, digest: str) -> V | None:
         entry = self._entries.get(digest)
         if entry is None or entry[0] < time.monotonic():
             return None
         return entry[1]
 
-    def put(self, digest: str, user: User, generation: int) -> None:
+    def put(self, digest: str, value: V, generation: int) -> None:
         with self._lock:
-            if generation == self.generation:
-                self._entries[digest] = (time.monotonic() + self._ttl_s, user)
+            if self._ttl_s > 0 and generation == self.generation:
+                self._entries[digest] = (time.monotonic() + self._ttl_s, value)
 
     def forget_all(self) -> None:
         with self._lock:
@@ -95,7 +98,11 @@ class Accounts:
         self._hasher = argon2.PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
         self._hash_slots = threading.BoundedSemaphore(self.MAX_CONCURRENT_HASHES)
         self._dummy: str | None = None
-        self._tokens = _RecentTokens(TOKEN_CACHE_S)
+        self._tokens: _Recent[User] = _Recent(BELIEVED_S)
+        # A sign-in with its expiry (ms). Believed only where every sign-out passes through this
+        # object (one node's own index: the CLI asks the running server): a cluster's other node
+        # would go on believing a cookie signed out elsewhere, and its shared catalog answers in ~0.1 ms.
+        self._sign_ins: _Recent[tuple[int, SignIn]] = _Recent(BELIEVED_S if isinstance(rows, IndexRows) else 0.0)
 
     def _dummy_hash(self) -> str:
         """Verified against when an email is unknown, so timing does not tell which emails exist."""
@@ -172,7 +179,7 @@ class Accounts:
             "SELECT password_hash FROM users WHERE id = ?", [user_id]).fetchone())
         changed = msgspec.structs.replace(user, role=role)
         self._rows.save("users", {**msgspec.structs.asdict(changed), "password_hash": row[0]})
-        self._tokens.forget_all()  # a token's user carries the role
+        self._forget_checked()  # a token's or sign-in's user carries the role
         return changed
 
     def delete_user(self, user_id: str) -> User:
@@ -186,8 +193,12 @@ class Accounts:
             self._rows.save("tokens", {"id": token_id}, op="delete")
         self._rows.save("users", {"id": user_id}, op="delete")
         self._rows.execute("DELETE FROM web_sessions WHERE user_id = ?", [user_id])
-        self._tokens.forget_all()
+        self._forget_checked()
         return user
+
+    def _forget_checked(self) -> None:
+        self._tokens.forget_all()
+        self._sign_ins.forget_all()
 
     def _user(self, user_id: str) -> User:
         row = self._rows.read(lambda cur: cur.execute(
@@ -247,14 +258,24 @@ class Accounts:
         return SignIn(sid=sid, user=user, csrf_token=csrf)
 
     def signed_in(self, sid: str) -> SignIn | None:
+        digest = _digest(sid)
+        known = self._sign_ins.get(digest)
+        if known is not None and known[0] > _now_ms():
+            return known[1]
+        generation = self._sign_ins.generation
         row = self._rows.read(
             lambda cur: cur.execute(
-                "SELECT u.id, u.email, u.role, u.created_ms, w.csrf_token FROM web_sessions w "
+                "SELECT u.id, u.email, u.role, u.created_ms, w.csrf_token, w.expires_ms FROM web_sessions w "
                 "JOIN users u ON u.id = w.user_id WHERE w.id_hash = ? AND w.expires_ms > ?",
-                [_digest(sid), _now_ms()],
+                [digest, _now_ms()],
             ).fetchone()
         )
-        return None if row is None else SignIn(sid=sid, user=User(*row[:4]), csrf_token=row[4])
+        if row is None:
+            return None
+        sign_in = SignIn(sid=sid, user=User(*row[:4]), csrf_token=row[4])
+        self._sign_ins.put(digest, (row[5], sign_in), generation)
+        return sign_in
 
     def sign_out(self, sid: str) -> None:
         self._rows.execute("DELETE FROM web_sessions WHERE id_hash = ?", [_digest(sid)])
+        self._sign_ins.forget_all()

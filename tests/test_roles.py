@@ -89,3 +89,16 @@ def test_the_audit_log_survives_a_reindex(client: TestClient, admin: Any, datadi
     datadir.audit.record("someone@example.com", "project.create", "p1", "Shop")
     datadir.reindex()
     assert [(e.actor, e.target) for e in datadir.audit.recent()] == [("someone@example.com", "p1")]
+
+
+def test_a_signed_in_users_role_change_and_removal_count_at_once(client: TestClient, admin: Any, datadir: DataDir) -> None:  # type: ignore[type-arg]
+    """A checked sign-in is believed for a few seconds; changes made through Accounts drop it at once."""
+    helper = datadir.accounts.create_user("helper@example.com", PASSWORD, "admin")
+    sign_in(client, email="helper@example.com")
+    assert client.get("/users").status_code == 200  # checked, and now believed
+    datadir.accounts.set_role(helper.id, "member")
+    assert client.get("/users", headers={"Accept": "application/json"}).status_code == 403
+    assert client.get("/").status_code == 200
+    datadir.accounts.delete_user(helper.id)
+    front = client.get("/", follow_redirects=False)
+    assert 'href="/login"' in front.text and "Sessions</h1>" not in front.text
