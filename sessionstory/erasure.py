@@ -17,6 +17,12 @@ Order matters, so that nothing comes back:
    hold fragments of the erased sessions (`after_erasure`: `Compactor.forget`); after a
    restart with a purge due, which sessions were erased is not known, so all of them.
 Tombstones hold only the session id, the one thing needed to refuse it again.
+
+Retention, hourly, deletes what is older than each project's days. In a cluster
+(`cluster_lock` set) one node a round does it (an advisory lock, and a round claimed in
+the catalog so it is once an hour in the cluster): every node's index holds every session,
+so that node finds them all, erases their records in whichever node's segments, and
+tombstones them, as an erasure on request does, so that the other nodes drop them too.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import wait
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 import msgspec
@@ -38,6 +45,9 @@ from sessionstory.projects import Projects
 from sessionstory.replay import erase_sessions
 from sessionstory.store import EntityChange, Record, SegmentLog
 from sessionstory.store.records import Kind
+
+if TYPE_CHECKING:
+    from sessionstory.cluster.lock import ClusterLock
 
 CHUNK = 200  # sessions erased per index job
 PURGE_DELAY_S = 600.0
@@ -61,6 +71,7 @@ class Erasure:
         # project, or None when they are not known (a purge left due by an earlier run).
         self.after_erasure: Callable[[dict[str, set[str]] | None], object] | None = None
         self._erased: dict[str, set[str]] | None = None if purge_file.exists() else {}
+        self.cluster_lock: ClusterLock | None = None  # set by DataDir in a cluster: retention once per round
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -144,7 +155,7 @@ class Erasure:
             if time.monotonic() >= next_retention:
                 next_retention = time.monotonic() + RETENTION_EVERY_S
                 try:
-                    self.retention(int(time.time() * 1000))
+                    self.retention_round(int(time.time() * 1000))
                 except Exception:  # the next hour tries again
                     log.exception("retention pass failed")
             if self.purge_due():
@@ -153,9 +164,21 @@ class Erasure:
                 except Exception:  # the next check tries again; the erased data is unreadable meanwhile
                     log.exception("index purge after erasure failed")
 
-    def retention(self, now_ms: int) -> Erased:
+    def retention_round(self, now_ms: int) -> Erased | None:
+        """The hourly retention: on a single node, here; in a cluster, on the node that wins this
+        round, tombstoning what it deletes so every node drops it (None on the others)."""
+        if self.cluster_lock is None:
+            return self.retention(now_ms)
+        with self.cluster_lock.held("retention") as mine:
+            # A round a check early is still this hour's: each node checks every PURGE_CHECK_S.
+            if not mine or not self.cluster_lock.claim_round("retention", RETENTION_EVERY_S - PURGE_CHECK_S):
+                return None
+            return self.retention(now_ms, tombstone=True)
+
+    def retention(self, now_ms: int, tombstone: bool = False) -> Erased:
         """Deletes every project's sessions older than its retention (last activity before the
-        cutoff). No tombstones: a batch of a session that old arriving now starts a new one."""
+        cutoff). No tombstones on a single node: a batch of a session that old arriving now
+        starts a new one. A cluster's other nodes learn of the deletion only from tombstones."""
         gone = 0
         for project in self._projects.all():
             days = self._projects.privacy(project.id).retention_days
@@ -165,6 +188,8 @@ class Erasure:
             ids = self._ids("SELECT id FROM sessions WHERE project_id = ? AND last_received_ms < ?", [project.id, cutoff])
             self._note_erased({project.id: set(ids)} if ids else {})
             for chunk in _chunks(ids, CHUNK):
+                if tombstone:
+                    self._tombstone(chunk)
                 erase_sessions(self._log, self._index, chunk)
             if ids:
                 log.info("retention: deleted %d sessions of %s older than %d days", len(ids), project.name, days)

@@ -14,6 +14,14 @@ from contextlib import contextmanager
 
 from psycopg_pool import ConnectionPool
 
+# When each kind of periodic work last ran in the cluster, by the catalog's clock (nodes'
+# clocks may differ). Unqualified: the pool's connections have the accounts' schema first.
+_ROUNDS = "CREATE TABLE IF NOT EXISTS background_rounds (name TEXT PRIMARY KEY, last_run TIMESTAMPTZ NOT NULL)"
+_CLAIM = """INSERT INTO background_rounds (name, last_run) VALUES (%s, now())
+ON CONFLICT (name) DO UPDATE SET last_run = now()
+WHERE background_rounds.last_run < now() - make_interval(secs => %s)
+RETURNING name"""
+
 
 def lock_key(name: str) -> int:
     """A stable signed 64-bit key for `name` (advisory locks are numbered, not named)."""
@@ -37,3 +45,12 @@ class ClusterLock:
             finally:
                 if mine:
                     conn.execute("SELECT pg_advisory_unlock(%s)", [key])
+
+    def claim_round(self, name: str, every_s: float) -> bool:
+        """True (and noted in the catalog) if no node of the cluster did `name` in the last
+        `every_s` seconds: hourly work then runs once an hour in the cluster, not once an hour
+        per node. Call it holding `held(name)`, so a round that runs long is not overlapped."""
+        with self._pool.connection() as conn, conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", [lock_key("background_rounds")])  # CREATE races
+            conn.execute(_ROUNDS)
+            return conn.execute(_CLAIM, [name, every_s]).fetchone() is not None
