@@ -21,6 +21,7 @@ by mistake) finishes the first or changes nothing.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -69,12 +70,12 @@ def _account_rows(settings: Settings) -> dict[str, list[dict[str, Any]]]:
     """Every account row of the single node, read from its index (brought up to date with its log)."""
     single = DataDir(msgspec.structs.replace(settings, store_url="", catalog_url=""))
     try:
-        return {table: single.index.read(lambda cur, table=table: _rows_of(cur, table)) for table in KEYS}
+        return {table: single.index.read(functools.partial(_rows_of, table=table)) for table in KEYS}
     finally:
         single.close()
 
 
-def _rows_of(cur: Any, table: str) -> list[dict[str, Any]]:
+def _rows_of(cur: Any, *, table: str) -> list[dict[str, Any]]:
     cur.execute(f"SELECT * FROM {table}")
     names = [column[0] for column in cur.description]
     return [dict(zip(names, row)) for row in cur.fetchall()]

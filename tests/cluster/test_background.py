@@ -67,8 +67,11 @@ def test_retention_runs_on_one_node_a_round_and_its_sessions_leave_every_node(tw
     assert len(where) == len(sessions)
     later = int(time.time() * 1000) + 31 * DAY_MS
     results: dict[str, Erased | None] = {}
-    rounds = [threading.Thread(target=lambda name=name, dd=dd: results.__setitem__(name, dd.erasure.retention_round(later)))
-              for name, dd in (("node-1", dd_1), ("node-2", dd_2))]
+
+    def round_on(name: str, dd: DataDir) -> None:
+        results[name] = dd.erasure.retention_round(later)
+
+    rounds = [threading.Thread(target=round_on, args=(name, dd)) for name, dd in (("node-1", dd_1), ("node-2", dd_2))]
     for thread in rounds:
         thread.start()
     for thread in rounds:
