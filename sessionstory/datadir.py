@@ -30,14 +30,18 @@ from sessionstory.store.records import Sealer
 if TYPE_CHECKING:
     from sessionstory.cluster.accounts import SharedRows
     from sessionstory.cluster.health import ClusterHealth
+    from sessionstory.cluster.live import LiveRelay
     from sessionstory.cluster.lock import ClusterLock
     from sessionstory.cluster.peers import PeerIndexer
+    from sessionstory.live import LiveHub
     from sessionstory.store.shipping import Shipper
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int], None]
 CATCH_UP_CHUNK = 500
+RECENT_BATCHES = 64  # what a stream opening on another node may lack: a few seal times of batches
+RECENT_WAIT_S = 2.0
 
 
 class DataDir:
@@ -68,6 +72,7 @@ class DataDir:
         self.model = LocalModel(settings.data_dir, settings.llm_model)  # loaded on first use
         self.peers = self._peer_indexer()  # None on a single node
         self.health = self._cluster_health()  # None on a single node
+        self.live_relay: LiveRelay | None = None  # set by relay_live in a cluster
 
     def start(self) -> None:
         """Start the background threads a server needs (group commit, index writer)."""
@@ -80,7 +85,42 @@ class DataDir:
         if self.health is not None:
             self.health.start()
 
+    def relay_live(self, hub: LiveHub) -> None:
+        """With a catalog: viewers here follow sessions other nodes ingest, and theirs follow
+        this node's (cluster/live.py). Nothing on a single node. After `log.on_commit(hub.committed)`."""
+        if self.shared_rows is None:
+            return
+        from sessionstory.cluster.live import LiveRelay
+
+        self.live_relay = LiveRelay(self.shared_rows, self.settings.catalog_url, hub, self._recent_batches,
+                                    self.log.sealer)
+        self.log.on_commit(self.live_relay.committed)
+        self.live_relay.start()
+
+    def _recent_batches(self, session_id: str, upto: Location | None) -> list[tuple[Location, Record]]:
+        """The session's last batches in this node's own log (cluster/live.py's backfill), once
+        the index holds the commits up to `upto`."""
+        if upto is not None:
+            self.index.applied(upto).result(timeout=RECENT_WAIT_S)
+        own = self._own_segments()
+        rows = self.index.read(lambda cur: cur.execute(
+            'SELECT segment, "offset", length FROM records WHERE session_id = ? AND segment >= ? AND segment < ? '
+            'ORDER BY segment DESC, "offset" DESC LIMIT ?', [session_id, *own, RECENT_BATCHES]).fetchall())
+        locations = sorted(Location(*row) for row in rows)
+        return [(loc, rec) for loc, rec in zip(locations, self.log.read_many(locations), strict=True)
+                if rec is not None and rec.kind == Kind.BATCH]
+
+    def _own_segments(self) -> tuple[int, int]:
+        """The segment numbers this node's log writes: [first, last) (all of them without a store)."""
+        if self.shipper is None:
+            return 0, 2**31
+        from sessionstory.store.shipping import first_segment
+
+        return self.shipper.first_segment, first_segment(self.shipper.node + 1)
+
     def close(self) -> None:
+        if self.live_relay is not None:
+            self.live_relay.stop()
         self.compactor.stop()
         self.model.close()
         if self.health is not None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from sessionstory.store import Location, Record
 from sessionstory.store.records import Kind
@@ -60,10 +60,19 @@ class LiveHub:
         self._viewers: dict[str, set[Viewer]] = {}
         self._lock = threading.Lock()
         self.last_committed: Location | None = None
+        # In a cluster (cluster/live.py): sessions whose viewers are on other nodes, and what to
+        # call when a viewer opens here. Both stay empty on a single node.
+        self.watched_elsewhere: frozenset[str] = frozenset()
+        self.on_watch: Callable[[str], None] | None = None
 
     def committed(self, placed: list[tuple[Location, Record, object]]) -> None:
         """Log commit listener (committer thread): forward watched sessions' batches."""
         self.last_committed = placed[-1][0]
+        self.deliver(placed)
+
+    def deliver(self, placed: list[tuple[Location, Record, object]]) -> None:
+        """Hand batches to their viewers here: this node's commits, or another node's relayed
+        by cluster/live.py (which must not move `last_committed`: this index never holds them)."""
         if not self._viewers:
             return
         with self._lock:
@@ -74,7 +83,15 @@ class LiveHub:
                     viewer.push(location, record)
 
     def watched(self, session_id: str) -> bool:
+        """Whether anyone, on this node or (in a cluster) another, follows the session live."""
+        return self.watched_here(session_id) or session_id in self.watched_elsewhere
+
+    def watched_here(self, session_id: str) -> bool:
         return session_id in self._viewers
+
+    def sessions_watched_here(self) -> list[str]:
+        with self._lock:
+            return list(self._viewers)
 
     def viewer_count(self) -> int:
         """Open live streams, over all sessions (metrics)."""
@@ -85,6 +102,8 @@ class LiveHub:
         viewer = Viewer(session_id, asyncio.get_running_loop())
         with self._lock:
             self._viewers.setdefault(session_id, set()).add(viewer)
+        if self.on_watch is not None:
+            self.on_watch(session_id)
         return viewer
 
     def leave(self, viewer: Viewer) -> None:
