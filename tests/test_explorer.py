@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import re
 import time
+from datetime import datetime, timedelta, timezone
 from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
 
 from litestar.testing import TestClient
 
 from sessionstory.datadir import DataDir
 from sessionstory.index.overview import Overview, KeptDays, overview
+from sessionstory.index.sessions import iso
 from tests.conftest import batch
 from tests.events import click, custom, error, meta, mutation, page, snapshot
 from tests.test_dashboard import sign_in
@@ -150,3 +155,9 @@ def test_heatmap_data(client: TestClient, admin: Any, project: Any, datadir: Dat
     assert data["snapshot"]["session_id"].startswith("h-")
     sign_in(client)
     assert 'data-testid="heatmap"' in client.get(f"/heatmaps?project={project.id}&url={url}").text
+
+
+@given(st.integers(min_value=-62_135_596_800_000, max_value=253_402_300_799_999))
+def test_times_read_as_iso_8601_utc_with_milliseconds(ms: int) -> None:
+    expected = datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(milliseconds=ms)
+    assert iso(ms) == expected.isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 from datetime import datetime, timedelta
 from typing import Any
@@ -95,11 +96,25 @@ _ITEM_COLUMNS = (
 
 
 _EPOCH = datetime(1970, 1, 1)
+_DAY_MS = 86_400_000
+_TWO_DIGITS = [f"{n:02}" for n in range(60)]
+_THREE_DIGITS = [f"{n:03}" for n in range(1000)]
 
 
 def iso(ms: int) -> str:
-    # naive arithmetic and a literal Z: a third faster than an aware datetime's isoformat, 100 times a page
-    return (_EPOCH + timedelta(milliseconds=ms)).isoformat(timespec="milliseconds") + "Z"
+    """`ms` as ISO 8601 UTC with milliseconds and a Z. A page of the list makes 100 of them: the
+    day from a cache and the time from integer arithmetic and ready digits take 0.9 µs each, a
+    datetime's isoformat 1.6 (it was a tenth of the list route's own work in py-spy's samples)."""
+    day, rest = divmod(ms, _DAY_MS)
+    seconds, milli = divmod(rest, 1000)
+    minutes, second = divmod(seconds, 60)
+    hour, minute = divmod(minutes, 60)
+    return f"{_date(day)}T{_TWO_DIGITS[hour]}:{_TWO_DIGITS[minute]}:{_TWO_DIGITS[second]}.{_THREE_DIGITS[milli]}Z"
+
+
+@functools.lru_cache(maxsize=4096)
+def _date(day: int) -> str:
+    return (_EPOCH + timedelta(days=day)).date().isoformat()
 
 
 def _item(r: tuple[Any, ...], now_ms: int) -> list[Any]:
