@@ -14,15 +14,19 @@ Two steps, accounts first because only they can conflict:
    its index and records hold still names its segment. Every sealed segment the store
    lacks is shipped, then the open tail is sealed and shipped too.
 
-Both steps are idempotent: the rows are upserted with the values they already have, and
-the shipper only ships what the store lacks, so a second run (after an interruption, or
-by mistake) finishes the first or changes nothing.
+Both steps are idempotent: the accounts are copied once (a file in the data dir says so
+after the transaction commits; the catalog's rows are the live ones from then on), and the
+shipper only ships what the store lacks, so a second run (after an interruption, or by
+mistake) finishes the first or changes nothing.
 """
 
 from __future__ import annotations
 
 import functools
+import os
+import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -33,6 +37,7 @@ from sessionstory.config import Settings
 from sessionstory.datadir import DataDir
 
 Say = Callable[[str], None]
+COPIED_MARKER = "cluster-accounts-copied"  # in the data dir, once the catalog has its accounts
 SHIP_TIMEOUT_S = 3600.0  # a data dir of many GiB over a slow link; progress is printed meanwhile
 
 
@@ -46,13 +51,34 @@ def migrate(settings: Settings, say: Say) -> str:
         raise MigrationError("set SESSIONSTORY_STORE_URL and SESSIONSTORY_CATALOG_URL (and AWS_* for the store) "
                              "as for the cluster's `serve`")
     _check_store(settings)  # before anything is written to the catalog
+    accounts = _migrate_accounts(settings, say)
+    shipped, node = _ship_segments(settings, say)
+    return (f"migrated {settings.data_dir} as node {node}: {shipped} segments shipped, {accounts}; "
+            "start it with the same variables as `serve`")
+
+
+def _migrate_accounts(settings: Settings, say: Say) -> str:
+    """Copy the accounts once. Once copied, the catalog's rows are the live ones (a cluster
+    writes none to the node's index), so a later run copying the index's again would undo
+    what the cluster changed since: a deleted token back, an old password hash."""
+    marker = settings.data_dir / COPIED_MARKER
+    if marker.exists():
+        say(f"accounts: copied already ({marker.read_text().strip()}); the catalog's are kept")
+        return "accounts copied before"
     rows = _account_rows(settings)
     say(f"accounts: {_counts(rows)}")
     _copy_accounts(settings.catalog_url, rows)
+    _write_durably(marker, f"{_counts(rows)} at {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}\n")
     say("accounts copied into the catalog")
-    shipped, node = _ship_segments(settings, say)
-    return (f"migrated {settings.data_dir} as node {node}: {shipped} segments shipped, "
-            f"{_counts(rows)} in the catalog; start it with the same variables as `serve`")
+    return f"{_counts(rows)} in the catalog"
+
+
+def _write_durably(path: Path, text: str) -> None:
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(text)
+    with open(temporary, "rb") as f:
+        os.fsync(f.fileno())
+    temporary.replace(path)
 
 
 def _check_store(settings: Settings) -> None:

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+import psycopg
 import pytest
 
 from tests.cluster.harness import wait_for
@@ -83,8 +84,12 @@ def test_every_session_of_a_single_node_plays_from_the_cluster_after_migrating(
     code, out, progress = _migrate(node.data_dir)
     assert code == 0, progress
     assert "node 0" in out and "2 users" in out and "accounts copied" in progress
-    again, out_again, _ = _migrate(node.data_dir)  # idempotent: nothing left to ship, the same rows
-    assert again == 0 and "0 segments shipped" in out_again
+    with psycopg.connect(catalog_env["SESSIONSTORY_CATALOG_URL"], autocommit=True) as catalog:
+        catalog.execute("UPDATE sessionstory.users SET role = 'admin' WHERE email = %s", [MEMBER])  # the cluster's change
+        again, out_again, _ = _migrate(node.data_dir)  # idempotent: nothing left to ship, no account copied again
+        assert again == 0 and "0 segments shipped" in out_again and "accounts copied before" in out_again
+        role = catalog.execute("SELECT role FROM sessionstory.users WHERE email = %s", [MEMBER]).fetchone()
+    assert role == ("admin",), "a second run must not undo what the cluster changed since"
 
     node_0 = start_node("single", **catalog_env, **SEAL)
     node_2 = start_node("node-2", **catalog_env, **SEAL)
