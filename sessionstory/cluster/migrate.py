@@ -2,17 +2,18 @@
 
 Two steps, accounts first because only they can conflict:
 
-0. The object store must answer (and the catalog, in step 1): nothing is written otherwise.
+0. The data dir claims its node in the object store (node 0 for a data dir with segments):
+   a store that does not answer, or whose node 0 is another data dir's, stops it here.
 1. The accounts (users with their password hashes, projects with their keys, tokens,
    privacy settings, saved filters, comments, share links and the dashboard's sign-ins)
    are read from the node's index and upserted by id into the catalog's tables
    (cluster/accounts.py) in ONE Postgres transaction: a catalog whose rows clash with
    them (another cluster's user with the same email, a project with the same key) gets
    none of them, and the store is not touched yet.
-2. The data dir opens the object store as a cluster node does: a data dir with segments
-   claims node 0 and keeps its segment numbers (store/shipping.py), so every location
-   its index and records hold still names its segment. Every sealed segment the store
-   lacks is shipped, then the open tail is sealed and shipped too.
+2. The data dir opens as the cluster node it claimed: node 0 keeps its segment numbers
+   (store/shipping.py), so every location its index and records hold still names its
+   segment. Every sealed segment the store lacks is shipped, then the open tail is sealed
+   and shipped too.
 
 Both steps are idempotent: the accounts are copied once (a file in the data dir says so
 after the transaction commits; the catalog's rows are the live ones from then on), and the
@@ -50,9 +51,10 @@ def migrate(settings: Settings, say: Say) -> str:
     if not settings.store_url or not settings.catalog_url:
         raise MigrationError("set SESSIONSTORY_STORE_URL and SESSIONSTORY_CATALOG_URL (and AWS_* for the store) "
                              "as for the cluster's `serve`")
-    _check_store(settings)  # before anything is written to the catalog
+    node = _claim_node(settings)  # before anything is written to the catalog
+    say(f"segment store: this data dir is node {node}")
     accounts = _migrate_accounts(settings, say)
-    shipped, node = _ship_segments(settings, say)
+    shipped = _ship_segments(settings, say)
     return (f"migrated {settings.data_dir} as node {node}: {shipped} segments shipped, {accounts}; "
             "start it with the same variables as `serve`")
 
@@ -81,13 +83,16 @@ def _write_durably(path: Path, text: str) -> None:
     temporary.replace(path)
 
 
-def _check_store(settings: Settings) -> None:
+def _claim_node(settings: Settings) -> int:
+    """The data dir's node in the store, claimed now if it has none: a store that does not
+    answer, or whose node 0 another data dir holds, stops the migration before the catalog."""
     from obstore.exceptions import BaseError as ObstoreError
 
     from sessionstory.store.objects import ObjectStore, StoreUrlError, short_error
+    from sessionstory.store.shipping import claim_node
 
     try:
-        ObjectStore(settings.store_url, settings.aws_env).list("nodes/")
+        return claim_node(ObjectStore(settings.store_url, settings.aws_env), settings.data_dir, settings.segments_dir)
     except (StoreUrlError, ObstoreError) as exc:
         raise MigrationError(f"segment store {settings.store_url}: {short_error(exc)}") from None
 
@@ -129,9 +134,9 @@ def _upsert(table: str, columns: list[str]) -> str:
             f"ON CONFLICT ({key}) DO UPDATE SET {updates}")
 
 
-def _ship_segments(settings: Settings, say: Say) -> tuple[int, int]:
-    """Open the data dir as a cluster node (claiming its node) and ship every segment, the
-    open tail included; returns how many were uploaded and the node's number."""
+def _ship_segments(settings: Settings, say: Say) -> int:
+    """Open the data dir as the cluster node it claimed and ship every segment, the open tail
+    included; returns how many were uploaded."""
     dd = DataDir(settings)
     shipper = dd.shipper
     assert shipper is not None  # settings.store_url is set
@@ -145,7 +150,7 @@ def _ship_segments(settings: Settings, say: Say) -> tuple[int, int]:
             if waited >= SHIP_TIMEOUT_S:
                 raise MigrationError(f"the store took more than {SHIP_TIMEOUT_S:.0f} s; run the command again "
                                      "to ship the rest")
-        return shipper.shipped, shipper.node
+        return shipper.shipped
     finally:
         dd.close()
 

@@ -117,8 +117,27 @@ def test_migrating_refuses_a_catalog_whose_accounts_clash(
         monkeypatch.setenv(variable, value)
     code, _, why = _migrate(node.data_dir)
     assert code == 1 and "clash" in why and "nothing was copied" in why, why
-    assert len(why.strip().splitlines()) == 2  # the account counts' line, then the refusal
+    assert why.strip().splitlines()[-1].startswith("sessionstory: ") and "Traceback" not in why  # progress, then one line
     assert not _sign_in(other, MEMBER, MEMBER_PASSWORD)  # none of the single node's rows came in
+
+
+def test_migrating_refuses_a_store_whose_node_0_is_another_data_dirs(
+        single: Callable[[], tuple[Server, str, str]], tmp_path: Path, catalog_env: dict[str, str],
+        store_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    node, key, _ = single()
+    _ingest(node, key, "kept", 0, batches=1)
+    node.stop()
+    for variable, value in {**store_env, **catalog_env}.items():
+        monkeypatch.setenv(variable, value)
+    assert _migrate(node.data_dir)[0] == 0
+    other = Server(tmp_path / "other-single", env={name: "" for name in {**store_env, **catalog_env}}).start()
+    other.project("Elsewhere")
+    other.stop()
+    code, _, why = _migrate(other.data_dir)
+    assert code == 1 and "node 0" in why and "another data dir" in why, why
+    with psycopg.connect(catalog_env["SESSIONSTORY_CATALOG_URL"], autocommit=True) as catalog:
+        names = [row[0] for row in catalog.execute("SELECT name FROM sessionstory.projects").fetchall()]
+    assert "Elsewhere" not in names and "Shop" in names  # refused before its accounts reached the catalog
 
 
 def test_migrating_refuses_without_a_cluster_or_with_its_store_down(
