@@ -6,7 +6,9 @@ the player reads them, for resuming and the SDK's cue."""
 
 from __future__ import annotations
 
+import base64
 import itertools
+import os
 import random
 import statistics
 import time
@@ -14,8 +16,10 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+import psycopg
 
 from bench.live import WATCH_FRAME, _change
+from sessionstory.store.records import SEALED
 from tests.cluster.harness import wait_for
 from tests.e2e.conftest import browser  # noqa: F401 (the fixture: real Chromium, as the e2e tests)
 from tests.e2e.conftest import signed_in_page
@@ -146,3 +150,23 @@ def test_a_viewer_on_node_3_follows_a_session_ingested_by_node_1(
     later = itertools.count(seq + 3)
     wait_for(lambda: "watched" not in _send(first, key, sid, (n := next(later)), [mutation(T0 + n)]),
              "node 1 forgets node 3's viewer", timeout=30)
+
+
+def test_with_encryption_at_rest_the_relayed_batches_are_sealed_in_postgres(
+        start_node: Callable[..., Server], catalog_env: dict[str, str]) -> None:
+    sealed = {"SESSIONSTORY_ENCRYPTION_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode(), **SEAL}
+    first, third = (start_node(f"node-{n}", **catalog_env, **sealed) for n in (1, 3))
+    key, token = first.project("Shop")["public_key"], first.token()
+    sid = "sealed-1"
+    _send(first, key, sid, 0, [meta(T0), snapshot(T0 + 1)])
+    wait_for(lambda: _listed_on(third, token, sid), "node 3 lists the session node 1 ingested")
+    stream = Stream(watch(third, token, sid))
+    stream.next_event()
+    seq = 1
+    while _send(first, key, sid, seq, [mutation(T0 + seq)]).get("watched") is not True:
+        seq += 1
+    assert [stamps(stream.next_event()[1]) for _ in range(seq)] == [[T0 + n] for n in range(1, seq + 1)]
+    stream.response.close()
+    with psycopg.connect(catalog_env["SESSIONSTORY_CATALOG_URL"]) as conn:
+        kinds = [row[0] for row in conn.execute("SELECT get_byte(record, 4) FROM sessionstory.live_batches")]
+    assert kinds and all(kind & SEALED for kind in kinds)  # AES-GCM as on disk, opened by node 3's key
