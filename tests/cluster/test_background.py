@@ -12,15 +12,16 @@ import pytest
 from litestar.testing import TestClient
 
 from sessionstory.app import create_app
+from sessionstory.cluster.compaction import SPLIT_ROUND
 from sessionstory.config import load_settings, prepare_data_dir
 from sessionstory.datadir import DataDir
 from sessionstory.erasure import DAY_MS, Erased
 from sessionstory.index.compaction import session_records
 from sessionstory.privacy import PrivacySettings
-from sessionstory.store import Location
+from sessionstory.store import Kind, Location
 from sessionstory.store.segments import CorruptRecord
 from tests.cluster.harness import wait_for
-from tests.conftest import batch
+from tests.conftest import batch, meta_event
 
 SEAL = {"SESSIONSTORY_STORE_SEAL_SECONDS": "1"}
 Node = tuple[DataDir, TestClient]  # type: ignore[type-arg]
@@ -34,6 +35,7 @@ def two_nodes(tmp_path: Path, store_env: dict[str, str], catalog_env: dict[str, 
         dd = DataDir(settings)
         # What DataDir does in a cluster (its constructor's wiring, the lead's line).
         dd.erasure.cluster_lock = dd.cluster_lock
+        dd.compactor.cluster_lock = dd.cluster_lock  # type: ignore[attr-defined]
         client = TestClient(create_app(settings, dd))
         client.__enter__()
         nodes.append((dd, client))
@@ -95,3 +97,37 @@ def _all_erased(dd: DataDir, locations: list[Location]) -> bool:
             continue
         return False
     return True
+
+
+def test_a_session_split_over_two_nodes_is_compacted_once_and_plays_the_same_on_both(two_nodes: list[Node]) -> None:
+    (dd_1, client_1), (dd_2, client_2) = two_nodes
+    project = dd_1.projects.create("Shop")
+    for seq, client in enumerate((client_1, client_2, client_1, client_2)):  # a balancer without stickiness
+        events = [meta_event(1_700_000_000_000 + seq * 1000, href=f"https://shop.example/{seq}")]
+        assert client.post("/api/v1/ingest", json=batch(project.public_key, "split", seq, events)).status_code == 200
+    for dd in (dd_1, dd_2):
+        wait_for(lambda dd=dd: len(_where(dd, "split")) == 4, "both nodes index the four batches")  # type: ignore[misc]
+    auth = {"Authorization": f"Bearer {dd_1.accounts.create_token('admin@localhost', 'test')}"}
+    before = client_2.get("/api/v1/sessions/split/events", headers=auth).json()
+    assert len(before) == 4
+
+    dd_1.compactor.run(0.0)
+    dd_2.compactor.run(0.0)  # at once after: node 2 has not yet indexed what node 1 packed
+    assert _packed_in_own_log(dd_1, "split") == 1 and _packed_in_own_log(dd_2, "split") == 0
+    assert dd_2.cluster_lock is not None and not dd_2.cluster_lock.claim_round(SPLIT_ROUND, 60.0)  # node 1's round
+
+    def one_record_on_both() -> bool:
+        return len(set(_where(dd_1, "split").values())) == 1 and _where(dd_1, "split") == _where(dd_2, "split")
+
+    wait_for(one_record_on_both, "both nodes find the session in the one compacted record")
+    for client in (client_1, client_2):
+        assert client.get("/api/v1/sessions/split/events", headers=auth).json() == before
+
+
+def _where(dd: DataDir, session_id: str) -> dict[int, Location]:
+    return dd.index.read(lambda cur: session_records(cur, session_id))
+
+
+def _packed_in_own_log(dd: DataDir, session_id: str) -> int:
+    return sum(record.kind == Kind.COMPACTED and getattr(record.meta, "session_id", None) == session_id
+               for _, record in dd.log.scan(None))
