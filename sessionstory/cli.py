@@ -214,6 +214,9 @@ def restore(settings: Settings, backup_dir: Path) -> int:
 def migrate_to_cluster(settings: Settings) -> int:
     """Offline only: the server would go on writing segments and accounts the cluster never sees."""
     _refuse_if_served(settings, "stop it first (the cluster takes over from it)")
+    if not settings.store_url or not settings.catalog_url:
+        raise ConfigError("set SESSIONSTORY_STORE_URL and SESSIONSTORY_CATALOG_URL (and AWS_* for the store) "
+                          "as for the cluster's `serve`")
     try:
         from sessionstory.cluster.migrate import MigrationError, migrate
     except ImportError:

@@ -37,6 +37,7 @@ def test_commands_work_without_a_server(tmp_path: Path) -> None:
         (["project", "create", "--name", "X", "--origin", "javascript:alert(1)"], None, "origin must look like"),
         (["frobnicate"], None, "invalid choice"),
         (["serve", "--port", "99999"], None, "port must be"),
+        (["migrate-to-cluster"], None, "set SESSIONSTORY_STORE_URL and SESSIONSTORY_CATALOG_URL"),
     ],
 )
 def test_mistakes_get_one_line_and_a_nonzero_exit(tmp_path: Path, args: list[str], stdin: str | None, message: str) -> None:

@@ -48,9 +48,7 @@ class MigrationError(Exception):
 
 def migrate(settings: Settings, say: Say) -> str:
     """Move the data dir of `settings` (a cluster's store and catalog URLs set) into that cluster."""
-    if not settings.store_url or not settings.catalog_url:
-        raise MigrationError("set SESSIONSTORY_STORE_URL and SESSIONSTORY_CATALOG_URL (and AWS_* for the store) "
-                             "as for the cluster's `serve`")
+    assert settings.store_url and settings.catalog_url, "the CLI checks both are set"
     node = _claim_node(settings)  # before anything is written to the catalog
     say(f"segment store: this data dir is node {node}")
     accounts = _migrate_accounts(settings, say)
