@@ -40,8 +40,6 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[int], None]
 CATCH_UP_CHUNK = 500
-RECENT_BATCHES = 64  # what a stream opening on another node may lack: a few seal times of batches
-RECENT_WAIT_S = 2.0
 
 
 class DataDir:
@@ -90,25 +88,12 @@ class DataDir:
         this node's (cluster/live.py). Nothing on a single node. After `log.on_commit(hub.committed)`."""
         if self.shared_rows is None:
             return
-        from sessionstory.cluster.live import LiveRelay
+        from sessionstory.cluster.live import LiveRelay, OwnLog
 
-        self.live_relay = LiveRelay(self.shared_rows, self.settings.catalog_url, hub, self._recent_batches,
-                                    self.log.sealer)
+        self.live_relay = LiveRelay(self.shared_rows, self.settings.catalog_url, hub,
+                                    OwnLog(self.log, self.index, self._own_segments()))
         self.log.on_commit(self.live_relay.committed)
         self.live_relay.start()
-
-    def _recent_batches(self, session_id: str, upto: Location | None) -> list[tuple[Location, Record]]:
-        """The session's last batches in this node's own log (cluster/live.py's backfill), once
-        the index holds the commits up to `upto`."""
-        if upto is not None:
-            self.index.applied(upto).result(timeout=RECENT_WAIT_S)
-        own = self._own_segments()
-        rows = self.index.read(lambda cur: cur.execute(
-            'SELECT segment, "offset", length FROM records WHERE session_id = ? AND segment >= ? AND segment < ? '
-            'ORDER BY segment DESC, "offset" DESC LIMIT ?', [session_id, *own, RECENT_BATCHES]).fetchall())
-        locations = sorted(Location(*row) for row in rows)
-        return [(loc, rec) for loc, rec in zip(locations, self.log.read_many(locations), strict=True)
-                if rec is not None and rec.kind == Kind.BATCH]
 
     def _own_segments(self) -> tuple[int, int]:
         """The segment numbers this node's log writes: [first, last) (all of them without a store)."""

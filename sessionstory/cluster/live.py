@@ -14,12 +14,13 @@ the batches of watched sessions, and only those:
 
 A stream that opens (or reopens) misses what the ingesting node committed but had not yet
 shipped and had indexed everywhere: on the watch NOTIFY, the ingesting node relays the
-session's last batches again (datadir.RECENT_BATCHES); the viewer drops what it already has by location.
+session's last RECENT_BATCHES batches again; the viewer drops what it already has by location.
 Rows older than KEEP_S are deleted: they only bridge the seconds before peers index them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import queue
@@ -33,9 +34,10 @@ import psycopg
 from sessionstory.cluster.accounts import SCHEMA, SharedRows
 
 from sessionstory.live import LiveHub
-from sessionstory.store import Location, Record
+from sessionstory.index import Index
+from sessionstory.store import Location, Record, SegmentLog
 from sessionstory.store.objects import short_error
-from sessionstory.store.records import HEADER, Kind, Sealer, decode_payload, encode
+from sessionstory.store.records import HEADER, Kind, decode_payload, encode
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +45,8 @@ REFRESH_S = 0.5  # how soon a node learns of a watch whose NOTIFY it missed
 WATCH_TTL_S = 15.0  # a watch row outlives its node's crash by this much at most
 RENEW_S = 5.0  # a node renews its watch rows (and sweeps old batches) this often
 KEEP_S = 60.0  # relayed batches are kept this long
+RECENT_BATCHES = 64  # relayed again when a stream opens: a few seal times of a watched session
+INDEX_WAIT_S = 2.0
 BATCH_CHANNEL, WATCH_CHANNEL = "sessionstory_live_batch", "sessionstory_live_watch"
 
 _TABLES = """
@@ -54,8 +58,25 @@ CREATE TABLE IF NOT EXISTS live_batches (
     length INTEGER NOT NULL, record BYTEA NOT NULL, created_ms BIGINT NOT NULL);
 """
 
-# A session's last batches in this node's own log, once the index holds the commits up to a location.
-Recent = Callable[[str, Location | None], list[tuple[Location, Record]]]
+
+class OwnLog:
+    """This node's log and index, for the backfill: a session's last batches in its own segments."""
+
+    def __init__(self, segment_log: SegmentLog, index: Index, segments: tuple[int, int]) -> None:
+        self._log, self._index, self._segments = segment_log, index, segments  # segments: [first, last)
+        self.sealer = segment_log.sealer
+
+    def recent(self, session_id: str, upto: Location | None) -> list[tuple[Location, Record]]:
+        """Once the index holds the commits up to `upto`: the session's last RECENT_BATCHES here."""
+        if upto is not None:
+            with contextlib.suppress(TimeoutError):  # a busy index writer: relay what it has
+                self._index.applied(upto).result(timeout=INDEX_WAIT_S)
+        rows = self._index.read(lambda cur: cur.execute(
+            'SELECT segment, "offset", length FROM records WHERE session_id = ? AND segment >= ? AND segment < ? '
+            'ORDER BY segment DESC, "offset" DESC LIMIT ?', [session_id, *self._segments, RECENT_BATCHES]).fetchall())
+        locations = sorted(Location(*row) for row in rows)
+        return [(location, record) for location, record in zip(locations, self._log.read_many(locations), strict=True)
+                if record is not None and record.kind == Kind.BATCH]
 
 
 def _now_ms() -> int:
@@ -66,10 +87,9 @@ class LiveRelay:
     """Two threads per node: one sends (batches, watches, renewals) through the pool, one
     LISTENs on its own connection and hands other nodes' batches to the local hub."""
 
-    def __init__(self, rows: SharedRows, catalog_url: str, hub: LiveHub, recent: Recent,
-                 sealer: Sealer | None = None) -> None:
-        self._rows, self._url, self._hub, self._recent = rows, catalog_url, hub, recent
-        self._sealer = sealer  # with encryption at rest, relayed batches are sealed as on disk
+    def __init__(self, rows: SharedRows, catalog_url: str, hub: LiveHub, own: OwnLog) -> None:
+        self._rows, self._url, self._hub, self._own = rows, catalog_url, hub, own
+        self._sealer = own.sealer  # with encryption at rest, relayed batches are sealed as on disk
         self.node = uuid.uuid4().hex[:16]  # this process: a restarted node's old rows just expire
         self._jobs: queue.Queue[Callable[[], None] | None] = queue.Queue()
         self._stop = threading.Event()
@@ -156,7 +176,7 @@ class LiveRelay:
         self._rows.read(renew)
 
     def _backfill(self, session_id: str) -> None:
-        recent = self._recent(session_id, self._hub.last_committed)
+        recent = self._own.recent(session_id, self._hub.last_committed)
         if recent:
             self._publish(recent)
 
