@@ -5,16 +5,17 @@ and polled (cluster/peers.py): seconds, too slow for live. So the catalog's Post
 the batches of watched sessions, and only those:
 
 - a node with a viewer keeps a `live_watch` row for the session (refreshed while the stream
-  is open) and NOTIFYs `live_watch` when a stream opens;
+  is open) and NOTIFYs (`sessionstory_live_watch`) when a stream opens;
 - every node knows the sessions watched elsewhere (refreshed on that NOTIFY and every
   REFRESH_S); when it commits a durable batch of one, it INSERTs it into `live_batches` and
-  NOTIFYs `live_batch`;
+  NOTIFYs (`sessionstory_live_batch`, the row's id and session);
 - the viewer's node, LISTENing, fetches the row and hands it to its local hub, so the SSE
   stream, resuming by log location and the player work as for a batch committed here.
 
-A stream that opens (or reopens) misses what the ingesting node committed but had not yet
-shipped and had indexed everywhere: on the watch NOTIFY, the ingesting node relays the
-session's last RECENT_BATCHES batches again; the viewer drops what it already has by location.
+A stream that opens (or reopens) would miss what the ingesting node committed before it
+knew of the watch and the viewer's node has not indexed yet: on the watch NOTIFY, the
+ingesting node first takes the watch into account, then relays the session's last
+RECENT_BATCHES batches; the viewer's stream drops what it already has by log location.
 Rows older than KEEP_S are deleted: they only bridge the seconds before peers index them.
 """
 
