@@ -60,12 +60,13 @@ def browser_latencies(server: Server, changes: int, seed: int = 7) -> list[float
         viewer.evaluate(WATCH_FRAME)
         # One change to let the SDK learn that someone watches (its next answer says so).
         _change(visitor, "warmup")
-        viewer.wait_for_function("window.__seen['live-warmup']", timeout=10_000)
+        # A function, not an expression: the dashboard's CSP has no 'unsafe-eval' for Playwright's eval.
+        viewer.wait_for_function("key => window.__seen[key]", arg="live-warmup", timeout=10_000)
         made: dict[str, int] = {}
         for n in range(changes):
             made[f"live-{n}"] = _change(visitor, str(n))
             time.sleep(rng.uniform(0.3, 0.7))
-        viewer.wait_for_function(f"window.__seen['live-{changes - 1}']", timeout=10_000)
+        viewer.wait_for_function("key => window.__seen[key]", arg=f"live-{changes - 1}", timeout=10_000)
         seen: dict[str, int] = viewer.evaluate("window.__seen")
         browser.close()
     return [float(seen[key] - at) for key, at in made.items()]

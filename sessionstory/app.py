@@ -52,6 +52,7 @@ def create_app(settings: Settings, dd: DataDir | None = None) -> Litestar:
         app.state.sign_in_limits = SignInLimits()
         app.state.admission = Admission(opened.settings.limits, opened.settings.data_dir)
         opened.log.on_commit(app.state.live.committed)
+        opened.relay_live(app.state.live)  # a cluster's viewers on other nodes; nothing on a single node
         opened.start()
         bootstrap(opened)
         sock = await admin.serve(opened, opened.settings.admin_socket)
