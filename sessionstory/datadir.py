@@ -67,6 +67,7 @@ class DataDir:
         self.saved_filters = SavedFilters(self.rows)
         self.compactor = self._compactor()
         self.erasure.after_erasure = self.compactor.forget  # dictionaries that learnt from erased sessions go too
+        self.erasure.cluster_lock = self.cluster_lock  # retention once per cluster (None on a single node)
         self.model = LocalModel(settings.data_dir, settings.llm_model)  # loaded on first use
         self.peers = self._peer_indexer()  # None on a single node
         self.health = self._cluster_health()  # None on a single node
@@ -124,7 +125,9 @@ class DataDir:
             return Compactor(self.log, self.index, self.settings.session_timeout_s)
         from sessionstory.cluster.compaction import NodeCompactor
 
-        return NodeCompactor(self.log, self.index, self.settings.session_timeout_s, self.shipper.node)
+        compactor = NodeCompactor(self.log, self.index, self.settings.session_timeout_s, self.shipper.node)
+        compactor.cluster_lock = self.cluster_lock  # sessions split over nodes: packed once a round
+        return compactor
 
     @property
     def cluster_lock(self) -> ClusterLock | None:

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING
 import duckdb
 import msgspec
 
+from sessionstory.entities import Rows
 from sessionstory.index import Index
 from sessionstory.index.filters import SessionFilter, where_clauses
 from sessionstory.ingest import Ingestor
@@ -72,6 +73,7 @@ class Erasure:
         self.after_erasure: Callable[[dict[str, set[str]] | None], object] | None = None
         self._erased: dict[str, set[str]] | None = None if purge_file.exists() else {}
         self.cluster_lock: ClusterLock | None = None  # set by DataDir in a cluster: retention once per round
+        self.rows: Rows | None = None  # set by DataDir: where comments and share links live (a cluster's catalog)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -98,7 +100,7 @@ class Erasure:
             self._tombstone(chunk)
             for session_id in chunk:
                 self._ingestor.forget(session_id)
-            erase_sessions(self._log, self._index, chunk)
+            erase_sessions(self._log, self._index, chunk, self.rows)
         if session_ids:
             # A digest names sessions as evidence; it is made again on its next request. Then a
             # checkpoint: DuckDB's write-ahead log still holds the deleted rows as they were written.
@@ -190,7 +192,7 @@ class Erasure:
             for chunk in _chunks(ids, CHUNK):
                 if tombstone:
                     self._tombstone(chunk)
-                erase_sessions(self._log, self._index, chunk)
+                erase_sessions(self._log, self._index, chunk, self.rows)
             if ids:
                 log.info("retention: deleted %d sessions of %s older than %d days", len(ids), project.name, days)
                 gone += len(ids)

@@ -33,9 +33,7 @@ def two_nodes(tmp_path: Path, store_env: dict[str, str], catalog_env: dict[str, 
     for name in ("node-1", "node-2"):  # one after the other: the first makes the Demo project
         settings = prepare_data_dir(load_settings(tmp_path / name, env={**store_env, **catalog_env, **SEAL}))
         dd = DataDir(settings)
-        # What DataDir does in a cluster (its constructor's wiring, the lead's line).
-        dd.erasure.cluster_lock = dd.cluster_lock
-        dd.compactor.cluster_lock = dd.cluster_lock  # type: ignore[attr-defined]
+        assert dd.erasure.cluster_lock is dd.cluster_lock is dd.compactor.cluster_lock is not None  # type: ignore[attr-defined]
         client = TestClient(create_app(settings, dd))
         client.__enter__()
         nodes.append((dd, client))
