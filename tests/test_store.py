@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -15,6 +17,8 @@ from sessionstory.datadir import DataDir
 from sessionstory.store import BatchMeta, EntityChange, Location, Record, SegmentLog
 from sessionstory.store.records import Kind
 from sessionstory.store.segments import erased_copy
+
+T = TypeVar("T")
 
 
 def _batch(seq: int, body: bytes = b"x" * 100) -> Record:
@@ -48,6 +52,13 @@ def test_group_commit_serves_concurrent_writers(tmp_path: Path) -> None:
     assert len(committed) < 200, "some writers should have shared an fsync"
 
 
+def _run_in_a_fresh_thread(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """`asyncio.run` on a thread of its own: in the whole suite this thread may already run a
+    loop (Playwright's sync API keeps one while a session-scoped browser lives)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(lambda: asyncio.run(make())).result()
+
+
 def test_an_event_loops_appends_are_settled_on_it_once_per_group(tmp_path: Path) -> None:
     log = SegmentLog(tmp_path)
     groups: list[int] = []
@@ -69,7 +80,7 @@ def test_an_event_loops_appends_are_settled_on_it_once_per_group(tmp_path: Path)
         return await asyncio.gather(*(log.append(_batch(i)) for i in range(200)))
 
     try:
-        locations = asyncio.run(append_many())
+        locations = _run_in_a_fresh_thread(append_many)
         assert len(set(locations)) == 200 and [log.read(loc).meta.seq for loc in locations] == list(range(200))
         assert callbacks == len(groups) < 200, "one hop back to the loop per fsynced group"
     finally:
@@ -85,7 +96,7 @@ def test_a_failed_write_fails_every_waiter_of_its_group(tmp_path: Path) -> None:
         return await asyncio.gather(log.append(_batch(0)), log.append(_batch(1)), return_exceptions=True)
 
     try:
-        assert all(isinstance(outcome, OSError) for outcome in asyncio.run(append_two()))
+        assert all(isinstance(outcome, OSError) for outcome in _run_in_a_fresh_thread(append_two))
     finally:
         log._fd = os.open(tmp_path / "unused", os.O_CREAT | os.O_RDWR)
         log.close()
