@@ -213,6 +213,21 @@ def test_grounding_rejects_what_the_facts_do_not_show(summary: str) -> None:
     assert not grounded(summary, CART)
 
 
+BOUGHT = [Fact(0, "page", 'opened /tea ("Teas")', "/tea"),
+          Fact(3000, "event", 'custom event "purchase"', subject="purchase")]
+
+
+@pytest.mark.parametrize(("summary", "facts"), [
+    ("The visitor paid for a tea, but the product was not purchased.", BOUGHT),  # the eval's model wrote it
+    ("The visitor didn't buy anything on /tea.", BOUGHT),
+    ("They left without ordering.", BOUGHT),
+    ('The visitor clicked "Checkout" again and again with no errors.', CART),
+    ("There was no problem on /cart.", CART),
+])
+def test_grounding_rejects_a_denial_of_what_happened(summary: str, facts: list[Fact]) -> None:
+    assert not grounded(summary, facts)
+
+
 def test_grounding_keeps_what_the_facts_show() -> None:
     assert grounded('The visitor clicked "Checkout" on /cart again and again; a TypeError broke it and '
                     "POST /api/pay failed with 502.", CART)

@@ -307,6 +307,10 @@ def _opening(facts: list[Fact]) -> str:
     return f"The visitor started on {pages[0]}."  # how many pages, and the last, are a key point
 
 
+def _bought(facts: list[Fact]) -> bool:
+    return any(f.kind == "event" and re.search(r"purchas|order|buy|paid", f.subject.lower()) for f in facts)
+
+
 # Claims a summary may make only when the facts show them: (what the words claim, the evidence).
 CLAIMS: list[tuple[re.Pattern[str], Callable[[list[Fact]], bool]]] = [
     (re.compile(r"error|\bbroke|crash|exception"),
@@ -317,8 +321,7 @@ CLAIMS: list[tuple[re.Pattern[str], Callable[[list[Fact]], bool]]] = [
      lambda fs: any(f.kind == "dead_click" for f in fs)),
     (re.compile(r"again and again|repeatedly|\brage|over and over|kept clicking"),
      lambda fs: any(f.kind == "rage_click" for f in fs)),
-    (re.compile(r"\b(bought|buys?|purchased?|paid|orders?|ordered)\b"),
-     lambda fs: any(f.kind == "event" and re.search(r"purchas|order|buy|paid", f.subject.lower()) for f in fs)),
+    (re.compile(r"\b(bought|buys?|purchased?|paid|orders?|ordered)\b"), _bought),
     (re.compile(r"without doing anything|did(?: not|n't) do anything"),
      lambda fs: not any(f.kind not in ("page", "event") for f in fs)),
     (re.compile(r"did(?: not|n't) (?:work|load|find|respond|open)|not loaded"),
@@ -334,11 +337,22 @@ CLAIMS: list[tuple[re.Pattern[str], Callable[[list[Fact]], bool]]] = [
 ]
 
 
+_NEGATED = r"(?:\bnot|n't|\bnever|\bno|\bwithout)\s+(?:\w+\s+){0,2}"
+# Denials of what happened: a small model negates a true fact as readily as it states one
+# ("The visitor paid for a tea, but the product was not purchased." of a purchase).
+DENIALS: list[tuple[re.Pattern[str], Callable[[list[Fact]], bool]]] = [
+    (re.compile(_NEGATED + r"(?:buy|bought|buying|purchas\w*|pay|paid|paying|order\w*|check(?:ed)? ?out)"), _bought),
+    (re.compile(_NEGATED + r"(?:errors?|problems?|issues?|trouble)\b"),
+     lambda fs: any(f.kind in ("error", "error_click", "failed_request") for f in fs)),
+]
+
+
 def grounded(summary: str, facts: list[Fact]) -> bool:
     """The summary invents nothing we can check: every label it quotes is in the facts, every
     page path it names outside those quotes is one the session touched (a quoted error message
     may hold any path), every number it gives is in the facts, every claim above has its evidence,
-    and no name from the worked examples appears that this session lacks."""
+    it denies none of the facts it could deny, and no name from the worked examples appears that
+    this session lacks."""
     said = " ".join(f.detail for f in facts).lower()
     if not all(label.lower() in said for label in re.findall(r'"([^"]+)"', summary)):
         return False
@@ -350,6 +364,8 @@ def grounded(summary: str, facts: list[Fact]) -> bool:
         return False
     low = unquoted.lower()
     if any(claim.search(low) and not evidence(facts) for claim, evidence in CLAIMS):
+        return False
+    if any(denial.search(low) and fact(facts) for denial, fact in DENIALS):
         return False
     words = {_stem(w) for w in re.findall(r"[a-z]{3,}", low)}
     return not (words & EXAMPLE_NAMES) - {_stem(w) for w in re.findall(r"[a-z]{3,}", said)}
