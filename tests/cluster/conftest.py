@@ -15,6 +15,9 @@ import pytest
 
 from sessionstory.config import Settings, load_settings, prepare_data_dir
 from tests.cluster.harness import MotoS3, Postgres
+# One Chromium for every browser test here: a session fixture imported into two modules would be
+# two fixtures, and Playwright's sync API refuses a second instance while the first runs.
+from tests.e2e.conftest import browser  # noqa: F401
 from tests.server import Server
 
 _buckets = itertools.count()

@@ -9,7 +9,6 @@ from typing import Any
 
 from tests.cluster.harness import wait_for
 from tests.cluster.test_shared_sessions import SEAL
-from tests.e2e.conftest import browser  # noqa: F401 (the fixture: real Chromium, as the e2e tests)
 from tests.e2e.conftest import open_player, pixel_match, save_pair, signed_in_page
 from tests.e2e.test_record_replay import _record_shop  # the e2e tests' own visit: two pages, a form, a payment
 from tests.e2e.sites import Sites

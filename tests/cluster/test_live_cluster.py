@@ -21,7 +21,6 @@ import psycopg
 from bench.live import WATCH_FRAME, _change
 from sessionstory.store.records import SEALED
 from tests.cluster.harness import wait_for
-from tests.e2e.conftest import browser  # noqa: F401 (the fixture: real Chromium, as the e2e tests)
 from tests.e2e.conftest import signed_in_page
 from tests.e2e.sites import Sites
 from tests.e2e.test_live import _visitor
