@@ -9,15 +9,21 @@ from __future__ import annotations
 
 import argparse
 import glob
+import http.client
+import itertools
 import os
 import pwd
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import urllib.parse
 import urllib.request
+from collections import Counter
 from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from tests.server import free_port
@@ -116,6 +122,55 @@ class MotoS3:
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
             self.proc.wait(timeout=15)
+
+
+class RoundRobin:
+    """A load balancer on a loopback port, as docs/cluster/nginx.conf's: every request goes to
+    the next node in turn, with no stickiness, so a visitor's batches land on one node and then
+    another. Each kind of request (method) takes its own turn: a CORS preflight before each POST
+    would otherwise send every POST to the same node. `ingested` counts each node's ingest POSTs."""
+
+    _SKIPPED = {"connection", "keep-alive", "transfer-encoding", "content-length"}
+
+    def __init__(self, backends: list[str]) -> None:
+        turns = {method: itertools.cycle(backends) for method in ("GET", "POST", "OPTIONS")}
+        self.ingested: Counter[str] = Counter()
+        balancer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _forward(self) -> None:
+                backend = next(turns[self.command])
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if self.command == "POST" and self.path.startswith("/api/v1/ingest"):
+                    balancer.ingested[backend] += 1
+                target = urllib.parse.urlsplit(backend)
+                upstream = http.client.HTTPConnection(target.hostname, target.port, timeout=60)
+                try:
+                    upstream.request(self.command, self.path, body or None, dict(self.headers))
+                    answer = upstream.getresponse()
+                    payload = answer.read()
+                finally:
+                    upstream.close()
+                self.send_response(answer.status)
+                for name, value in answer.getheaders():
+                    if name.lower() not in RoundRobin._SKIPPED:
+                        self.send_header(name, value)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            do_GET = do_POST = do_OPTIONS = _forward
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}"
+        threading.Thread(target=self._httpd.serve_forever, name="round-robin", daemon=True).start()
+
+    def close(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
 
 
 def wait_for(check: Callable[[], object], what: str, timeout: float = 60) -> object:
