@@ -61,6 +61,9 @@ def test_session_list_is_newest_first_with_keyset_pages(client: TestClient, proj
         if cursor is None:
             break
     assert seen == ["s4", "s3", "s2", "s1", "s0"]
+    answer = client.get("/api/v1/sessions", params={"project": project.id}, headers=auth)
+    assert answer.headers["content-type"] == "application/json"
+    assert int(answer.headers["content-length"]) == len(answer.content)
 
 
 def test_list_rejects_bad_parameters(client: TestClient, project: Any, auth: dict[str, str]) -> None:  # type: ignore[type-arg]
@@ -140,6 +143,10 @@ def test_events_come_in_pages_of_batches(client: TestClient, project: Any, auth:
 def test_the_schema_describes_the_api_and_only_the_api(client: TestClient) -> None:  # type: ignore[type-arg]
     paths = client.get("/schema/openapi.json").json()["paths"]
     assert "/api/v1/sessions" in paths and "/api/v1/sessions/{session_id}/events" in paths and "/healthz" in paths
+    # answers encoded in the worker thread (web/threads.Encoded) are documented as what they encode
+    listed = paths["/api/v1/sessions"]["get"]
+    assert listed["responses"]["200"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Page"}
+    assert {"project", "limit", "cursor", "exact_total"} <= {p["name"] for p in listed["parameters"]}
     assert not [p for p in paths if not p.startswith(("/api/", "/healthz", "/readyz", "/metrics"))]
     page = client.get("/schema")
     assert page.status_code == 200 and "/static/dist/swagger/swagger-ui-bundle.js" in page.text

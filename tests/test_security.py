@@ -57,7 +57,8 @@ def test_every_page_has_a_nonce_csp_and_no_inline_handlers(client: TestClient, a
 
 def test_answers_that_are_not_pages_let_no_script_run(client: TestClient, admin: Any, project: Any) -> None:  # type: ignore[type-arg]
     sign_in(client)
-    for response in (client.get("/healthz"), client.get("/api/v1/projects"), client.get("/api/v1/sessions/nope"),
+    for response in (client.get("/healthz"), client.get("/api/v1/projects"), client.get("/api/v1/sessions"),
+                     client.get("/api/v1/sessions/nope"),
                      client.get("/static/no-such-file.js")):
         csp = _csp(response)
         assert csp["script-src"] == "'none'" and csp["default-src"] == "'none'", response.url.path

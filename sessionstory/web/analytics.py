@@ -18,7 +18,7 @@ from sessionstory.insights.anomalies import find_anomalies
 from sessionstory.web.headers import allow_media_from
 from sessionstory.web.pages import chosen_project, render, require_sign_in, time_range
 from sessionstory.web.security import api_user, datadir
-from sessionstory.web.threads import blocking
+from sessionstory.web.threads import Encoded, blocking
 
 
 @get("/overview")
@@ -100,12 +100,12 @@ def heatmaps_page(request: Request, project: FromQuery[str | None] = None,  # ty
 @get("/api/v1/heatmap")
 @blocking
 def heatmap_data(request: Request, project: FromQuery[str], url: FromQuery[str],  # type: ignore[type-arg]
-                 range: FromQuery[str | None] = None) -> Heatmap:
+                 range: FromQuery[str | None] = None) -> Encoded[Heatmap]:
     api_user(request)
     _, current = chosen_project(request, project)
     assert current is not None
     span = time_range(range)
-    return datadir(request).index.read(lambda cur: heatmap(cur, current.id, url, span.from_ms, span.to_ms))
+    return Encoded(datadir(request).index.read(lambda cur: heatmap(cur, current.id, url, span.from_ms, span.to_ms)))
 
 
 @get("/funnels")

@@ -32,7 +32,7 @@ from sessionstory.insights.summary import Insight, session_insight
 from sessionstory.portability import export_session
 from sessionstory.projects import Project
 from sessionstory.replay import erase_session, session_events_page, session_opening
-from sessionstory.web.threads import blocking
+from sessionstory.web.threads import Encoded, blocking
 from sessionstory.web.security import api_user, datadir, require_admin
 
 MAX_LIMIT = 500
@@ -49,9 +49,9 @@ def healthz() -> dict[str, str]:
 
 @get("/api/v1/projects")
 @blocking
-def projects(request: Request) -> list[dict[str, str]]:  # type: ignore[type-arg]
+def projects(request: Request) -> Encoded[list[dict[str, str]]]:  # type: ignore[type-arg]
     api_user(request)
-    return [_project_json(p) for p in datadir(request).projects.all()]
+    return Encoded([_project_json(p) for p in datadir(request).projects.all()])
 
 
 def _check_limit(limit: int) -> None:
@@ -71,7 +71,7 @@ def sessions(
     limit: FromQuery[int] = 50,
     cursor: FromQuery[str | None] = None,
     exact_total: FromQuery[bool] = False,
-) -> Page:
+) -> Encoded[Page]:
     """`total` counts a text search (`url`, `q`) up to 1,000 matches (`total_exact: false` past
     that) unless `exact_total=true`; every other total is exact."""
     api_user(request)
@@ -86,19 +86,20 @@ def sessions(
     now = _now_ms()
     try:
         filters = parse_filters(dict(request.query_params), now)
-        return dd.index.read(lambda cur: list_sessions(cur, project_ids, filters, limit, cursor, now, exact_total))
+        page = dd.index.read(lambda cur: list_sessions(cur, project_ids, filters, limit, cursor, now, exact_total))
     except (CursorError, FilterError) as exc:
         raise ValidationException(str(exc)) from None
+    return Encoded(page)
 
 
 @get("/api/v1/sessions/{session_id:str}")
 @blocking
-def session(request: Request, session_id: FromPath[str]) -> SessionDetail:  # type: ignore[type-arg]
+def session(request: Request, session_id: FromPath[str]) -> Encoded[SessionDetail]:  # type: ignore[type-arg]
     api_user(request)
     row = datadir(request).index.read(lambda cur: get_session(cur, session_id, _now_ms()))
     if row is None:
         raise NotFoundException(f"no session {session_id!r}")
-    return row
+    return Encoded(row)
 
 
 def _require_session(dd: DataDir, session_id: str) -> None:
@@ -157,7 +158,7 @@ class SearchResult(msgspec.Struct):
 @get("/api/v1/search")
 @blocking
 def search(request: Request, project: FromQuery[str], q: FromQuery[str],  # type: ignore[type-arg]
-           limit: FromQuery[int] = 50) -> SearchResult:
+           limit: FromQuery[int] = 50) -> Encoded[SearchResult]:
     """A question in plain language, turned into the session filters and run."""
     api_user(request)
     dd = datadir(request)
@@ -173,8 +174,8 @@ def search(request: Request, project: FromQuery[str], q: FromQuery[str],  # type
     except FilterError as exc:  # the parser only writes valid values; this guards the guard
         raise ValidationException(str(exc)) from None
     page = dd.index.read(lambda cur: list_sessions(cur, [project], filters, limit, None, now))
-    return SearchResult(filter=spec, items=page.items, next_cursor=page.next_cursor, total=page.total,
-                        total_exact=page.total_exact)
+    return Encoded(SearchResult(filter=spec, items=page.items, next_cursor=page.next_cursor, total=page.total,
+                                total_exact=page.total_exact))
 
 
 @get("/api/v1/sessions/{session_id:str}/insight")
@@ -209,13 +210,13 @@ def _filename(session_id: str) -> str:
 
 @get("/api/v1/sessions/{session_id:str}/moments")
 @blocking
-def moments(request: Request, session_id: FromPath[str]) -> list[Moment]:  # type: ignore[type-arg]
+def moments(request: Request, session_id: FromPath[str]) -> Encoded[list[Moment]]:  # type: ignore[type-arg]
     """Clicks, inputs and frustration signals, as offsets from the session's start."""
     api_user(request)
     found = datadir(request).index.read(lambda cur: session_moments(cur, session_id))
     if found is None:
         raise NotFoundException(f"no session {session_id!r}")
-    return found
+    return Encoded(found)
 
 
 @delete("/api/v1/sessions/{session_id:str}", status_code=204)

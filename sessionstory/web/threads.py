@@ -17,7 +17,11 @@ import asyncio
 import functools
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
+
+import msgspec
+from litestar import Response
+from litestar.types import ASGIApp, Receive, Scope, Send
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -35,3 +39,29 @@ def blocking(fn: Callable[P, T]) -> Callable[P, Awaitable[T]]:
         return await asyncio.to_thread(fn, *args, **kwargs)
 
     return in_thread
+
+
+class Encoded(Response[T]):
+    """`value` as JSON, encoded in the worker thread that made it: the event loop is left only the
+    sending of ready bytes (litestar would encode on the loop, after the hop back, and build its
+    response object there). litestar's OpenAPI documents a route returning `Encoded[Page]` as `Page`.
+    Security headers are added on the way out as for any answer (web/headers.py)."""
+
+    __slots__ = ("body",)
+
+    def __init__(self, value: T) -> None:
+        # Not Response.__init__: its fields (status, headers, cookies, background) are never read, as
+        # to_asgi_response below ignores what the route would add: a 200 with no headers of its own.
+        self.body = _ENCODER.encode(value)
+
+    def to_asgi_response(self, *args: Any, **kwargs: Any) -> ASGIApp:  # type: ignore[override]
+        return self._send
+
+    async def _send(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [*_JSON_HEADERS, (b"content-length", str(len(self.body)).encode())]})
+        await send({"type": "http.response.body", "body": self.body, "more_body": False})
+
+
+_ENCODER = msgspec.json.Encoder()  # reused, as msgspec advises; encoders hold no state between calls
+_JSON_HEADERS = ((b"content-type", b"application/json"),)
