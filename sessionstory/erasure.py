@@ -43,7 +43,7 @@ from sessionstory.index import Index
 from sessionstory.index.filters import SessionFilter, where_clauses
 from sessionstory.ingest import Ingestor
 from sessionstory.projects import Projects
-from sessionstory.replay import erase_sessions
+from sessionstory.replay import erase_session, erase_sessions
 from sessionstory.store import EntityChange, Record, SegmentLog
 from sessionstory.store.records import Kind
 
@@ -93,6 +93,18 @@ class Erasure:
         conditions, params = where_clauses(filters, now_ms)
         where = " AND ".join(["project_id = ?", *conditions])
         return self.sessions(self._ids(f"SELECT id FROM sessions WHERE {where}", [project_id, *params]))
+
+    def delete(self, session_id: str) -> bool:
+        """A plain delete of one session (DELETE /api/v1/sessions/{id}); False if there is none.
+
+        When other nodes index this node's log (a store URL: cluster/peers.py), a tombstone goes
+        first, as for an erasure, so that they drop the session as well and refuse its late
+        batches. A single node writes none, as before: a late batch of the session starts it
+        anew, and no purge of the index file is due."""
+        if self._log.remote is not None and self._ids("SELECT id FROM sessions WHERE id = ?", [session_id]):
+            self._tombstone([session_id])
+            self._ingestor.forget(session_id)
+        return erase_session(self._log, self._index, session_id, self.rows)
 
     def sessions(self, session_ids: list[str]) -> Erased:
         for chunk in _chunks(session_ids, CHUNK):

@@ -268,3 +268,17 @@ def test_an_erasure_of_sessions_no_dictionary_learnt_from_keeps_the_dictionary(p
     datadir.erasure.visitor(project.id, "visitor-later")
     datadir.erasure.purge()
     assert _dictionaries(datadir) == before
+
+
+def test_a_plain_delete_on_a_single_node_writes_no_tombstone(client: TestClient, project: Any, auth: dict[str, str],  # type: ignore[type-arg]
+                                                             datadir: DataDir) -> None:
+    """Erasure.delete is DELETE /api/v1/sessions/{id}: on a single node as it always was (in a
+    cluster it tombstones the session too: tests/cluster/test_shared_sessions.py)."""
+    _visit(client, project.public_key, "deleted-1", "visitor-del", "MARKER-DEL-1")
+    assert datadir.erasure.delete("deleted-1") is True
+    assert client.get("/api/v1/sessions/deleted-1", headers=auth).status_code == 404
+    assert b"MARKER-DEL-1" not in _plain(datadir)
+    assert not datadir.erasure.is_erased("deleted-1") and not datadir.erasure.purge_due(delay_s=0)
+    assert datadir.erasure.delete("deleted-1") is False, "nothing left to delete"
+    _visit(client, project.public_key, "deleted-1", "visitor-del", "MARKER-DEL-1", seq=1)  # a late batch
+    assert client.get("/api/v1/sessions/deleted-1", headers=auth).status_code == 200, "starts the session anew"

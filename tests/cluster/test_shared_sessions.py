@@ -3,6 +3,7 @@ serve` nodes on one bucket (moto's S3 server) and one catalog (a real Postgres).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import httpx
@@ -70,3 +71,31 @@ def test_a_visitor_erased_through_one_node_leaves_every_node(
     gone = httpx.get(f"{nodes[2].url}/api/v1/sessions/doomed/events", headers={"Authorization": f"Bearer {token}"},
                      timeout=30)
     assert gone.status_code == 404
+
+
+def test_a_session_deleted_through_one_node_leaves_every_node(
+        start_node: Callable[..., Server], catalog_env: dict[str, str]) -> None:
+    nodes = [start_node(f"node-{n}", **catalog_env, **SEAL) for n in (1, 2, 3)]
+    key, token = nodes[0].project("Shop")["public_key"], nodes[0].token()
+    auth = {"Authorization": f"Bearer {token}"}
+    for seq, node in enumerate(nodes[:2]):  # its batches in node 1's segments and in node 2's
+        assert httpx.post(f"{node.url}/api/v1/ingest", json=batch(key, "deleted", seq, _events(seq)),
+                          timeout=30).status_code == 200
+    kept = httpx.post(f"{nodes[0].url}/api/v1/ingest", json=batch(key, "kept", 0, _events(0)), timeout=30)
+    assert kept.status_code == 200
+
+    def listed_on(node: Server) -> list[str]:
+        return [s["id"] for s in node.get_json("/api/v1/sessions?limit=50", token)["items"]]  # type: ignore[index]
+
+    wait_for(lambda: all({"deleted", "kept"} <= set(listed_on(node)) for node in nodes), "every node lists both")
+    assert httpx.delete(f"{nodes[1].url}/api/v1/sessions/deleted", headers=auth, timeout=30).status_code == 204
+    wait_for(lambda: not any("deleted" in listed_on(node) for node in nodes), "no node lists it any more")
+    for node in nodes:
+        assert "kept" in listed_on(node)
+        for path in ("/api/v1/sessions/deleted", "/api/v1/sessions/deleted/events"):
+            assert httpx.get(f"{node.url}{path}", headers=auth, timeout=30).status_code == 404, (node.url, path)
+    # A late batch through another node is refused there, as after an erasure: it does not bring it back.
+    late = httpx.post(f"{nodes[2].url}/api/v1/ingest", json=batch(key, "deleted", 2, _events(2)), timeout=30)
+    assert late.status_code == 200
+    time.sleep(3)  # a seal time and a poll: what node 3 had taken would show on the others by now
+    assert not any("deleted" in listed_on(node) for node in nodes)
