@@ -14,7 +14,7 @@ import shutil
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec
 
 from litestar.exceptions import HTTPException
 from prometheus_client import CollectorRegistry, Counter, Histogram, ProcessCollector, generate_latest
@@ -36,7 +36,6 @@ GROUP_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
 CLIENT_CLOSED = 499  # nginx's status for a client gone before the answer
 
 P = ParamSpec("P")
-T = TypeVar("T")
 
 
 class Metrics:
@@ -63,6 +62,7 @@ class Metrics:
                                  "Sessions packed into one record by compaction.", registry=r)
         self.compacted_bytes = Counter("sessionstory_compacted_bytes", "Bytes of the packed records written.",
                                        registry=r)
+        self._acknowledged = self.requests.labels("200")
         r.register(_State(dd, live, admission))
         ProcessCollector(registry=r)  # CPU, resident memory, open files of this process
         self._log = dd.log
@@ -84,24 +84,25 @@ class Metrics:
                 self.compacted_bytes.inc(location.length)
 
     def answered(self, status: int, seconds: float, content_length: str | None) -> None:
-        self.requests.labels(str(status)).inc()
-        if status == 200:
+        if status != 200:
+            self.requests.labels(str(status)).inc()
+        else:
+            self._acknowledged.inc()  # the child looked up once: labels() takes a lock and builds a key
             self.ack_seconds.observe(seconds)
             if content_length and content_length.isdigit():
                 self.request_bytes.inc(int(content_length))
 
 
-def observed(handler: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
-    """Count an ingest handler's answers by status and time its acknowledgements."""
+def observed(handler: Callable[Concatenate[Any, P], Awaitable[None]]) -> Callable[Concatenate[Any, P], Awaitable[None]]:
+    """Count the answers of an ingest handler (an ASGI one, taking the scope first) by status and
+    time its acknowledgements: it answers 200 unless it raises."""
 
     @functools.wraps(handler)
-    async def timed(*args: P.args, **kwargs: P.kwargs) -> T:
-        request: Any = kwargs["request"]
+    async def timed(scope: Any, *args: P.args, **kwargs: P.kwargs) -> None:
         started, status = time.perf_counter(), 500
         try:
-            response: Any = await handler(*args, **kwargs)
-            status = response.status_code or 200  # None: the route's own status
-            return response  # type: ignore[no-any-return]
+            await handler(scope, *args, **kwargs)
+            status = 200
         except IngestError as exc:
             status = exc.status
             raise
@@ -112,11 +113,15 @@ def observed(handler: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
             status = 500 if isinstance(exc, Exception) else CLIENT_CLOSED
             raise
         finally:
-            metrics: Metrics | None = getattr(request.app.state, "metrics", None)
+            metrics: Metrics | None = getattr(scope["litestar_app"].state, "metrics", None)
             if metrics is not None:
-                metrics.answered(status, time.perf_counter() - started, request.headers.get("content-length"))
+                metrics.answered(status, time.perf_counter() - started, _content_length(scope))
 
     return timed
+
+
+def _content_length(scope: Any) -> str | None:
+    return next((value.decode("latin-1") for name, value in scope["headers"] if name == b"content-length"), None)
 
 
 class Readiness:

@@ -103,6 +103,22 @@ def test_cors_preflight_and_origin_rules(client: TestClient, datadir: DataDir) -
     assert bad.headers["access-control-allow-origin"] == "https://evil.example", "the SDK must be able to read a 403"
 
 
+def test_a_streamed_body_past_the_cap_is_refused_as_it_arrives(client: TestClient, project: Any, datadir: DataDir) -> None:  # type: ignore[type-arg]
+    """Without a Content-Length (chunked), the cap holds on the bytes read so far."""
+    chunk = b"x" * (1024 * 1024)
+    before = datadir.log.disk_bytes()
+    r = client.post(URL, content=iter([chunk] * 11), headers={"Content-Type": "application/json"})
+    assert r.status_code == 413 and "error" in r.json()
+    assert r.headers["access-control-allow-origin"] == "*"
+    assert datadir.log.disk_bytes() == before
+
+
+def test_other_methods_are_refused_with_cors(client: TestClient) -> None:  # type: ignore[type-arg]
+    r = client.get(URL, headers={"Origin": "https://shop.example"})
+    assert r.status_code == 405 and r.headers["allow"] == "OPTIONS, POST" and "error" in r.json()
+    assert r.headers["access-control-allow-origin"] == "https://shop.example"
+
+
 def test_a_session_id_cannot_cross_projects(client: TestClient, project: Any, datadir: DataDir) -> None:  # type: ignore[type-arg]
     other = datadir.projects.create("Other")
     assert client.post(URL, json=batch(project.public_key, "shared-id")).status_code == 200
