@@ -71,7 +71,9 @@ class SegmentLog:
         self.remote = remote
         self._pending = 0  # submitted, not yet written (see `queued`)
         self._pending_lock = threading.Lock()
-        self._queue: queue.Queue[_Item | None] = queue.Queue()
+        # SimpleQueue: its put is one C call, where Queue's takes a Python lock and notifies a
+        # Condition, on the event loop's thread, once for every batch.
+        self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._on_commit: list[Committed] = []
         self._lock = threading.Lock()  # guards the active segment's file handle
