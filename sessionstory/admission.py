@@ -84,6 +84,8 @@ class DiskRoom:
     def enough(self) -> bool:
         if self.min_free <= 0:
             return True
+        if self._clock() - self._checked < DISK_CHECK_S:
+            return self._ok  # a look within the second holds: no lock on ingest's hot path
         with self._lock:
             now = self._clock()
             if now - self._checked >= DISK_CHECK_S:

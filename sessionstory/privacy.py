@@ -527,7 +527,7 @@ def apply_selectors(raws: list[bytes], events: list[Event],
     """The batch with blocked subtrees replaced by placeholders, masked text starred and input
     on ignored elements dropped; unchanged events keep their bytes and Event."""
     rules = _rules(tuple(settings.block_selectors), tuple(settings.mask_selectors), tuple(settings.ignore_selectors))
-    if not rules.custom and not any(marker in raw for raw in raws for marker in _MARKERS):
+    if not rules.custom and not _has_marker(raws):
         return raws, events  # the common case: no selectors and no marker in the batch
     page = _PageMirror(rules)
     out_raws: list[bytes] = []
@@ -539,6 +539,12 @@ def apply_selectors(raws: list[bytes], events: list[Event],
         out_raws.append(fixed)
         out_events.append(event if fixed is raw else event_decoder.decode(fixed))
     return out_raws, out_events
+
+
+def _has_marker(raws: list[bytes]) -> bool:
+    # One search per marker over the batch joined (no marker holds a newline), not one per event.
+    joined = b"\n".join(raws)
+    return any(marker in joined for marker in _MARKERS)
 
 
 class _PageMirror:
