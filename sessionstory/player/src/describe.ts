@@ -51,8 +51,26 @@ export function originOf(url: string): string {
   }
 }
 
+/**
+ * URLs already shortened, by home and URL: a long session names the same few pages in thousands of rows and
+ * marks, and parsing each again was a fifth of filling them. A pure function's memo, bounded.
+ */
+const shortened = new Map<string, Map<string, string>>();
+const SHORTENED_KEPT = 5000;
+
 /** A URL as people scan it: path and query on the session's own origin (`home`), host and path elsewhere. */
 export function shortUrl(url: string, home: string): string {
+  let known = shortened.get(home);
+  if (!known) shortened.set(home, (known = new Map()));
+  let short = known.get(url);
+  if (short === undefined) {
+    if (known.size >= SHORTENED_KEPT) known.clear();
+    known.set(url, (short = shorten(url, home)));
+  }
+  return short;
+}
+
+function shorten(url: string, home: string): string {
   try {
     const u = new URL(url);
     if (u.protocol !== "http:" && u.protocol !== "https:") return url;

@@ -15,7 +15,8 @@ const mounted = new WeakSet<HTMLElement>();
 /**
  * Named steps of opening a session (bench/replay.py reads them to say where the first frame's time goes):
  * ss:script (this bundle runs), ss:events (the first pages are in), ss:replayer (the Player is built),
- * ss:seeked (the frame at ?t= is in the DOM), ss:ready (painted).
+ * ss:seeked (the frame at ?t= is in the DOM), ss:ready (painted); then ss:moments (the server's moments are in
+ * the timeline and the Events panel), after the first frame.
  */
 const mark = (name: string): void => void performance.mark(`ss:${name}`);
 mark("script");
@@ -82,7 +83,10 @@ function showMoments(player: Player, moments: Promise<Moment[]> | null): void {
     return;
   }
   moments.then(
-    (list) => player.setMoments(list),
+    (list) => {
+      player.setMoments(list);
+      mark("moments");
+    },
     (error: unknown) => {
       console.warn("SessionStory player: could not load the session's moments:", error);
       player.setMoments(null, true);

@@ -192,7 +192,13 @@ export class EventsPanel extends Panel {
   private items: EventItem[] = [];
   private group = "all";
 
-  constructor(private readonly story: Story, ctx: PanelContext) {
+  /** `moments` as setMoments takes them: the rows are built once, with what is known now. */
+  constructor(
+    private readonly story: Story,
+    ctx: PanelContext,
+    moments: Moment[] | null = null,
+    status: "loading" | "failed" | "ready" = "loading",
+  ) {
     super("events", "Events", "No events were recorded.", ctx);
     this.addSelect(
       "Show",
@@ -212,7 +218,7 @@ export class EventsPanel extends Panel {
     this.addSearch("events");
     this.note = h("p", { class: "ss-note", role: "status" });
     this.toolbar.after(this.note);
-    this.setMoments(null, "loading");
+    this.setMoments(moments, status);
   }
 
   /**

@@ -218,8 +218,7 @@ export class Player {
 
   private buildInspector(): void {
     const ctx = { total: this.total, home: this.home, seek: (ms: number) => this.userSeek(ms) };
-    this.eventsPanel = new EventsPanel(this.story, ctx);
-    this.eventsPanel.setMoments(this.moments.list, this.moments.status);
+    this.eventsPanel = new EventsPanel(this.story, ctx, this.moments.list, this.moments.status);
     const inspector = new Inspector(
       [
         new ConsolePanel(this.story.console, ctx),
@@ -257,12 +256,13 @@ export class Player {
   async openAt(ms: number, seeked: () => void = () => undefined): Promise<void> {
     // The Replayer builds its first page and announces the first page's size in setTimeout(0)/(1) calls of
     // its constructor. Seeking before they run spares building that page twice (a seek builds it again;
-    // a big page takes hundreds of ms), but their late "first page size" would then override the size at
-    // `ms`: so seek first only when the page at `ms` has the first page's size.
+    // a big page takes hundreds of ms; the late build then finds the page built and does nothing), but
+    // their late "first page size" would then override the size at `ms`: so seek at once only when the page
+    // at `ms` has the first page's size, else right after that size (a timeout of 0 set after theirs runs
+    // after their 0, and most often before their 1, which would build the first page for nothing).
     const sameSize = sameViewport(firstViewport(this.events), viewportAt(this.events, this.started + ms));
-    if (sameSize) this.seek(ms);
-    await new Promise((resolve) => setTimeout(resolve, 16));
-    if (!sameSize) this.seek(ms);
+    if (!sameSize) await new Promise((resolve) => setTimeout(resolve, 0));
+    this.seek(ms);
     seeked();
     await frameRendered(this.replayer.iframe);
   }

@@ -29,6 +29,9 @@ export function row(time: number, body: Node[], opts: { class?: string; search: 
   return { time, element, search: opts.search.toLowerCase(), shown: true, handle };
 }
 
+/** Lists longer than this render only the rows near view (player.css: .ss-many). */
+const MANY_ROWS = 200;
+
 /** After the user scrolls a list by hand, it stops following the playhead until asked to again. */
 const USER_SCROLL_KEYS = new Set(["PageUp", "PageDown", "Home", "End", "ArrowUp", "ArrowDown"]);
 
@@ -65,6 +68,7 @@ export class RowList {
   setRows(rows: Row[]): void {
     this.rows = rows.slice().sort((a, b) => a.time - b.time);
     this.list.replaceChildren(...this.rows.map((r) => r.element));
+    this.list.classList.toggle("ss-many", this.rows.length > MANY_ROWS);
     this.past = 0;
     this.current = null;
     for (const r of this.rows) r.element.classList.add("ss-future");

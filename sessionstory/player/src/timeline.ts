@@ -63,7 +63,7 @@ export class Timeline {
     this.data = data;
     this.input.max = String(data.total);
     this.track.replaceChildren(...this.idleSegments(), this.fill);
-    this.setMarkers(this.markers);
+    this.placeMarks();
   }
 
   /** Shows `ms` as the current time, except while the user is dragging the thumb (their position wins). */
@@ -76,6 +76,8 @@ export class Timeline {
   setMarkers(markers: Marker[]): void {
     const focused = this.buttons.indexOf(document.activeElement as HTMLButtonElement);
     this.markers = markers;
+    // A long session has thousands of marks: each is a bare button placed by CSS from its time (--at) and the
+    // lane's length (--total), so a longer session moves them all without touching one; the lane listens for all.
     this.buttons = markers.map((m, i) => {
       const button = h("button", {
         type: "button",
@@ -83,15 +85,24 @@ export class Timeline {
         tabindex: i === 0 ? "0" : "-1",
         "aria-label": `${formatTime(m.time)} ${m.label}`,
       });
-      button.style.left = `${this.percent(m.time)}%`;
-      button.addEventListener("click", () => this.onSeek(m.time));
-      button.addEventListener("focus", () => this.showTip([m], m.time));
-      button.addEventListener("blur", () => this.hideTip());
+      button.style.setProperty("--at", String(m.time));
       return button;
     });
     this.lane.replaceChildren(...this.buttons);
     this.lane.hidden = markers.length === 0;
+    this.placeMarks();
     if (focused >= 0 && this.buttons.length) this.buttons[Math.min(focused, this.buttons.length - 1)].focus();
+  }
+
+  /** The marks' positions follow the session's length (player.css: left = --at / --total of the lane). */
+  private placeMarks(): void {
+    this.lane.style.setProperty("--total", String(Math.max(1, this.data.total)));
+  }
+
+  /** The mark a lane event came from, if any. */
+  private markOf(target: EventTarget | null): Marker | null {
+    const index = this.buttons.indexOf(target as HTMLButtonElement);
+    return index < 0 ? null : this.markers[index];
   }
 
   private listen(): void {
@@ -126,10 +137,20 @@ export class Timeline {
     this.lane.addEventListener("pointerleave", () => this.hideTip());
     // The marks ignore the pointer (they are small and overlap): the lane finds the one meant.
     this.lane.addEventListener("click", (event) => {
-      if (event.detail === 0) return; // a keyboard "click" on a focused mark: the mark handled it
+      if (event.detail === 0) {
+        // A keyboard "click" (Enter, Space) on the focused mark: its own time, not the one under the pointer.
+        const mark = this.markOf(event.target);
+        if (mark) this.onSeek(mark.time);
+        return;
+      }
       const near = this.near(event.clientX);
       this.onSeek(near.length ? near[0].time : this.timeAt(event.clientX, this.lane));
     });
+    this.lane.addEventListener("focusin", (event) => {
+      const mark = this.markOf(event.target);
+      if (mark) this.showTip([mark], mark.time);
+    });
+    this.lane.addEventListener("focusout", () => this.hideTip());
     this.lane.addEventListener("keydown", (event) => {
       const index = this.buttons.indexOf(event.target as HTMLButtonElement);
       if (index < 0) return;
