@@ -54,6 +54,21 @@ class Viewer:
                 return  # cut off
             yield item
 
+    async def gather(self, first_s: float, quiet_s: float) -> list[tuple[Location, Record]]:
+        """What arrives within `first_s`, and what follows it with no pause longer than `quiet_s`."""
+        found: list[tuple[Location, Record]] = []
+        timeout = first_s
+        while True:
+            try:
+                item = await asyncio.wait_for(self._queue.get(), timeout)
+            except TimeoutError:
+                return found
+            if item is None:  # cut off: left for `batches`, which ends the stream
+                self._queue.put_nowait(None)
+                return found
+            found.append(item)
+            timeout = quiet_s
+
 
 class LiveHub:
     def __init__(self) -> None:
@@ -81,6 +96,11 @@ class LiveHub:
                     continue
                 for viewer in self._viewers.get(record.meta.session_id, ()):  # type: ignore[union-attr]
                     viewer.push(location, record)
+
+    @property
+    def across_nodes(self) -> bool:
+        """Whether other nodes' batches reach this hub (a cluster's live relay is running)."""
+        return self.on_watch is not None
 
     def watched(self, session_id: str) -> bool:
         """Whether anyone, on this node or (in a cluster) another, follows the session live."""

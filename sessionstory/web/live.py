@@ -33,6 +33,9 @@ from sessionstory.web.security import api_user, datadir
 
 HEARTBEAT_S = 15.0  # a comment line this often keeps proxies from closing an idle stream
 INDEX_WAIT_S = 2.0
+# A session not indexed here yet, in a cluster: how long to wait for the first batch another node
+# relays, and for the pause that ends the relayed backlog (sent in one transaction).
+RELAY_WAIT_S, RELAY_QUIET_S = 3.0, 0.3
 RETRY_MS = 1000  # how soon a browser reconnects: short, since someone is watching
 _Position = tuple[int, int]  # a log location without its length: (segment, offset)
 
@@ -46,14 +49,18 @@ async def live_stream(request: Request, session_id: FromPath[str]) -> ServerSent
     api_user(request)
     dd, hub = datadir(request), live_hub(request)
     resume = _parse_position(request.headers.get("last-event-id") or request.query_params.get("after"))
-    if not await dd.index.read_async(lambda cur: session_exists(cur, session_id)):
+    indexed = await dd.index.read_async(lambda cur: session_exists(cur, session_id))
+    if not indexed and not hub.across_nodes:
         raise NotFoundException(f"no session {session_id!r}")
     # Watch first, then read the backlog: whatever commits in between arrives twice and is
     # dropped by position, so nothing falls into the gap.
     viewer = hub.watch(session_id)
     try:
-        await _index_caught_up(dd, hub.last_committed)
-        opening = await anyio.to_thread.run_sync(lambda: _backlog(dd, session_id, resume))
+        if indexed:
+            await _index_caught_up(dd, hub.last_committed)
+            opening = await anyio.to_thread.run_sync(lambda: _backlog(dd, session_id, resume))
+        else:
+            opening = await _relayed_opening(viewer, resume)
     except BaseException:
         hub.leave(viewer)
         raise
@@ -61,6 +68,23 @@ async def live_stream(request: Request, session_id: FromPath[str]) -> ServerSent
         _messages(hub, viewer, opening, resume),
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
+
+
+async def _relayed_opening(viewer: Viewer, resume: _Position | None) -> _Opening:
+    """A session this node has not indexed yet: in a cluster, one that another node began
+    recording a seal time ago at most. The watch asks every node for its last batches of the
+    session (cluster/live.py's backfill); they open the stream. No batch within RELAY_WAIT_S:
+    no node is recording it."""
+    relayed = sorted(dict(await viewer.gather(RELAY_WAIT_S, RELAY_QUIET_S)).items())
+    if not relayed:
+        raise NotFoundException(f"no session {viewer.session_id!r}")
+    newest = (relayed[-1][0].segment, relayed[-1][0].offset)
+    if resume is not None:
+        missed = [record for location, record in relayed if (location.segment, location.offset) > resume]
+        return _Opening("batch", [_payload(record) for record in missed], max(newest, resume))
+    events = sorted((event for _, record in relayed for event in msgspec.json.decode(decompress(record.body))),
+                    key=lambda event: event.get("timestamp", 0))
+    return _Opening("start", [_payload_raw(msgspec.json.encode(events), None)], newest)
 
 
 async def _index_caught_up(dd: DataDir, location: Location | None) -> None:

@@ -169,3 +169,31 @@ def test_with_encryption_at_rest_the_relayed_batches_are_sealed_in_postgres(
     with psycopg.connect(catalog_env["SESSIONSTORY_CATALOG_URL"]) as conn:
         kinds = [row[0] for row in conn.execute("SELECT get_byte(record, 4) FROM sessionstory.live_batches")]
     assert kinds and all(kind & SEALED for kind in kinds)  # AES-GCM as on disk, opened by node 3's key
+
+
+# A seal time far beyond the test: node 3 cannot index node 1's batches meanwhile.
+SLOW_SEAL = {"SESSIONSTORY_STORE_SEAL_SECONDS": "600"}
+
+
+def test_a_viewer_on_node_3_follows_a_session_node_1_began_before_any_segment_ships(
+        start_node: Callable[..., Server], catalog_env: dict[str, str]) -> None:
+    first, third = (start_node(f"node-{n}", **catalog_env, **SLOW_SEAL) for n in (1, 3))
+    key, token = first.project("Shop")["public_key"], first.token()
+    sid = "just-begun-1"
+    _send(first, key, sid, 0, [meta(T0), snapshot(T0 + 1)])
+    _send(first, key, sid, 1, [mutation(T0 + 2)])
+    assert not _listed_on(third, token, sid), "node 3 has not indexed it (nothing is shipped yet)"
+    stream = Stream(watch(third, token, sid))
+    kind, opening = stream.next_event()  # what node 1 relayed on learning of the watch
+    assert kind == "start" and stamps(opening) == [T0, T0 + 1, T0 + 2]
+    for seq in range(2, 6):
+        _send(first, key, sid, seq, [mutation(T0 + seq + 1)])
+        kind, batch = stream.next_event()
+        assert kind == "batch" and stamps(batch) == [T0 + seq + 1]
+    stream.response.close()
+    assert not _listed_on(third, token, sid), "all of it came through the relay"
+    # A session no node is recording is still unknown, after the relay's short wait.
+    started = time.monotonic()
+    nobody = watch(third, token, "never-recorded")
+    assert nobody.status_code == 404 and time.monotonic() - started < 10
+    nobody.close()
