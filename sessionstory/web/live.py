@@ -23,7 +23,7 @@ from litestar.response import ServerSentEvent
 from litestar.response.sse import ServerSentEventMessage
 
 from sessionstory.datadir import DataDir
-from sessionstory.index.sessions import session_exists
+from sessionstory.index.sessions import SessionDetail, iso, session_exists
 from sessionstory.live import LiveHub, Viewer
 from sessionstory.replay import session_events
 from sessionstory.store import Location, Record
@@ -85,6 +85,23 @@ async def _relayed_opening(viewer: Viewer, resume: _Position | None) -> _Opening
     events = sorted((event for _, record in relayed for event in msgspec.json.decode(decompress(record.body))),
                     key=lambda event: event.get("timestamp", 0))
     return _Opening("start", [_payload_raw(msgspec.json.encode(events), None)], newest)
+
+
+def pending_live_session(hub: LiveHub, session_id: str) -> SessionDetail | None:
+    """The live page's session when this node has not indexed it: in a cluster, one another node
+    may have begun a seal time ago at most. Nothing about it is known here yet, so its facts are
+    empty; the page's stream (live_stream) finds its batches through the relay, or answers 404.
+    None on a single node: the session does not exist."""
+    if not hub.across_nodes:
+        return None
+    now = iso(int(time.time() * 1000))
+    counts = dict.fromkeys(("duration_ms", "active_ms", "event_count", "page_count", "clicks", "rage_clicks",
+                            "dead_clicks", "error_clicks", "thrashed_cursor", "quick_backs", "excessive_scrolls",
+                            "error_count", "console_errors", "network_errors"), 0)
+    unknown = dict.fromkeys(("user_id", "entry_url", "exit_url", "referrer", "browser", "os", "device", "country",
+                             "user_agent"))
+    return SessionDetail(id=session_id, project_id="", visitor_id="", started_at=now, ended_at=now, live=True,
+                         **counts, **unknown)
 
 
 async def _index_caught_up(dd: DataDir, location: Location | None) -> None:

@@ -197,3 +197,26 @@ def test_a_viewer_on_node_3_follows_a_session_node_1_began_before_any_segment_sh
     nobody = watch(third, token, "never-recorded")
     assert nobody.status_code == 404 and time.monotonic() - started < 10
     nobody.close()
+
+
+def test_in_chromium_a_viewer_on_node_3_opens_a_visit_node_1_just_began(
+        start_node: Callable[..., Server], catalog_env: dict[str, str], browser: Any) -> None:
+    first, third = (start_node(f"node-{n}", **catalog_env, **SLOW_SEAL) for n in (1, 3))
+    sites = Sites(first.url, first.project("Shop")["public_key"])  # the page's snippet names node 1
+    token = first.token()
+    visitor_context, visitor, session_id = _visitor(browser, sites)
+    contexts = [visitor_context]
+    try:
+        assert not _listed_on(third, token, session_id), "node 3 has not indexed it (nothing is shipped yet)"
+        context, viewer = _live_viewer(browser, third, session_id)
+        contexts.append(context)
+        frame = viewer.frame_locator('[data-testid="player"] iframe')
+        assert frame.locator("button[data-name=assam]").count() == 1, "the visitor's page as it is now"
+        for n in range(3):
+            _change(visitor, str(n))
+        _wait_seen(viewer, "live-2", 15_000)
+        assert not _listed_on(third, token, session_id), "all of it came through the relay"
+    finally:
+        for context in contexts:
+            context.close()
+        sites.close()
