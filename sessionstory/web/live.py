@@ -87,6 +87,12 @@ async def _relayed_opening(viewer: Viewer, resume: _Position | None) -> _Opening
     return _Opening("start", [_payload_raw(msgspec.json.encode(events), None)], newest)
 
 
+_COUNTS = ("duration_ms", "active_ms", "event_count", "page_count", "clicks", "rage_clicks", "dead_clicks",
+           "error_clicks", "thrashed_cursor", "quick_backs", "excessive_scrolls", "error_count", "console_errors",
+           "network_errors")
+_UNKNOWN = ("user_id", "entry_url", "exit_url", "referrer", "browser", "os", "device", "country", "user_agent")
+
+
 def pending_live_session(hub: LiveHub, session_id: str) -> SessionDetail | None:
     """The live page's session when this node has not indexed it: in a cluster, one another node
     may have begun a seal time ago at most. Nothing about it is known here yet, so its facts are
@@ -95,13 +101,9 @@ def pending_live_session(hub: LiveHub, session_id: str) -> SessionDetail | None:
     if not hub.across_nodes:
         return None
     now = iso(int(time.time() * 1000))
-    counts = dict.fromkeys(("duration_ms", "active_ms", "event_count", "page_count", "clicks", "rage_clicks",
-                            "dead_clicks", "error_clicks", "thrashed_cursor", "quick_backs", "excessive_scrolls",
-                            "error_count", "console_errors", "network_errors"), 0)
-    unknown = dict.fromkeys(("user_id", "entry_url", "exit_url", "referrer", "browser", "os", "device", "country",
-                             "user_agent"))
-    return SessionDetail(id=session_id, project_id="", visitor_id="", started_at=now, ended_at=now, live=True,
-                         **counts, **unknown)
+    facts: dict[str, object] = dict.fromkeys(_COUNTS, 0) | dict.fromkeys(_UNKNOWN)
+    return msgspec.convert({**facts, "id": session_id, "project_id": "", "visitor_id": "", "started_at": now,
+                            "ended_at": now, "live": True}, SessionDetail)
 
 
 async def _index_caught_up(dd: DataDir, location: Location | None) -> None:
