@@ -33,6 +33,8 @@ _ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _GZIP_MAGIC = b"\x1f\x8b"
 INFLATE_STEP = 1024 * 1024
 ERASED = "\0erased"  # the "owner" of an erased session's id: no project can claim it again
+# Bound once: a member looked up on its IntEnum class costs ~0.25 µs in CPython 3.11 (see facts.py).
+INCREMENTAL, INPUT = EventType.INCREMENTAL_SNAPSHOT, IncrementalSource.INPUT
 
 
 class NothingToStore(Exception):
@@ -170,8 +172,8 @@ def scrub_inputs(raws: list[msgspec.Raw], events: list[Event]) -> list[bytes]:
     """
     out: list[bytes] = []
     for raw, event in zip(raws, events):
-        if event.type == EventType.INCREMENTAL_SNAPSHOT:
-            if incremental_source(event.data) == IncrementalSource.INPUT:
+        if event.type == INCREMENTAL:
+            if incremental_source(event.data) == INPUT:
                 data = input_decoder.decode(event.data)
                 if data.text.strip("*"):
                     masked = msgspec.structs.replace(data, text="*" * len(data.text))
