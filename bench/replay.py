@@ -1,22 +1,25 @@
 """Replay start: time to the first frame of a long session, beside fetching its events as a static file.
 
-    python -m bench.replay [--minutes 60] [--memory-minutes 120]
+    python -m bench.replay [--minutes 60] [--memory-minutes 120] [--checkout-minutes 5]
 
 A real page (Python's documentation, recorded by the real SDK in Chromium) is stretched
-into a long session by a seeded generator: mouse moves, scrolls, text changes and a new
-page load every ten minutes, sent through ingest in 10-second batches. Then, in Chromium:
+into a long session by a seeded generator: mouse moves, scrolls, text changes, a new
+page load every ten minutes and, between them, a full snapshot every five minutes as the
+SDK takes them (`--checkout-minutes 0`: none, as the generator had before), sent through
+ingest in 10-second batches. Then, in Chromium:
 
 - baseline: the same events as one static file served by the same server, fetched and
   parsed (`fetch().json()`), timed in the page;
-- the player: navigation to `/sessions/{id}?t=T` until the root says `data-ready="true"`,
-  at the start, half-way in (30 minutes: a page load's very moment) and 9.5 minutes later, just
-  before the next page load, where the most events follow the last full snapshot (the requested
-  time must be on screen).
+- the player: navigation (from a blank page) to `/sessions/{id}?t=T` until the root says
+  `data-ready="true"`, at the start, half-way in (30 minutes: a page load's very moment) and 9.5
+  minutes later, just before the next page load, where the most events follow the last full
+  snapshot (4.5 minutes of them, or 9.5 without checkouts; the requested time must be on screen).
 
 Goal (issue #4): the player within 1.5x of the baseline. Each first frame is also told step by
 step (medians, ms since the previous step): the page's HTML in, player.js in, the bundle running,
 the first events in, the Replayer built, the frame at ?t= in the DOM, painted (the player's
-`ss:*` performance marks). And the player's JS heap for a 2-hour session, beside the size of its
+`ss:*` performance marks), then how long after it the server's moments are shown and how
+much of the main thread long tasks take until all of the session is in. And the player's JS heap for a 2-hour session, beside the size of its
 events (`--memory-minutes 0` leaves it out). The load average is printed: figures from a busy
 machine are not comparable with an idle one's.
 """
@@ -42,6 +45,10 @@ from tests.server import Server
 STATIC = DIST.parent / "bench-events.json"  # under /static/, served by the server itself
 BATCH_S = 10
 REPS = 5
+PAGE_LOAD_MS = 600_000
+# The SDK's rrweb takes a full snapshot every five minutes (checkoutEveryNms in sdk_js/src/recorder.ts), so
+# a real session never holds more than five minutes of changes after its last one.
+CHECKOUT_MS = 300_000
 
 
 def record_page(browser: Any, server: Server, sites: Sites, token: str) -> list[dict[str, Any]]:
@@ -56,9 +63,11 @@ def record_page(browser: Any, server: Server, sites: Sites, token: str) -> list[
     return [e for e in events if e["type"] in (2, 4)][:2]
 
 
-def long_session(opening: list[dict[str, Any]], minutes: int, seed: int = 20261126, busy: bool = False) -> list[dict[str, Any]]:
+def long_session(opening: list[dict[str, Any]], minutes: int, seed: int = 20261126, busy: bool = False,
+                 checkout_ms: int = CHECKOUT_MS) -> list[dict[str, Any]]:
     """`minutes` of plausible activity over the recorded page, page loads every ten minutes; `busy`
-    adds what a single-page app does all the time: a list re-rendered every half second."""
+    adds what a single-page app does all the time: a list re-rendered every half second. Between page
+    loads, a full snapshot every `checkout_ms` as the SDK takes them (0: none)."""
     rng = random.Random(seed)
     meta, snapshot = opening
     text_ids = [n["id"] for n in _nodes(snapshot["data"]["node"]) if n.get("type") == 3 and n.get("textContent", "").strip()]
@@ -66,7 +75,8 @@ def long_session(opening: list[dict[str, Any]], minutes: int, seed: int = 202611
     events: list[dict[str, Any]] = []
     for t in range(0, minutes * 60_000, 500):
         at = start + t
-        if t % 600_000 == 0:
+        if t % PAGE_LOAD_MS == 0 or (checkout_ms and t % checkout_ms == 0):
+            # rrweb's checkout is a page load's pair of events too (Meta, then the full snapshot), on the same page.
             events += [{**meta, "timestamp": at}, {**snapshot, "timestamp": at + 1}]
             continue
         positions = [{"x": rng.randrange(1280), "y": rng.randrange(800), "id": 1, "timeOffset": -450 + 50 * i}
@@ -124,6 +134,10 @@ READY_CLOCK = """
 new MutationObserver(() => {
   if (!window.__readyAt && document.querySelector('[data-testid="player"][data-ready="true"]')) window.__readyAt = performance.now();
 }).observe(document, { subtree: true, attributes: true, attributeFilter: ["data-ready"] });
+window.__longTasks = [];
+new PerformanceObserver((list) => {
+  for (const task of list.getEntries()) window.__longTasks.push([task.startTime, task.duration]);
+}).observe({ type: "longtask", buffered: true });
 """
 
 
@@ -131,29 +145,39 @@ new MutationObserver(() => {
 # player.js in, the player's own marks (index.ts: bundle running, first events in, Replayer built, frame
 # at ?t= in the DOM), and ready (painted, data-ready).
 STEPS = ("html", "bundle", "script", "events", "replayer", "seeked", "ready")
+# After the first frame: the server's moments shown in the timeline and the Events panel, and the main thread's
+# long tasks (over 50 ms, when a click on the page waits) from the first frame until all of the session is in.
+AFTER = ("moments", "busy")
 READ_STEPS = """() => {
   const at = (name) => performance.getEntriesByName("ss:" + name)[0]?.startTime ?? -1;
   const bundle = performance.getEntriesByType("resource").find((r) => r.name.endsWith("/player.js"));
+  const ready = window.__readyAt;
   return {
     html: performance.getEntriesByType("navigation")[0].responseEnd,
     bundle: bundle ? bundle.responseEnd : -1,
     script: at("script"), events: at("events"), replayer: at("replayer"), seeked: at("seeked"),
-    ready: window.__readyAt,
+    ready, moments: at("moments") - ready,
+    busy: window.__longTasks.filter(([start]) => start >= ready).reduce((sum, [, ms]) => sum + ms, 0),
   };
 }"""
 
 
 def time_player(page: Any, server: Server, session_id: str, at_ms: int) -> dict[str, float]:
     """From the navigation's start to the moment the player says the frame at `at_ms` is on screen
-    (read in the page, so the rest of the session loading afterwards does not count), step by step."""
+    (read in the page, so the rest of the session loading afterwards does not count), step by step;
+    then what the page does after it, until all of the session is in. Each opening starts from a blank
+    page, as a viewer comes from the session list: leaving the last player (a large page) would
+    otherwise be counted in the next one's first frame."""
+    page.goto("about:blank")
     page.goto(f"{server.url}/sessions/{session_id}?t={at_ms}")
     page.wait_for_selector('[data-testid="player"][data-ready="true"]', timeout=120_000)
+    page.wait_for_selector('[data-testid="player"][data-loaded="true"]', timeout=120_000)
     return {name: float(ms) for name, ms in page.evaluate(READ_STEPS).items()}
 
 
 def median_steps(runs: list[dict[str, float]]) -> dict[str, float]:
     """Each step's median over the runs (so the steps of the table need not add up exactly)."""
-    return {name: stats.p50([run[name] for run in runs]) for name in STEPS}
+    return {name: stats.p50([run[name] for run in runs]) for name in STEPS + AFTER}
 
 
 def show_steps(label: str, steps: dict[str, float]) -> str:
@@ -162,7 +186,8 @@ def show_steps(label: str, steps: dict[str, float]) -> str:
     for name in STEPS:
         parts.append(f"{name} +{steps[name] - since:.0f}")
         since = steps[name]
-    return f"    {label}: " + ", ".join(parts) + " ms"
+    return (f"    {label}: " + ", ".join(parts) + f" ms; then moments shown +{steps['moments']:.0f}, "
+            f"long tasks until all is in {steps['busy']:.0f} ms")
 
 
 def minute(ms: int) -> str:
@@ -206,6 +231,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.replay", description=__doc__.split("\n\n")[0])
     parser.add_argument("--minutes", type=int, default=60)
     parser.add_argument("--memory-minutes", type=int, default=120, help="0 skips the memory figure")
+    parser.add_argument("--checkout-minutes", type=float, default=CHECKOUT_MS / 60_000,
+                        help="a full snapshot this often between page loads, as the SDK takes them (0: none)")
     args = parser.parse_args(argv)
     executable = find_chromium()
     if executable is None:
@@ -225,10 +252,11 @@ def main(argv: list[str] | None = None) -> int:
             _, page = signed_in_page(browser, server)
             page.add_init_script(READY_CLOCK)
             for name, busy in (("steady", False), ("busy", True)):
-                results[name] = measure(page, server, token, key, f"bench-{name}",
-                                        long_session(opening, args.minutes, busy=busy), args.minutes)
+                session = long_session(opening, args.minutes, busy=busy, checkout_ms=int(args.checkout_minutes * 60_000))
+                results[name] = measure(page, server, token, key, f"bench-{name}", session, args.minutes)
             if args.memory_minutes:
-                ingest(server, key, "bench-2h", long_session(opening, args.memory_minutes, seed=7))
+                ingest(server, key, "bench-2h", long_session(opening, args.memory_minutes, seed=7,
+                                                                   checkout_ms=int(args.checkout_minutes * 60_000)))
                 heap = heap_after_ready(page, server, "bench-2h")
                 size_2h = len(json.dumps(_get(server, "/api/v1/sessions/bench-2h/events", token)))
         finally:
@@ -236,7 +264,8 @@ def main(argv: list[str] | None = None) -> int:
             browser.close()
             server.stop()
     print(f"Replay start: {args.minutes}-minute sessions over a recorded documentation page "
-          f"(Chromium, loopback, median of {REPS}); first frame = navigation start to data-ready")
+          f"(Chromium, loopback, median of {REPS}; a full snapshot every {args.checkout_minutes:g} min between page loads); "
+          "first frame = navigation start to data-ready")
     for name, r in results.items():
         firsts = ", ".join(f"at {minute(at)} {steps['ready']:.0f} ms ({steps['ready'] / r['static']:.2f}x)"
                            for at, steps in r["at"].items())
