@@ -205,9 +205,15 @@ def _scrolling(state: SessionState, scrolls: list[Point]) -> list[Signal]:
 
 
 def _active_ms(state: SessionState, activity: list[int]) -> int:
-    total = 0
+    # One per mouse-move point: the index writer's busiest loop, so the state is read and written once.
+    total, last = 0, state.last_activity
     for at in sorted(activity):
-        if state.last_activity is not None and 0 <= at - state.last_activity <= ACTIVE_GAP_MS:
-            total += at - state.last_activity
-        state.last_activity = at if state.last_activity is None else max(state.last_activity, at)
+        if last is None:
+            last = at
+            continue
+        if 0 <= at - last <= ACTIVE_GAP_MS:
+            total += at - last
+        if at > last:
+            last = at
+    state.last_activity = last
     return total

@@ -369,7 +369,8 @@ def _summarise(row: SessionRow, meta: BatchMeta, facts: BatchFacts, signals: lis
         if name in VITALS:
             current = getattr(row, name)
             setattr(row, name, vital.value if current is None else max(current, vital.value))  # the worst page
-    row.event_names = sorted(set(row.event_names) | {c.name for c in facts.customs})
+    if facts.customs:
+        row.event_names = sorted(set(row.event_names) | {c.name for c in facts.customs})
     row.urls = _append_unique(row.urls, [pv.url for pv in facts.pages], URLS_MAX)
     texts = [pv.title for pv in facts.pages] + [e.message for e in facts.errors] + [c.message for c in facts.console]
     row.search_text = _append_unique(row.search_text, [t for t in texts if t], SEARCH_MAX)
@@ -388,6 +389,8 @@ def search_lower(urls: str, search_text: str, user_id: str | None) -> str:
 
 
 def _append_unique(text: str, items: list[str], limit: int) -> str:
+    if not items:
+        return text  # most batches name no page and no error: no need to split what the session has
     seen = set(text.split("\n")) if text else set()
     for item in items:
         line = item.replace("\n", " ")
