@@ -29,7 +29,7 @@ from sessionstory.index import Index
 from sessionstory.index.apply import apply_records, settle_quiet
 from sessionstory.index.compaction import forget_session
 from sessionstory.index.database import QUIET_AFTER_S
-from sessionstory.index.sessions import delete_session
+from sessionstory.index.sessions import delete_session, record_locations
 from sessionstory.store import EntityChange, Location, Record, SegmentLog
 from sessionstory.store.objects import ObjectStore, short_error
 from sessionstory.store.records import Sealer
@@ -136,7 +136,8 @@ class PeerIndexer:
         pending: set[str] = self._index.write(lambda con: _in_transaction(con, lambda: rows(con))).result()
         erased = _erased_sessions(chunk)
         if erased:  # the erasing node erased the records everywhere; the rows here are this node's to drop
-            self._index.write(lambda con: _drop_sessions(con, erased)).result()
+            own = (first_segment(self._node), first_segment(self._node + 1))
+            self._index.write(lambda con: _drop_sessions(con, erased, own)).result()
         self._applied[segment] = applied_to
         now = time.monotonic()
         self._pending.update(dict.fromkeys(pending, now))
@@ -163,10 +164,18 @@ def _erased_sessions(chunk: Committed) -> list[str]:
             if isinstance(record.meta, EntityChange) and record.meta.table == "tombstones" and record.meta.op != "delete"]
 
 
-def _drop_sessions(con: duckdb.DuckDBPyConnection, session_ids: list[str]) -> None:
+def _drop_sessions(con: duckdb.DuckDBPyConnection, session_ids: list[str], own: tuple[int, int]) -> None:
+    """Forget sessions a peer erased or deleted. The peer erased every record of theirs it had
+    indexed, but not a batch this node took after that and before it read the tombstone: such
+    records in this node's own segments ([first, last) of `own`) join the superseded ones, which
+    the compactor erases at its next pass."""
     for session_id in session_ids:
+        late = [loc for loc in record_locations(con, session_id) if own[0] <= loc.segment < own[1]]
         delete_session(con, session_id)
         forget_session(con, session_id)
+        if late:
+            con.executemany('INSERT INTO superseded (segment, "offset", length) VALUES (?, ?, ?)',
+                            [(loc.segment, loc.offset, loc.length) for loc in late])
 
 
 def _in_transaction(con: duckdb.DuckDBPyConnection, work: Callable[[], T]) -> T:

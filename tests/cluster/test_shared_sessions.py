@@ -3,14 +3,19 @@ serve` nodes on one bucket (moto's S3 server) and one catalog (a real Postgres).
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 
+from sessionstory.store import SegmentLog
+from sessionstory.store.records import Kind
 from tests.cluster.harness import wait_for
 from tests.conftest import batch, meta_event
-from tests.server import Server
+from tests.server import Server, cli
 
 # Sealed a second after a node holds data: other nodes see its batches about a second later
 # (the default, 60 s, would make this test a minute long).
@@ -74,7 +79,7 @@ def test_a_visitor_erased_through_one_node_leaves_every_node(
 
 
 def test_a_session_deleted_through_one_node_leaves_every_node(
-        start_node: Callable[..., Server], catalog_env: dict[str, str]) -> None:
+        start_node: Callable[..., Server], catalog_env: dict[str, str], tmp_path: Path) -> None:
     nodes = [start_node(f"node-{n}", **catalog_env, **SEAL) for n in (1, 2, 3)]
     key, token = nodes[0].project("Shop")["public_key"], nodes[0].token()
     auth = {"Authorization": f"Bearer {token}"}
@@ -89,13 +94,31 @@ def test_a_session_deleted_through_one_node_leaves_every_node(
 
     wait_for(lambda: all({"deleted", "kept"} <= set(listed_on(node)) for node in nodes), "every node lists both")
     assert httpx.delete(f"{nodes[1].url}/api/v1/sessions/deleted", headers=auth, timeout=30).status_code == 204
+    # A batch node 1 takes before it has read node 2's tombstone (a seal time and a poll away).
+    raced = httpx.post(f"{nodes[0].url}/api/v1/ingest", json=batch(key, "deleted", 2, _events(2)), timeout=30)
+    assert raced.status_code == 200
     wait_for(lambda: not any("deleted" in listed_on(node) for node in nodes), "no node lists it any more")
     for node in nodes:
         assert "kept" in listed_on(node)
         for path in ("/api/v1/sessions/deleted", "/api/v1/sessions/deleted/events"):
             assert httpx.get(f"{node.url}{path}", headers=auth, timeout=30).status_code == 404, (node.url, path)
-    # A late batch through another node is refused there, as after an erasure: it does not bring it back.
-    late = httpx.post(f"{nodes[2].url}/api/v1/ingest", json=batch(key, "deleted", 2, _events(2)), timeout=30)
+    # A late batch through a node that has read the tombstone is refused, as after an erasure.
+    late = httpx.post(f"{nodes[2].url}/api/v1/ingest", json=batch(key, "deleted", 3, _events(3)), timeout=30)
     assert late.status_code == 200
     time.sleep(3)  # a seal time and a poll: what node 3 had taken would show on the others by now
     assert not any("deleted" in listed_on(node) for node in nodes)
+    # The raced batch's bytes go at node 1's next compaction pass, like any superseded record.
+    assert 2 in _batches_of(nodes[0], "deleted", tmp_path), "node 1 took the raced batch before the tombstone"
+    assert cli(nodes[0].data_dir, "compact").returncode == 0
+    for node in nodes:  # the other records: erased by node 2 everywhere (a notice each node applies within 10 s)
+        wait_for(lambda node=node: not _batches_of(node, "deleted", tmp_path), f"{node.url} holds none of its bytes")
+    assert nodes[0].get_json("/api/v1/sessions/kept/events", token), "the other session is untouched"
+
+
+def _batches_of(node: Server, session_id: str, scratch: Path) -> list[int]:
+    """The seqs of the session's batches in the node's own log, read from a copy (opening the
+    running node's log itself would truncate what looks like a torn tail mid-append)."""
+    copy = Path(tempfile.mkdtemp(dir=scratch)) / "segments"
+    shutil.copytree(node.data_dir / "segments", copy)
+    return [record.meta.seq for _, record in SegmentLog(copy).scan()  # type: ignore[union-attr]
+            if record.kind == Kind.BATCH and record.meta.session_id == session_id]  # type: ignore[union-attr]
