@@ -9,7 +9,7 @@ import urllib.request
 from typing import Any
 
 from tests.e2e.conftest import signed_in_page
-from tests.events import meta, page
+from tests.events import click, meta, page
 from tests.server import Server
 from tests.xss_corpus import el, page_snapshot, text
 
@@ -18,7 +18,8 @@ BATCH_MS = 10_000
 SECOND_LOAD = 30  # the batch that starts with the session's second page load
 
 
-def _long_session(server: Server, key: str, session_id: str) -> int:
+def _long_session(server: Server, key: str, session_id: str, clicks: int = 0) -> int:
+    """The session, `clicks` clicks a batch; its length in ms."""
     start = int(time.time() * 1000) - BATCHES * BATCH_MS - 60_000
     text_id = 0
     for seq in range(BATCHES):
@@ -31,6 +32,7 @@ def _long_session(server: Server, key: str, session_id: str) -> int:
             text_id = clock["childNodes"][0]["id"]
             url = f"https://long.example/{seq}"
             events += [meta(at, href=url), {**snapshot, "timestamp": at + 1}, page(at + 2, url, title=heading)]
+        events += [click(at + 100 + 1_000 * i, text=f"Button {seq}.{i}") for i in range(clicks)]
         events.append({"type": 3, "timestamp": at + 5_000, "data": {
             "source": 0, "adds": [], "removes": [], "attributes": [], "texts": [{"id": text_id, "value": f"minute {seq}"}]}})
         body = {"key": key, "session_id": session_id, "visitor_id": "long", "seq": seq, "events": events}
@@ -54,9 +56,10 @@ def _queries(requests: list[str]) -> list[str]:
     return [url.split("?")[1] for url in requests]
 
 
-def _viewer(browser: Any, server: Server, project: dict[str, str], session_id: str) -> tuple[Any, Any, list[str], int]:
+def _viewer(browser: Any, server: Server, project: dict[str, str], session_id: str,
+            clicks: int = 0) -> tuple[Any, Any, list[str], int]:
     """A long session recorded, and a signed-in viewer noting the URLs of the events it asks for."""
-    total_ms = _long_session(server, project["public_key"], session_id)
+    total_ms = _long_session(server, project["public_key"], session_id, clicks)
     context, viewer = signed_in_page(browser, server)
     requests: list[str] = []
     viewer.on("request", lambda r: requests.append(r.url) if "/events" in r.url else None)
@@ -125,5 +128,51 @@ def test_opening_late_fetches_from_the_last_page_load_and_a_seek_before_it_waits
         viewer.wait_for_selector('[data-testid="player"][data-loaded="true"]', timeout=30_000)
         pages = viewer.locator(".ss-tab", has_text="Pages").locator(".ss-count")
         assert pages.inner_text() == "2", "once all is in, the panels cover the whole session"
+    finally:
+        context.close()
+
+
+# Each mark's centre as a share of the lane's width (the lane is inset by half the thumb, as the seek bar's
+# track), and its time as its label says it (m:ss), in ms.
+MARKS = """() => {
+  const lane = document.querySelector(".ss-marks").getBoundingClientRect();
+  return Array.from(document.querySelectorAll(".ss-marks .ss-mark-click")).map((mark) => {
+    const box = mark.getBoundingClientRect();
+    const [m, s] = mark.getAttribute("aria-label").split(" ")[0].split(":").map(Number);
+    return [(box.left + box.width / 2 - lane.left) / lane.width, (m * 60 + s) * 1000];
+  });
+}"""
+
+
+def test_thousands_of_rows_and_marks_stay_in_place_and_follow_the_playhead(
+        browser: Any, server: Server, project: dict[str, str]) -> None:
+    clicks = 5
+    context, viewer, _, total_ms = _viewer(browser, server, project, "long-3", clicks)
+    try:
+        viewer.goto(f"{server.url}/sessions/long-3")
+        viewer.wait_for_selector('[data-testid="player"][data-loaded="true"]', timeout=30_000)
+        rows = viewer.locator(".ss-panel-events li.ss-row")
+        viewer.wait_for_function("(n) => document.querySelectorAll('.ss-panel-events li.ss-row').length >= n",
+                                 arg=BATCHES * clicks)
+        # A long list renders only the rows near view, yet every row is in the page (search, screen readers).
+        assert viewer.locator(".ss-panel-events .ss-rows.ss-many").count() == 1
+        assert rows.filter(has_text="Button 59.4").count() == 1
+
+        # Every mark sits where its time lies on the timeline (CSS places them from their time and the length).
+        marks = viewer.evaluate(MARKS)
+        assert len(marks) == BATCHES * clicks
+        for share, ms in marks:
+            assert abs(share - ms / total_ms) < 0.01, (share, ms)
+
+        # At the end, the last click is the current row, scrolled into view and drawn.
+        viewer.locator(".ss-seek").press("End")
+        current = viewer.locator(".ss-panel-events li.ss-current")
+        current.wait_for()
+        # Drawn once the panel is on screen: a row out of view has no innerText until the browser renders it.
+        viewer.locator(".ss-panel-events .ss-scroller").evaluate("(list) => list.scrollIntoView({ block: 'end' })")
+        viewer.wait_for_function("(row) => row.innerText.includes('Button 59.4')", arg=current.element_handle(),
+                                 timeout=5_000)
+        box, scroller = current.bounding_box(), viewer.locator(".ss-panel-events .ss-scroller").bounding_box()
+        assert box and scroller and scroller["y"] <= box["y"] and box["y"] + box["height"] <= scroller["y"] + scroller["height"]
     finally:
         context.close()
