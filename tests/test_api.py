@@ -30,6 +30,15 @@ def test_auth_is_required_and_checked(client: TestClient, project: Any) -> None:
     assert r.status_code == 401 and r.json()["error"] == "invalid API token"
 
 
+def test_the_token_comes_from_the_authorization_header_alone(client: TestClient, project: Any,  # type: ignore[type-arg]
+                                                             auth: dict[str, str]) -> None:
+    token = auth["Authorization"].removeprefix("Bearer ")
+    assert client.get("/api/v1/projects", headers={"authorization": f"bearer {token}"}).status_code == 200
+    for headers in ({"X-Authorization": f"Bearer {token}"}, {"Authorization": f"Basic {token}"},
+                    {"Authorization": f"Bearer{token}"}):
+        assert client.get("/api/v1/projects", headers=headers).status_code == 401, headers
+
+
 def test_a_deleted_users_token_stops_working_at_once(client: TestClient, datadir: DataDir, project: Any,  # type: ignore[type-arg]
                                                      auth: dict[str, str]) -> None:
     """Checked tokens are remembered for a few seconds; deleting the user must not wait for that."""
