@@ -5,6 +5,9 @@ const ASSET_TIMEOUT_MS = 3000;
 
 const nextFrame = (): Promise<void> => new Promise((resolve) => requestAnimationFrame(() => resolve()));
 const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+/** Just after the next frame is drawn: a task queued in its animation-frame callback runs once its paint is done. */
+const afterNextPaint = (): Promise<void> =>
+  new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
 
 function withTimeout(work: Promise<unknown>, ms: number): Promise<void> {
   return Promise.race([work.then(() => undefined, () => undefined), delay(ms)]);
@@ -55,7 +58,8 @@ export async function frameRendered(iframe: HTMLIFrameElement): Promise<void> {
     await withTimeout(Promise.all(pendingAssets(doc)), ASSET_TIMEOUT_MS);
     await withTimeout(Promise.all([doc.fonts.ready, document.fonts.ready]), ASSET_TIMEOUT_MS);
   }
-  // Layout and paint happen after the DOM work above; two frames make sure the pixels are out.
-  await nextFrame();
-  await nextFrame();
+  // Timers already due run first (the Replayer shows its frame from one, set in its constructor); then the frame
+  // they change is drawn. (Two animation frames did the same, a frame later.)
+  await delay(0);
+  await afterNextPaint();
 }
