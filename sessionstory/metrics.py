@@ -98,7 +98,7 @@ def observed(handler: Callable[Concatenate[Any, P], Awaitable[None]]) -> Callabl
     time its acknowledgements: it answers 200 unless it raises."""
 
     @functools.wraps(handler)
-    async def timed(scope: Any, *args: P.args, **kwargs: P.kwargs) -> None:
+    async def timed(scope: Any, /, *args: P.args, **kwargs: P.kwargs) -> None:
         started, status = time.perf_counter(), 500
         try:
             await handler(scope, *args, **kwargs)
