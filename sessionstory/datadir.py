@@ -68,6 +68,7 @@ class DataDir:
         self.compactor = self._compactor()
         self.erasure.after_erasure = self.compactor.forget  # dictionaries that learnt from erased sessions go too
         self.erasure.cluster_lock = self.cluster_lock  # retention once per cluster (None on a single node)
+        self.erasure.rows = self.rows  # a cluster's comments and share links are in its catalog
         self.model = LocalModel(settings.data_dir, settings.llm_model)  # loaded on first use
         self.peers = self._peer_indexer()  # None on a single node
         self.health = self._cluster_health()  # None on a single node

@@ -31,7 +31,7 @@ from sessionstory.insights.search import question_to_filters
 from sessionstory.insights.summary import Insight, session_insight
 from sessionstory.portability import export_session
 from sessionstory.projects import Project
-from sessionstory.replay import erase_session, session_events_page, session_opening
+from sessionstory.replay import session_events_page, session_opening
 from sessionstory.web.threads import Encoded, blocking
 from sessionstory.web.security import api_user, datadir, require_admin
 
@@ -226,7 +226,7 @@ def remove_session(request: Request, session_id: FromPath[str]) -> None:  # type
     # and deleting by filter are for admins (below).
     user = api_user(request)
     dd = datadir(request)
-    if not erase_session(dd.log, dd.index, session_id, dd.rows):
+    if not dd.erasure.delete(session_id):  # in a cluster, a tombstone first: every node drops it
         raise NotFoundException(f"no session {session_id!r}")
     dd.audit.record(user.email, "session.delete", fingerprint(session_id))
 
