@@ -46,9 +46,6 @@ def _device(user_agent: str, parsed: ua_parser.Result) -> str:
     return "desktop"
 
 
-# A visitor's SDK posts every few seconds from one address: parsing it (ipaddress) each time was
-# a few percent of the event loop's work per batch.
-@lru_cache(maxsize=4096)
 def country(ip: str | None) -> str:
     """ISO 3166 alpha-2 code, or "" for private, local and unknown addresses."""
     if not ip:
