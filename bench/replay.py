@@ -224,7 +224,9 @@ def positions(minutes: int) -> list[int]:
     return [0, half] + ([late] if late < minutes * 60_000 else [])
 
 
-LATE_AFTER_LOAD_MS = 570_000  # page loads come every ten minutes: 9.5 minutes of events after the last one
+# Page loads come every ten minutes: just before the next one, 9.5 minutes of events follow the last page load
+# (4.5 minutes after the SDK's last full snapshot, 5 minutes after the load).
+LATE_AFTER_LOAD_MS = 570_000
 
 
 def main(argv: list[str] | None = None) -> int:
