@@ -79,7 +79,7 @@ def create_app(settings: Settings, dd: DataDir | None = None) -> Litestar:
         route_handlers=api_only([
             api.healthz, api.projects, api.sessions, api.session, api.events, api.export, api.moments, api.search, api.insight, api.remove_session, api.erase_person, api.remove_matching, live.live_stream,
             reproduce.steps, reproduce.steps_test, *collab.ROUTES, *share.ROUTES,
-            collect.sdk_script, collect.sdk_config, collect.ingest_preflight, collect.ingest, ops.metrics, ops.readyz,
+            collect.sdk_script, collect.sdk_config, collect.ingest, ops.metrics, ops.readyz,
             dashboard.login_page, dashboard.login, dashboard.logout, dashboard.session_list,
             dashboard.onboarding_status, dashboard.live_now, dashboard.delete_matching, dashboard.ask, dashboard.save_filter, dashboard.delete_filter,
             dashboard.session_page, dashboard.session_insight_card, insight_stream.insight_stream, dashboard.projects_page, dashboard.create_project, dashboard.project_page, dashboard.save_privacy,

@@ -164,7 +164,3 @@ async def _answer(send: Send, status: int, body: bytes, origin: str | None, extr
         headers += extra
     await send(HTTPResponseStartEvent(type="http.response.start", status=status, headers=headers))
     await send(HTTPResponseBodyEvent(type="http.response.body", body=body, more_body=False))
-
-
-# app.py still lists the preflight apart; `ingest` answers OPTIONS itself now.
-ingest_preflight = ingest

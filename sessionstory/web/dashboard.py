@@ -25,6 +25,7 @@ from sessionstory.projects import Project, ProjectError
 from sessionstory.privacy import LEVELS, PrivacyError, make_settings, privacy_summary
 from sessionstory.throttle import SignInLimits
 from sessionstory.web.headers import allow_media_from
+from sessionstory.web.live import pending_live_session
 from sessionstory.web.pages import admin_sign_in, chosen_project, render, require_sign_in
 from sessionstory.web.threads import blocking
 from sessionstory.web.security import (
@@ -271,6 +272,8 @@ def session_page(
     sign_in = require_sign_in(request)
     dd = datadir(request)
     row = dd.index.read(lambda cur: get_session(cur, session_id, int(time.time() * 1000)))
+    if row is None and live:  # in a cluster, another node may have begun it seconds ago
+        row = pending_live_session(request.app.state.live, session_id)
     if row is None:
         raise NotFoundException(f"no session {session_id!r}")
     project = dd.projects.get(row.project_id)
