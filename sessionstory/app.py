@@ -75,7 +75,7 @@ def create_app(settings: Settings, dd: DataDir | None = None) -> Litestar:
                 opened.close()
             logs.write_pending()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=api_only([
             api.healthz, api.projects, api.sessions, api.session, api.events, api.export, api.moments, api.search, api.insight, api.remove_session, api.erase_person, api.remove_matching, live.live_stream,
             reproduce.steps, reproduce.steps_test, *collab.ROUTES, *share.ROUTES,
@@ -101,6 +101,10 @@ def create_app(settings: Settings, dd: DataDir | None = None) -> Litestar:
         openapi_config=openapi_config(),
         debug=False,
     )
+    # Around litestar's router and exception handler, not inside a route: unknown paths, refused
+    # hosts and 500s get their access line too, as when uvicorn wrote them (cli.py turns its off).
+    app.asgi_handler = logs.AccessLog(app.asgi_handler)
+    return app
 
 
 def _templates() -> jinja2.Environment:

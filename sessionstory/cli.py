@@ -247,7 +247,8 @@ def serve(settings: Settings) -> int:
     config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="info",
                             proxy_headers=True, forwarded_allow_ips=settings.trusted_proxies,
                             ssl_certfile=settings.tls_cert or None, ssl_keyfile=settings.tls_key or None,
-                            server_header=False, log_config=uvicorn_logging)
+                            server_header=False, log_config=uvicorn_logging,
+                            access_log=False)  # the app writes the same lines off the event loop (logs.AccessLog)
     try:
         uvicorn.Server(config).run()
     except duckdb.IOException as exc:

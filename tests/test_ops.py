@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import io
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -14,15 +17,17 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+import pytest
 from litestar.testing import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
+from sessionstory import logs
 from sessionstory.app import create_app
 from sessionstory.config import Limits, Settings
 from sessionstory.datadir import DataDir
 from tests.conftest import batch, meta_event
 from tests.events import mutation
-from tests.server import free_port
+from tests.server import Server, free_port
 
 
 def samples(client: TestClient, headers: dict[str, str] | None = None) -> dict[str, float]:  # type: ignore[type-arg]
@@ -130,6 +135,7 @@ def test_json_logs_are_one_object_a_line(tmp_path: Path) -> None:
                 time.sleep(0.1)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
             assert b"\nsessionstory_ready 1.0\n" in r.read()  # served by the process itself
+        _status(f"http://127.0.0.1:{port}/api/v1/sessions?from=7d&browser=Chrome")
     finally:
         proc.terminate()
         proc.wait(15)
@@ -139,3 +145,84 @@ def test_json_logs_are_one_object_a_line(tmp_path: Path) -> None:
     assert any(r["logger"].startswith("uvicorn.error") and "startup" in r["message"] for r in records)
     access = [r for r in records if r["logger"] == "uvicorn.access"]
     assert any(r["path"] == "/readyz" and r["status"] == 200 and r["method"] == "GET" for r in access)
+    listed = [r for r in access if r["path"].startswith("/api/v1/sessions")]
+    assert len(listed) == 1, access  # one line a request, its query as sent
+    assert listed[0]["path"] == "/api/v1/sessions?from=7d&browser=Chrome" and listed[0]["status"] == 401
+    assert listed[0]["client"].startswith("127.0.0.1:") and listed[0]["http_version"] == "1.1"
+    assert listed[0]["message"] == f'{listed[0]["client"]} - "GET {listed[0]["path"]} HTTP/1.1" 401'
+
+
+def _status(url: str, data: bytes | None = None) -> int:
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, data=data), timeout=10) as r:
+            return int(r.status)
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def test_access_lines_for_people_are_uvicorns_on_stdout(tmp_path: Path) -> None:
+    """The default format: uvicorn's line on stdout, though the app writes it (uvicorn's access log is off)."""
+    server = Server(tmp_path / "data").start()  # its stdout and stderr go to one file
+    try:
+        assert _status(f"{server.url}/healthz?probe=1") == 200
+        assert _status(f"{server.url}/nowhere/%C3%A9?probe=2") == 404
+        assert _status(f"{server.url}/api/v1/ingest?probe=3", data=b"{}") == 400
+    finally:
+        server.stop()
+    lines = server.log_path.read_text().splitlines()
+    for request, answer in [('"GET /healthz?probe=1 HTTP/1.1"', "200 OK"),
+                            ('"GET /nowhere/%C3%A9?probe=2 HTTP/1.1"', "404 Not Found"),
+                            ('"POST /api/v1/ingest?probe=3 HTTP/1.1"', "400 Bad Request")]:
+        found = [line for line in lines if request in line]
+        assert len(found) == 1, lines  # exactly one line a request
+        assert found[0].startswith("INFO:     127.0.0.1:") and found[0].endswith(f" - {request} {answer}")
+
+
+@pytest.fixture
+def access_lines() -> Iterator[io.StringIO]:
+    """Access lines as a server writes them (the background handler, JSON), into a string."""
+    out = io.StringIO()
+    handler = logs.BackgroundStreamHandler(out)
+    handler.setFormatter(logs.JsonFormatter())
+    route = logging.getLogger(logs.ACCESS_ROUTE)
+    route.addHandler(handler)
+    route.propagate = False
+    try:
+        yield out
+    finally:
+        route.removeHandler(handler)
+        route.propagate = True
+        handler.close()
+
+
+def _written(out: io.StringIO) -> list[dict[str, Any]]:
+    logs.write_pending()
+    return [json.loads(line) for line in out.getvalue().splitlines()]
+
+
+def test_every_answer_gets_one_access_line_with_its_status(settings: Settings, access_lines: io.StringIO) -> None:
+    for client, dd in app_with(settings):
+        assert client.get("/healthz").status_code == 200
+        assert client.get("/api/v1/nowhere?x=1").status_code == 404
+        assert client.post("/api/v1/ingest", json={"key": "nope"}).status_code == 400
+        token = dd.accounts.create_token(dd.accounts.create_user("o@example.com", "a long password", "admin").email, "t")
+        dd.index.close()  # the next read raises: the app answers 500
+        assert client.get("/api/v1/projects", headers={"Authorization": f"Bearer {token}"}).status_code == 500
+        lines = _written(access_lines)
+    assert [(r["method"], r["path"], r["status"]) for r in lines] == [
+        ("GET", "/healthz", 200), ("GET", "/api/v1/nowhere?x=1", 404), ("POST", "/api/v1/ingest", 400),
+        ("GET", "/api/v1/projects", 500)]
+    assert all(r["logger"] == "uvicorn.access" and r["level"] == "info" and r["client"] == "testclient:50000"
+               for r in lines)
+
+
+def test_an_exception_past_the_app_is_logged_as_uvicorns_500(access_lines: io.StringIO) -> None:
+    async def broken(scope: Any, receive: Any, send: Any) -> None:
+        raise RuntimeError("no answer")
+
+    scope = {"type": "http", "method": "GET", "path": "/x", "query_string": b"", "http_version": "1.1",
+             "client": ("10.0.0.1", 1234)}
+    with pytest.raises(RuntimeError):  # on to the server, which answers 500
+        asyncio.run(logs.AccessLog(broken)(scope, None, None))  # type: ignore[arg-type]
+    [line] = _written(access_lines)
+    assert line["message"] == '10.0.0.1:1234 - "GET /x HTTP/1.1" 500'
