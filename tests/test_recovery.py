@@ -115,3 +115,42 @@ def test_the_index_catches_up_from_its_checkpoint(tmp_path: Path) -> None:
         assert row == (5,)
     finally:
         dd.close()
+
+
+def test_an_index_of_the_schema_before_page_times_is_rebuilt_with_the_right_exit_page(tmp_path: Path) -> None:
+    """Schema 7 kept no time for the exit page: a batch without a page view folded in before an
+    earlier batch with one left the exit at an older page. Such an index file is set aside when
+    opened and rebuilt from the log, which loses nothing and finds the right exit page."""
+    from sessionstory.ingest import prepare
+
+    dd = _open(tmp_path)
+    project = dd.projects.create("Shop")
+    t0 = 1_700_000_000_000
+    move = {"type": 3, "timestamp": t0 + 9000, "data": {"source": 1, "positions": [{"x": 1, "y": 1, "id": 1, "timeOffset": 0}]}}
+    arrivals = [(0, [meta_event(t0 + 1000, "https://shop.example/index.html")]), (2, [move]),
+                (1, [meta_event(t0 + 5000, "https://shop.example/checkout.html")])]  # the last batch came early
+    for seq, events in arrivals:
+        payload = json.dumps(batch(project.public_key, "s-exit", seq, events)).encode()
+        prepared = prepare(dd.projects, payload, "", None, "test", dd.settings.limits)
+        dd.log.append_now(prepared.record, prepared.facts)
+    dd.index.read(lambda cur: None)
+
+    def as_schema_7_left_it(con: object) -> None:
+        con.execute("ALTER TABLE sessions DROP COLUMN entry_ms")  # type: ignore[attr-defined]
+        con.execute("ALTER TABLE sessions DROP COLUMN exit_ms")  # type: ignore[attr-defined]
+        con.execute("ALTER TABLE sessions DROP COLUMN user_ms")  # type: ignore[attr-defined]
+        con.execute("UPDATE sessions SET exit_url = 'https://shop.example/index.html'")  # type: ignore[attr-defined]
+        con.execute("UPDATE meta SET value = '7' WHERE key = 'schema_version'")  # type: ignore[attr-defined]
+
+    dd.index.write(as_schema_7_left_it).result()
+    dd.close()
+    dd = _open(tmp_path)
+    try:
+        assert dd.index.rebuilt
+        assert [p.name for p in dd.projects.all()] == ["Shop"]
+        row = dd.index.read(lambda cur: cur.execute(
+            "SELECT entry_url, exit_url, exit_ms, page_count, event_count FROM sessions WHERE id = 's-exit'").fetchone())
+        assert row == ("https://shop.example/index.html", "https://shop.example/checkout.html", t0 + 5000, 2, 3)
+        assert list((tmp_path / "data").glob("index.duckdb.broken-*")), "the old file is kept for inspection"
+    finally:
+        dd.close()

@@ -17,7 +17,7 @@ import msgspec
 
 from sessionstory.context import agent
 from sessionstory.events import event_decoder
-from sessionstory.facts import BatchFacts, batch_facts
+from sessionstory.facts import BatchFacts, PageView, batch_facts
 from sessionstory.signals import SessionState, Signal, advance, settle
 from sessionstory.index.compaction import TABLES as COMPACTION_TABLES
 from sessionstory.index.compaction import apply_compacted, apply_dictionary, newest_change
@@ -78,6 +78,9 @@ class SessionRow(msgspec.Struct):
     search_text: str = ""
     search_lower: str = ""
     last_received_ms: int = 0
+    entry_ms: int | None = None
+    exit_ms: int | None = None
+    user_ms: int | None = None
     state: bytes | None = None
 
 
@@ -152,7 +155,7 @@ class _Flush:
             t: [] for t in ("pages", "interactions", "scroll_depths", "errors", "console", "network", "vitals",
                             "custom_events")
         }
-        self.identified: dict[tuple[str, str], tuple[str, str]] = {}
+        self.traits: dict[tuple[str, str], tuple[int, str]] = {}  # visitor -> its latest identify's (time, traits)
 
 
 def _apply_batches(con: duckdb.DuckDBPyConnection, batches: list[tuple[Location, BatchMeta, BatchFacts]]) -> set[str]:
@@ -294,12 +297,11 @@ def _merge(flush: _Flush, meta: BatchMeta, facts: BatchFacts) -> None:
     sid = meta.session_id
     row = flush.sessions.get(sid)
     if row is None:
-        ua = agent(meta.user_agent)
         row = flush.sessions[sid] = SessionRow(
             id=sid, project_id=meta.project_id, visitor_id=meta.visitor_id, user_id=None,
-            started_ms=facts.first_ms, ended_ms=facts.last_ms, user_agent=meta.user_agent or None,
-            browser=ua.browser or None, os=ua.os or None, device=ua.device or None, event_names=[],
+            started_ms=facts.first_ms, ended_ms=facts.last_ms, event_names=[],
         )
+        _take_context(row, meta)
         flush.new_sessions.add(sid)
         flush.states[sid] = SessionState()
     state = flush.states[sid]
@@ -307,8 +309,10 @@ def _merge(flush: _Flush, meta: BatchMeta, facts: BatchFacts) -> None:
     outcome, state = advance(state, facts)
     _add_rows(flush, meta, facts, outcome.signals, timeline)
     _summarise(row, meta, facts, outcome.signals, outcome.active_ms)
+    key = (meta.project_id, meta.visitor_id)
     for ident in facts.identifies:
-        flush.identified[(meta.project_id, meta.visitor_id)] = (ident.user_id, ident.traits)
+        if key not in flush.traits or ident.at >= flush.traits[key][0]:
+            flush.traits[key] = (ident.at, ident.traits)
 
 
 class _Timeline:
@@ -347,11 +351,17 @@ def _add_rows(flush: _Flush, meta: BatchMeta, facts: BatchFacts, signals: list[S
 
 
 def _summarise(row: SessionRow, meta: BatchMeta, facts: BatchFacts, signals: list[Signal], active_ms: int) -> None:
-    """Fold one batch into its session's summary row. Batches may arrive out of order."""
-    if facts.pages and (row.entry_url is None or facts.pages[0].at < row.started_ms):
-        row.entry_url, row.referrer = facts.pages[0].url, facts.pages[0].referrer or row.referrer
-    if facts.pages and facts.last_ms >= row.ended_ms:
-        row.exit_url = facts.pages[-1].url
+    """Fold one batch into its session's summary row. Batches may arrive out of order (a retry,
+    a beacon sent at pagehide that lands after the next page's first batch, two cluster nodes):
+    whatever depends on which batch came first or last goes by the times in the batches, never
+    by arrival, so every order folds to the same row."""
+    if facts.pages:
+        _place_pages(row, facts.pages[0], facts.pages[-1])
+    if facts.first_ms < row.started_ms:
+        _take_context(row, meta)  # the earliest batch yet: the visit began as it says
+    else:
+        row.country = row.country or meta.country or None
+        row.ip = row.ip or meta.ip or None
     row.started_ms = min(row.started_ms, facts.first_ms)
     row.ended_ms = max(row.ended_ms, facts.last_ms)
     row.active_ms += active_ms
@@ -375,12 +385,33 @@ def _summarise(row: SessionRow, meta: BatchMeta, facts: BatchFacts, signals: lis
     texts = [pv.title for pv in facts.pages] + [e.message for e in facts.errors] + [c.message for c in facts.console]
     row.search_text = _append_unique(row.search_text, [t for t in texts if t], SEARCH_MAX)
     if meta.user_id:
-        row.user_id = meta.user_id
+        _name_user(row, meta.user_id, facts.first_ms)  # an identify inside the batch may follow it
     for ident in facts.identifies:
-        row.user_id = ident.user_id
-    row.country = row.country or meta.country or None
-    row.ip = row.ip or meta.ip or None
+        _name_user(row, ident.user_id, ident.at)
     row.last_received_ms = max(row.last_received_ms, meta.received_ms)
+
+
+def _place_pages(row: SessionRow, first: PageView, last: PageView) -> None:
+    """The entry page is the earliest page view, the exit page the latest, by their times."""
+    if row.entry_ms is None or first.at < row.entry_ms:
+        row.entry_url, row.entry_ms, row.referrer = first.url, first.at, first.referrer or None
+    if row.exit_ms is None or last.at >= row.exit_ms:
+        row.exit_url, row.exit_ms = last.url, last.at
+
+
+def _take_context(row: SessionRow, meta: BatchMeta) -> None:
+    """Browser and place from the session's earliest batch; what it lacks stays as known."""
+    if meta.user_agent:
+        ua = agent(meta.user_agent)
+        row.user_agent, row.browser, row.os, row.device = (meta.user_agent, ua.browser or None, ua.os or None,
+                                                           ua.device or None)
+    row.country = meta.country or row.country
+    row.ip = meta.ip or row.ip
+
+
+def _name_user(row: SessionRow, user_id: str, at: int) -> None:
+    if row.user_ms is None or at >= row.user_ms:
+        row.user_id, row.user_ms = user_id, at
 
 
 def search_lower(urls: str, search_text: str, user_id: str | None) -> str:
@@ -407,20 +438,21 @@ def _upsert_visitors(con: duckdb.DuckDBPyConnection, flush: _Flush) -> None:
         (r[0], r[1]): list(r)
         for r in con.execute(
             "SELECT project_id, visitor_id, user_id, traits, first_ms, last_ms, session_count, country, device, "
-            "browser, os FROM visitors WHERE (project_id || ' ' || visitor_id) IN (SELECT unnest(?::VARCHAR[]))",
+            "browser, os, user_ms, traits_ms FROM visitors WHERE (project_id || ' ' || visitor_id) IN (SELECT unnest(?::VARCHAR[]))",
             [[f"{p} {v}" for p, v in keys]],
         ).fetchall()
     }
     for row in flush.sessions.values():
         key = (row.project_id, row.visitor_id)
         v = existing.get(key) or [row.project_id, row.visitor_id, None, None, row.started_ms, row.ended_ms, 0,
-                                  None, None, None, None]
+                                  None, None, None, None, None, None]
         v[4], v[5] = min(v[4], row.started_ms), max(v[5], row.ended_ms)
         if row.id in flush.new_sessions:
             v[6] += 1
-        v[2] = row.user_id or v[2]
+        if row.user_id and row.user_ms is not None and (v[11] is None or row.user_ms >= v[11]):
+            v[2], v[11] = row.user_id, row.user_ms  # the user named last, in the visitor's time
         v[7], v[8], v[9], v[10] = row.country or v[7], row.device or v[8], row.browser or v[9], row.os or v[10]
-        if key in flush.identified:
-            v[2], v[3] = flush.identified[key]
+        if key in flush.traits and (v[12] is None or flush.traits[key][0] >= v[12]):
+            v[12], v[3] = flush.traits[key]
         existing[key] = v
     replace_rows(con, "visitors", ["project_id", "visitor_id"], [tuple(v) for v in existing.values()])

@@ -1,7 +1,9 @@
 """Tables of the index. Everything here can be rebuilt from the segment log, so a schema
 change needs no migration: an index of another version is set aside and rebuilt."""
 
-SCHEMA_VERSION = 7  # 7: sessions.ip (truncated, where a project keeps it)
+# 7: sessions.ip (truncated, where a project keeps it). 8: the times of the entry and exit pages and
+# of the user named, on sessions and visitors, so batches arriving out of order fold to the same row.
+SCHEMA_VERSION = 8
 
 TABLES = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -121,6 +123,9 @@ CREATE TABLE IF NOT EXISTS sessions (
     search_text VARCHAR NOT NULL,   -- titles, errors, console messages
     search_lower VARCHAR NOT NULL,  -- urls, search_text and user_id, lower-cased: what `q` scans
     last_received_ms BIGINT NOT NULL,
+    entry_ms BIGINT,                -- when the entry page was viewed (the earliest page view)
+    exit_ms BIGINT,                 -- when the exit page was viewed (the latest page view)
+    user_ms BIGINT,                 -- when user_id was named (the latest naming wins)
     state BLOB                      -- signals.SessionState, msgpack
 );
 -- Where each batch of a session lives in the log: replay reads these, in seq order.
@@ -189,6 +194,8 @@ CREATE TABLE IF NOT EXISTS visitors (
     device VARCHAR,
     browser VARCHAR,
     os VARCHAR,
+    user_ms BIGINT,                 -- when user_id was named (the latest naming wins)
+    traits_ms BIGINT,               -- when the identify that sent traits happened (the latest wins)
     PRIMARY KEY (project_id, visitor_id)
 );
 """
