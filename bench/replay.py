@@ -17,7 +17,8 @@ ingest in 10-second batches. Then, in Chromium:
 
 Goal (issue #4): the player within 1.5x of the baseline. Each first frame is also told step by
 step (medians, ms since the previous step): the page's HTML in, player.js in, the bundle running,
-the first events in, the Replayer built, the frame at ?t= in the DOM, painted (the player's
+the first events asked for, their answer's headers (handed over from the page's preload), the
+first events parsed, the Replayer built, the frame at ?t= in the DOM, painted (the player's
 `ss:*` performance marks), then how long after it the server's moments are shown and how
 much of the main thread long tasks take until all of the session is in. And the player's JS heap for a 2-hour session, beside the size of its
 events (`--memory-minutes 0` leaves it out). The load average is printed: figures from a busy
@@ -144,7 +145,7 @@ new PerformanceObserver((list) => {
 # Where the first frame's time goes, each a moment in ms from the navigation's start: the page's HTML in,
 # player.js in, the player's own marks (index.ts: bundle running, first events in, Replayer built, frame
 # at ?t= in the DOM), and ready (painted, data-ready).
-STEPS = ("html", "bundle", "script", "events", "replayer", "seeked", "ready")
+STEPS = ("html", "bundle", "script", "asked", "answered", "events", "replayer", "seeked", "ready")
 # After the first frame: the server's moments shown in the timeline and the Events panel, and the main thread's
 # long tasks (over 50 ms, when a click on the page waits) from the first frame until all of the session is in.
 AFTER = ("moments", "busy")
@@ -155,7 +156,7 @@ READ_STEPS = """() => {
   return {
     html: performance.getEntriesByType("navigation")[0].responseEnd,
     bundle: bundle ? bundle.responseEnd : -1,
-    script: at("script"), events: at("events"), replayer: at("replayer"), seeked: at("seeked"),
+    script: at("script"), asked: at("asked"), answered: at("answered"), events: at("events"), replayer: at("replayer"), seeked: at("seeked"),
     ready, moments: at("moments") - ready,
     busy: window.__longTasks.filter(([start]) => start >= ready).reduce((sum, [, ms]) => sum + ms, 0),
   };

@@ -48,6 +48,7 @@ export class EventPages {
    */
   async open(ms: number): Promise<RecordedEvent[]> {
     const response = await this.get({ at: ms });
+    performance.mark("ss:answered"); // one of the opening's steps that index.ts lists
     this.from = Number(response.headers.get("X-First-Batch") ?? 0);
     this.to = Number(response.headers.get("X-Next-Batch") ?? this.batches);
     const started = Number(response.headers.get("X-Session-Start") ?? NaN);

@@ -14,7 +14,8 @@ declare global {
 const mounted = new WeakSet<HTMLElement>();
 /**
  * Named steps of opening a session (bench/replay.py reads them to say where the first frame's time goes):
- * ss:script (this bundle runs), ss:events (the first pages are in), ss:replayer (the Player is built),
+ * ss:script (this bundle runs), ss:asked (the first events are asked for), ss:answered (their answer's headers
+ * are in: events.ts; the page's preload has often fetched it all by then), ss:events (the first pages are in), ss:replayer (the Player is built),
  * ss:seeked (the frame at ?t= is in the DOM), ss:ready (painted); then ss:moments (the server's moments are in
  * the timeline and the Events panel), after the first frame.
  */
@@ -48,6 +49,7 @@ async function mount(root: HTMLElement): Promise<void> {
     const at = startMs(root);
     const pages = new EventPages(url);
     const expectedTotal = Number(root.dataset.durationMs) || 0;
+    mark("asked");
     let events = await pages.open(at);
     const started = pages.started ?? 0;
     while (!pages.forwardDone && !reaches(events, started + at)) {
