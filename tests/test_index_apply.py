@@ -166,3 +166,17 @@ def test_the_summary_of_a_session_does_not_depend_on_the_order_its_batches_arriv
             if got != want:
                 wrong[(tuple(order), together)] = got
     assert not wrong, f"{len(wrong)} of {len(orders)} orders differ from the in-order summary {want}: {wrong}"
+
+
+def test_a_visitor_shows_the_place_and_device_of_their_latest_session_whichever_arrives_last(dd: DataDir) -> None:
+    key = dd.projects.create("Shop").public_key
+    visits = {"monday": (T0, DESKTOP, "81.2.69.160"), "tuesday": (T0 + 86_400_000, PHONE, "8.8.8.8")}
+    for visitor, order in (("v-in-order", ["monday", "tuesday"]), ("v-reversed", ["tuesday", "monday"])):
+        for day in order:
+            at, agent, ip = visits[day]
+            body = json.dumps(batch(key, f"{visitor}-{day}", 0, [meta_event(at)], visitor_id=visitor)).encode()
+            prepared = prepare(dd.projects, body, "", None, agent, dd.settings.limits, client_ip=ip)
+            dd.log.append_now(prepared.record, prepared.facts)
+    got = dd.index.read(lambda cur: cur.execute(
+        "SELECT visitor_id, country, device, first_ms, last_ms, session_count FROM visitors ORDER BY visitor_id").fetchall())
+    assert got == [(v, "US", "mobile", T0, T0 + 86_400_000, 2) for v in ("v-in-order", "v-reversed")]

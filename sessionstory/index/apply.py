@@ -446,12 +446,15 @@ def _upsert_visitors(con: duckdb.DuckDBPyConnection, flush: _Flush) -> None:
         key = (row.project_id, row.visitor_id)
         v = existing.get(key) or [row.project_id, row.visitor_id, None, None, row.started_ms, row.ended_ms, 0,
                                   None, None, None, None, None, None]
+        newest = row.ended_ms >= v[5]  # the visitor's latest session yet: its place and device are theirs now
         v[4], v[5] = min(v[4], row.started_ms), max(v[5], row.ended_ms)
         if row.id in flush.new_sessions:
             v[6] += 1
         if row.user_id and row.user_ms is not None and (v[11] is None or row.user_ms >= v[11]):
             v[2], v[11] = row.user_id, row.user_ms  # the user named last, in the visitor's time
-        v[7], v[8], v[9], v[10] = row.country or v[7], row.device or v[8], row.browser or v[9], row.os or v[10]
+        seen = (row.country, row.device, row.browser, row.os)
+        v[7:11] = [now or then for now, then in zip(seen, v[7:11])] if newest else [
+            then or now for now, then in zip(seen, v[7:11])]
         if key in flush.traits and (v[12] is None or flush.traits[key][0] >= v[12]):
             v[12], v[3] = flush.traits[key]
         existing[key] = v
