@@ -438,7 +438,8 @@ def _upsert_visitors(con: duckdb.DuckDBPyConnection, flush: _Flush) -> None:
         (r[0], r[1]): list(r)
         for r in con.execute(
             "SELECT project_id, visitor_id, user_id, traits, first_ms, last_ms, session_count, country, device, "
-            "browser, os, user_ms, traits_ms FROM visitors WHERE (project_id || ' ' || visitor_id) IN (SELECT unnest(?::VARCHAR[]))",
+            "browser, os, user_ms, traits_ms FROM visitors "
+            "WHERE (project_id || ' ' || visitor_id) IN (SELECT unnest(?::VARCHAR[]))",
             [[f"{p} {v}" for p, v in keys]],
         ).fetchall()
     }
