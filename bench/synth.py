@@ -52,7 +52,7 @@ DEFAULT_SESSIONS = 1_000_000
 # generated data directories are kept here, one per (sessions, seed, version), and reused
 DEFAULT_ROOT = Path(os.environ.get("SESSIONSTORY_BENCH_DIR") or "/tmp/sessionstory-bench")
 SEED = 20_260_126
-VERSION = 2  # bump when the generator changes: cached data directories of another version are rebuilt
+VERSION = 3  # bump when the generator changes: cached data directories of another version are rebuilt
 DAY_MS = 86_400_000
 SPAN_DAYS = 30
 DAILY_PHASE_UTC = 14  # phase of the daily cycle: traffic peaks ~2 h later, 16-18 h UTC (Europe and America awake)
@@ -416,9 +416,9 @@ def _sessions_sql(project_id: str, cal: dict[str, float]) -> str:
 INSERT INTO sessions
 WITH page_facts AS (
     SELECT sid,
-           arg_min(url, j) AS entry_url, arg_max(url, j) AS exit_url,
+           arg_min(url, j) AS entry_url, arg_max(url, j) AS exit_url, min(at_ms) AS entry_ms, max(at_ms) AS exit_ms,
            string_agg(url, chr(10) ORDER BY j) FILTER (WHERE first_url) AS urls
-    FROM (SELECT sid, j, url, row_number() OVER (PARTITION BY sid, url ORDER BY j) = 1 AS first_url FROM gp)
+    FROM (SELECT sid, j, url, at_ms, row_number() OVER (PARTITION BY sid, url ORDER BY j) = 1 AS first_url FROM gp)
     GROUP BY sid
 ), texts AS (
     -- search_text: page titles, then error messages, then console messages, each once, at most 4000 characters
@@ -466,7 +466,9 @@ SELECT s.sid, '{project_id}', s.visitor_id, s.user_id, s.started_ms, s.ended_ms,
        coalesce(xf.names, []::VARCHAR[]), pf.urls, coalesce(t.search_text, ''),
        -- search_lower, as apply.search_lower makes it: the non-empty parts, newline-joined, lower-cased
        lower(concat_ws(chr(10), nullif(pf.urls, ''), nullif(t.search_text, ''), nullif(s.user_id, ''))),
-       s.ended_ms + 200 + (h2(s.i, 0, 'recv') % 4000)::BIGINT, NULL
+       s.ended_ms + 200 + (h2(s.i, 0, 'recv') % 4000)::BIGINT,
+       pf.entry_ms, pf.exit_ms, CASE WHEN s.user_id IS NOT NULL THEN s.started_ms END,  -- user_ms: named at the start
+       NULL
 FROM gs s
 JOIN page_facts pf ON pf.sid = s.sid
 LEFT JOIN texts t ON t.sid = s.sid
@@ -487,7 +489,8 @@ SELECT '{project_id}', visitor_id, max(user_id),
        CASE WHEN max(user_id) IS NOT NULL
             THEN '{{"plan": "' || (['free', 'member', 'vip'])[1 + (hash(visitor_id) % 3)::BIGINT] || '"}}' END,
        min(started_ms), max(ended_ms), count(*)::INTEGER,
-       arg_max(country, started_ms), arg_max(device, started_ms), arg_max(browser, started_ms), arg_max(os, started_ms)
+       arg_max(country, started_ms), arg_max(device, started_ms), arg_max(browser, started_ms), arg_max(os, started_ms),
+       max(user_ms), CASE WHEN max(user_id) IS NOT NULL THEN max(user_ms) END  -- user_ms, traits_ms
 FROM sessions WHERE project_id = '{project_id}'
 GROUP BY visitor_id
 ORDER BY max(ended_ms)
