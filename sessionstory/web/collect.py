@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
-import anyio.to_thread
 import msgspec
 from litestar import Request, Response, asgi, get
 from litestar.exceptions import ClientException, MethodNotAllowedException, NotFoundException
@@ -110,8 +110,9 @@ async def _take_batch(scope: HTTPScope, receive: Receive, send: Send, headers: d
 
     # Most batches are small (the SDK's: ~0.5 KB gzipped): on the event loop their work costs less
     # than a worker thread's round trip, whose every hop waits for the GIL behind the index writer.
+    # Larger ones go to the loop's executor, as every blocking handler does (web/threads.py).
     try:
-        prepared = prepared_here() if small else await anyio.to_thread.run_sync(prepared_here)
+        prepared = prepared_here() if small else await asyncio.to_thread(prepared_here)
     except NothingToStore:
         await _answer(send, 200, _OK, headers.get("origin"), _JSON)
         return

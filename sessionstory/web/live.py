@@ -13,7 +13,6 @@ import contextlib
 import time
 from collections.abc import AsyncIterator
 
-import anyio.to_thread
 import duckdb
 import msgspec
 from litestar import Request, get
@@ -58,7 +57,7 @@ async def live_stream(request: Request, session_id: FromPath[str]) -> ServerSent
     try:
         if indexed:
             await _index_caught_up(dd, hub.last_committed)
-            opening = await anyio.to_thread.run_sync(lambda: _backlog(dd, session_id, resume))
+            opening = await asyncio.to_thread(_backlog, dd, session_id, resume)
         else:
             opening = await _relayed_opening(viewer, resume)
     except BaseException:
@@ -179,7 +178,7 @@ async def _messages(
             if (location.segment, location.offset) <= sent:
                 continue  # already in the opening backlog
             sent = (location.segment, location.offset)
-            payload = await anyio.to_thread.run_sync(lambda r=record: _payload(r))
+            payload = await asyncio.to_thread(_payload, record)
             yield ServerSentEventMessage(data=payload.decode(), event="batch", id=_id(sent))
     finally:
         hub.leave(viewer)
