@@ -9,8 +9,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import httpx
+import msgspec
 import pytest
 
+from sessionstory.index.sessions import SessionDetail
+from sessionstory.live import LiveHub
+from sessionstory.web.live import nothing_known, pending_live_session
 from tests.events import T0, meta, mutation, snapshot
 from tests.server import Server
 
@@ -131,3 +135,38 @@ def test_watching_asks_for_a_known_session_and_a_well_formed_resume_point(server
     assert response.status_code == 400 and "Last-Event-ID" in response.read().decode()
     unauthenticated = httpx.get(f"{server.url}/api/v1/sessions/{sid}/live", timeout=5)
     assert unauthenticated.status_code == 401
+
+
+def test_a_session_not_indexed_here_is_pending_only_in_a_cluster_with_every_fact_empty() -> None:
+    assert pending_live_session(LiveHub(), "s-elsewhere") is None  # a single node: no such session
+    hub = LiveHub()
+    hub.on_watch = lambda session_id: None  # what cluster/live.py's relay sets: other nodes' batches reach this hub
+    detail = pending_live_session(hub, "s-elsewhere")
+    assert detail is not None
+    assert (detail.id, detail.project_id, detail.visitor_id, detail.live) == ("s-elsewhere", "", "", True)
+    assert detail.started_at == detail.ended_at
+    for field in msgspec.structs.fields(SessionDetail):
+        value = getattr(detail, field.name)
+        if not field.required:
+            default = field.default if field.default_factory is msgspec.NODEFAULT else field.default_factory()
+            assert value == default, field.name
+        elif field.type is int:
+            assert value == 0, field.name
+        elif field.name not in ("id", "project_id", "visitor_id", "started_at", "ended_at", "live"):
+            assert value is None, field.name
+
+
+def test_a_field_added_to_the_session_later_is_empty_in_a_pending_one_too() -> None:
+    class Later(SessionDetail, kw_only=True):
+        replays: int
+        landing_title: str | None
+
+    given = {"id": "s", "project_id": "", "visitor_id": "", "started_at": "t", "ended_at": "t", "live": True}
+    later = nothing_known(Later, **given)
+    assert (later.replays, later.landing_title, later.event_count, later.user_id) == (0, None, 0, None)
+
+    class Tagged(SessionDetail, kw_only=True):
+        tag: str  # no empty value to assume: whoever adds such a field must say what it is
+
+    with pytest.raises(TypeError, match="tag"):
+        nothing_known(Tagged, **given)

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator
+from typing import TypeVar, get_args
 
 import duckdb
 import msgspec
@@ -86,12 +87,6 @@ async def _relayed_opening(viewer: Viewer, resume: _Position | None) -> _Opening
     return _Opening("start", [_payload_raw(msgspec.json.encode(events), None)], newest)
 
 
-_COUNTS = ("duration_ms", "active_ms", "event_count", "page_count", "clicks", "rage_clicks", "dead_clicks",
-           "error_clicks", "thrashed_cursor", "quick_backs", "excessive_scrolls", "error_count", "console_errors",
-           "network_errors")
-_UNKNOWN = ("user_id", "entry_url", "exit_url", "referrer", "browser", "os", "device", "country", "user_agent")
-
-
 def pending_live_session(hub: LiveHub, session_id: str) -> SessionDetail | None:
     """The live page's session when this node has not indexed it: in a cluster, one another node
     may have begun a seal time ago at most. Nothing about it is known here yet, so its facts are
@@ -100,9 +95,28 @@ def pending_live_session(hub: LiveHub, session_id: str) -> SessionDetail | None:
     if not hub.across_nodes:
         return None
     now = iso(int(time.time() * 1000))
-    facts: dict[str, object] = dict.fromkeys(_COUNTS, 0) | dict.fromkeys(_UNKNOWN)
-    return msgspec.convert({**facts, "id": session_id, "project_id": "", "visitor_id": "", "started_at": now,
-                            "ended_at": now, "live": True}, SessionDetail)
+    return nothing_known(SessionDetail, id=session_id, project_id="", visitor_id="", started_at=now, ended_at=now,
+                         live=True)
+
+
+S = TypeVar("S", bound=msgspec.Struct)
+
+
+def nothing_known(struct: type[S], **known: object) -> S:
+    """`struct` with `known` set and nothing else known: each other field at its default, else
+    empty. Built from the struct's fields, so a field added to it later is never left out."""
+    empty = {field.name: _empty(field) for field in msgspec.structs.fields(struct)
+             if field.required and field.name not in known}
+    return msgspec.convert({**empty, **known}, struct)
+
+
+def _empty(field: msgspec.structs.FieldInfo) -> object:
+    """What a fact nothing is known of reads as: null where it may be, else a count of 0."""
+    if type(None) in get_args(field.type):
+        return None
+    if field.type is int:
+        return 0
+    raise TypeError(f"{field.name} ({field.type}) has no empty value: give it to nothing_known")
 
 
 async def _index_caught_up(dd: DataDir, location: Location | None) -> None:
