@@ -73,17 +73,7 @@ class Index:
         _remember_pandas_is_missing()
         self.path = path
         self.rebuilt = False
-        self._con = _connect(path)
-        if self._con is not None and _schema_version(self._con) not in (None, SCHEMA_VERSION):
-            # Derived data needs no migration: an index of another version is rebuilt from the log.
-            self._con.close()
-            self._con = None
-        if self._con is None:
-            self._set_aside()
-            self._con = _connect(path)
-            if self._con is None:
-                raise RuntimeError(f"cannot create a new index at {path}")
-            self.rebuilt = True
+        self._con = self._open_or_rebuild()
         self._con.execute(TABLES)
         self._con.execute(compaction.TABLES)
         self._set_meta("schema_version", str(SCHEMA_VERSION))
@@ -103,6 +93,21 @@ class Index:
         # Records (and their bytes in the log) handed to the writer, and applied by it: the
         # difference is the index's lag behind the log (metrics, backpressure). One writer each.
         self.fed = self.indexed = (0, 0)
+
+    def _open_or_rebuild(self) -> duckdb.DuckDBPyConnection:
+        """The index file, or a new one in its place when it was damaged or of another version."""
+        con = _connect(self.path)
+        if con is not None and _schema_version(con) not in (None, SCHEMA_VERSION):
+            # Derived data needs no migration: an index of another version is rebuilt from the log.
+            con.close()
+            con = None
+        if con is None:
+            self._set_aside()
+            con = _connect(self.path)
+            if con is None:
+                raise RuntimeError(f"cannot create a new index at {self.path}")
+            self.rebuilt = True
+        return con
 
     def _set_aside(self) -> None:
         stamp = time.strftime("%Y%m%dT%H%M%S")
@@ -415,6 +420,14 @@ class Index:
         self._con.execute(
             "INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [key, value]
         )
+
+
+def one_row(result: duckdb.DuckDBPyConnection) -> tuple[Any, ...]:
+    """The row of a query that always yields one, an aggregate without GROUP BY (`count(*)`)."""
+    row = result.fetchone()
+    if row is None:
+        raise LookupError("a query expected to yield one row yielded none")
+    return row
 
 
 def _schema_version(con: duckdb.DuckDBPyConnection) -> int | None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import duckdb
 import msgspec
 
+from sessionstory.index.database import one_row
+
 CLICK_BIN_PX = 8  # clicks are binned to this grid (x in viewport-width units scaled to 1280 px)
 X_SCALE = 1280
 
@@ -55,9 +57,7 @@ def heatmap(cur: duckdb.DuckDBPyConnection, project_id: str, url: str, from_ms: 
             FROM deepest, range(10, 101, 10) AS t(band) GROUP BY band ORDER BY band""",
         span,
     ).fetchall()
-    sessions = cur.execute(
-        f"SELECT count(DISTINCT session_id) FROM pages WHERE {where}", span
-    ).fetchone()[0]
+    sessions = one_row(cur.execute(f"SELECT count(DISTINCT session_id) FROM pages WHERE {where}", span))[0]
     spots = [
         ClickSpot(x=round(bx * CLICK_BIN_PX / X_SCALE, 4), y=int(by * CLICK_BIN_PX), count=n + r + d, rage=r, dead=d)
         for bx, by, n, r, d in clicks

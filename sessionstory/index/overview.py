@@ -13,6 +13,7 @@ import duckdb
 import msgspec
 import numpy as np
 
+from sessionstory.index.database import one_row
 from sessionstory.index.filters import FRUSTRATION
 
 DAY_MS = 86_400_000
@@ -36,6 +37,9 @@ class TopError(msgspec.Struct):
     occurrences: int
     sessions: int
     last_ms: int
+
+
+SlowRow = tuple[str, int, float | None, float | None, float | None]  # a SlowPage as the index answers it
 
 
 class SlowPage(msgspec.Struct):
@@ -84,9 +88,9 @@ def overview(cur: duckdb.DuckDBPyConnection, project_id: str, from_ms: int, to_m
     count = sum(r[1] for r in per_day)
     if days is None:
         # one list of quantiles sorts once (bench.alternatives)
-        visitors, quantiles = cur.execute(
+        visitors, quantiles = one_row(cur.execute(
             f"""SELECT count(DISTINCT visitor_id), quantile_cont(ended_ms - started_ms, [0.5, 0.9])
-                FROM sessions WHERE {in_span}""", span).fetchone()
+                FROM sessions WHERE {in_span}""", span))
         median, p90 = quantiles or (None, None)
     else:
         started = {r[0]: (r[1], r[6], r[7], r[8]) for r in per_day}
@@ -268,7 +272,7 @@ P75 = 0.75
 
 
 def _kept_slowest_pages(cur: duckdb.DuckDBPyConnection, days: KeptDays | KeptOfIndex, span: list[Any], top: int,
-                        started: dict[int, Fingerprint]) -> list[tuple[object, ...]]:
+                        started: dict[int, Fingerprint]) -> list[SlowRow]:
     """The same rows as _slowest_pages. In each part (the kept whole days together, each edge read
     now) the values just below and above a page's p75 position bound it; the p75 of the union lies
     between the lowest and the highest of those (interpolated, as quantile_cont). Only the pages
@@ -350,7 +354,7 @@ def _read_lcp(cur: duckdb.DuckDBPyConnection, project_id: str, from_ms: int, to_
     return {url: np.array(values, np.float64) for url, values in rows}
 
 
-def _slowest_pages(cur: duckdb.DuckDBPyConnection, span: list[object], top: int) -> list[tuple[object, ...]]:
+def _slowest_pages(cur: duckdb.DuckDBPyConnection, span: list[object], top: int) -> list[SlowRow]:
     """The pages with the worst p75 LCP, with their INP and CLS. LCP's p75 is computed for every
     URL, INP's and CLS's only for the `top` URLs that come out slowest: three quantiles for
     every URL cost twice as much (bench.alternatives, 1M sessions)."""
