@@ -205,7 +205,7 @@ def restore(settings: Settings, backup_dir: Path) -> int:
     except portability.PortabilityError as exc:
         raise commands.CommandError(str(exc)) from None
     dd = DataDir(prepare_data_dir(settings), progress=_progress)
-    sessions = dd.index.read(lambda cur: cur.execute("SELECT count(*) FROM sessions").fetchone()[0])
+    sessions = commands.stored_sessions(dd)
     dd.close()
     print(f"restored {backup_dir} into {settings.data_dir}: {sessions} sessions")
     return 0

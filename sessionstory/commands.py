@@ -16,6 +16,7 @@ from sessionstory import portability
 from sessionstory.audit import CLI
 from sessionstory.auth import AuthError
 from sessionstory.datadir import DataDir
+from sessionstory.index.database import one_row
 from sessionstory.index.sessions import session_exists
 from sessionstory.projects import ProjectError
 
@@ -53,8 +54,12 @@ def token_create(dd: DataDir, email: str, name: str = "") -> str:
 
 def reindex(dd: DataDir, progress: Callable[[int], None] | None = None) -> str:
     count = dd.reindex(progress)
-    sessions = dd.index.read(lambda cur: cur.execute("SELECT count(*) FROM sessions").fetchone()[0])
-    return f"reindexed {count} records: {sessions} sessions, {len(dd.projects.all())} projects"
+    return f"reindexed {count} records: {stored_sessions(dd)} sessions, {len(dd.projects.all())} projects"
+
+
+def stored_sessions(dd: DataDir) -> int:
+    """How many sessions the index holds (the summaries of reindex and restore)."""
+    return int(dd.index.read(lambda cur: one_row(cur.execute("SELECT count(*) FROM sessions"))[0]))
 
 
 def compact(dd: DataDir, idle_seconds: float | None = None) -> str:

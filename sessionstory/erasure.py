@@ -40,6 +40,7 @@ import msgspec
 
 from sessionstory.entities import Rows
 from sessionstory.index import Index
+from sessionstory.index.database import one_row
 from sessionstory.index.filters import SessionFilter, where_clauses
 from sessionstory.ingest import Ingestor
 from sessionstory.projects import Projects
@@ -215,8 +216,8 @@ class Erasure:
         return Erased(sessions=gone)
 
     def is_erased(self, session_id: str) -> bool:
-        return bool(self._index.read(lambda cur: cur.execute(
-            "SELECT count(*) FROM tombstones WHERE session_id = ?", [session_id]).fetchone()[0]))
+        return bool(self._index.read(lambda cur: one_row(cur.execute(
+            "SELECT count(*) FROM tombstones WHERE session_id = ?", [session_id]))[0]))
 
     def _tombstone(self, session_ids: list[str]) -> None:
         at = int(time.time() * 1000)

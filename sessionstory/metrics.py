@@ -22,6 +22,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from sessionstory.admission import Admission, backlog
+from sessionstory.index.database import one_row
 from sessionstory.ingest import IngestError
 from sessionstory.store import Kind, Location, Record
 
@@ -175,7 +176,7 @@ class _State(Collector):
                      _allocated(data_dir))
         yield _gauge("sessionstory_log_segments", "Segment files in the log.", len(dd.log.segments()))
         sessions, events = dd.index.read(
-            lambda cur: cur.execute("SELECT count(*), coalesce(sum(event_count), 0) FROM sessions").fetchone())
+            lambda cur: one_row(cur.execute("SELECT count(*), coalesce(sum(event_count), 0) FROM sessions")))
         yield _gauge("sessionstory_index_sessions", "Sessions in the index.", sessions)
         yield _gauge("sessionstory_index_events", "Events of the sessions in the index.", events)
 
