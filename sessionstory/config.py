@@ -6,6 +6,7 @@ import base64
 import os
 import re
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 
 import msgspec
@@ -145,7 +146,7 @@ def load_settings(
     )
 
 
-_LIMIT_VARIABLES = {
+_LIMIT_VARIABLES: dict[str, tuple[str, Callable[[str], float | int]]] = {
     "SESSIONSTORY_INGEST_RATE_PER_ADDRESS": ("per_address_rate", float),
     "SESSIONSTORY_INGEST_RATE_PER_PROJECT": ("per_project_rate", float),
     "SESSIONSTORY_MIN_FREE_MB": ("min_free_bytes", lambda text: int(float(text) * 1024 * 1024)),

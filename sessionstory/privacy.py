@@ -21,11 +21,11 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from functools import lru_cache
 from typing import Any
 
-import cssselect2
+import cssselect2  # type: ignore[import-untyped]  # it ships no type hints
 import msgspec
 
 from sessionstory.events import (
@@ -63,10 +63,10 @@ MAX_RETENTION_DAYS = 3650
 
 def make_settings(
     level: str = DEFAULT_LEVEL,
-    block_selectors: list[str] | str = (),  # type: ignore[assignment]
-    mask_selectors: list[str] | str = (),  # type: ignore[assignment]
-    ignore_selectors: list[str] | str = (),  # type: ignore[assignment]
-    url_rules: list[str] | str = (),  # type: ignore[assignment]
+    block_selectors: str | Sequence[str] = (),
+    mask_selectors: str | Sequence[str] = (),
+    ignore_selectors: str | Sequence[str] = (),
+    url_rules: str | Sequence[str] = (),
     honor_dnt: bool = True,
     sample_rate: float | str = 100.0,
     retention_days: int | str = 0,
@@ -100,7 +100,7 @@ def make_settings(
     )
 
 
-def _items(value: list[str] | str, what: str, most: int, longest: int, forbidden: str) -> list[str]:
+def _items(value: str | Sequence[str], what: str, most: int, longest: int, forbidden: str) -> list[str]:
     """Non-empty lines (or list items), at most `most` of at most `longest` characters, none with a
     character of `forbidden` (a regex class)."""
     items = [s.strip() for s in (value.splitlines() if isinstance(value, str) else value) if isinstance(s, str)]
@@ -113,13 +113,13 @@ def _items(value: list[str] | str, what: str, most: int, longest: int, forbidden
     return items
 
 
-def _selectors(value: list[str] | str, what: str) -> list[str]:
+def _selectors(value: str | Sequence[str], what: str) -> list[str]:
     # A selector is handed to the browser's matches(); the SDK drops one the browser refuses.
     # Braces, "<", backslashes and control characters are never part of ours (">" is: the child combinator).
     return _items(value, f"{what} selector", MAX_SELECTORS, MAX_SELECTOR_CHARS, r"[{}<\x00-\x1f\\]")
 
 
-def _url_rules(value: list[str] | str) -> list[str]:
+def _url_rules(value: str | Sequence[str]) -> list[str]:
     items = _items(value, "URL rule", MAX_URL_RULES, MAX_URL_RULE_CHARS, r"[\s\x00-\x1f<>]")
     for rule in items:
         if not (rule.startswith(("/", "*")) or re.match(r"^https?://", rule)):
@@ -781,7 +781,8 @@ def _id(value: Any) -> int | None:
 
 def _to_placeholder(node: dict[str, Any]) -> bool:
     """What rrweb records of a blocked element: the element with its class and size, no children."""
-    attributes = node.get("attributes") if isinstance(node.get("attributes"), dict) else {}
+    found = node.get("attributes")
+    attributes: dict[str, Any] = found if isinstance(found, dict) else {}
     kept = {name: attributes[name] for name in _PLACEHOLDER_ATTRIBUTES if name in attributes}
     changed = kept != attributes or bool(node.get("childNodes"))
     node["attributes"], node["childNodes"] = kept, []

