@@ -255,6 +255,7 @@ class Ingestor:
             await _durable(running)
             return
         known = self._sessions.get(key[0])
+        owner: str | None  # the session's project, or ERASED; None: a session the index does not hold
         if known is not None and (key in self._recent or key[1] > known[2]):
             # The session's next batch (or a retry this process remembers): no index lookup. A seq
             # at or below the highest stored and no longer remembered is looked up, so a late

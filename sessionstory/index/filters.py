@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import TypedDict
 from urllib.parse import urlencode
 
 import msgspec
@@ -96,7 +97,15 @@ def parse_filters(params: Mapping[str, str], now_ms: int) -> SessionFilter:
     )
 
 
-def _funnel(p: dict[str, str]) -> dict[str, object]:
+class _Funnel(TypedDict):
+    """SessionFilter's funnel fields, typed so that unpacking them into it is checked."""
+
+    funnel: list[str]
+    reached: int | None
+    dropped: int | None
+
+
+def _funnel(p: dict[str, str]) -> _Funnel:
     steps = [s.strip() for s in p.get("funnel", "").split("|") if s.strip()]
     if len(steps) > MAX_STEPS:
         raise FilterError(f"a funnel has at most {MAX_STEPS} steps")

@@ -46,7 +46,8 @@ def _visitor(r: tuple) -> Visitor:  # type: ignore[type-arg]
 
 def list_visitors(cur: duckdb.DuckDBPyConnection, project_id: str, identified_only: bool, limit: int,
                   before_ms: int | None = None, query: str | None = None) -> list[Visitor]:
-    where, params = ["project_id = ?"], [project_id]
+    where = ["project_id = ?"]
+    params: list[object] = [project_id]
     if identified_only:
         where.append("user_id IS NOT NULL")
     if before_ms is not None:

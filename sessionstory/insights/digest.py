@@ -145,7 +145,7 @@ def from_facts(facts: list[FrictionPoint]) -> str:
     """The paragraph when the model's is unusable: the heaviest point of each kind."""
     if not facts:
         return "No friction found in this period: no rage or dead clicks, errors, slow pages or funnel drop-offs."
-    firsts = {}
+    firsts: dict[str, str] = {}
     for f in facts:
         firsts.setdefault(f.kind, f.fact)
     return "Top friction: " + "; ".join(firsts.values()) + "."

@@ -13,7 +13,7 @@ from importlib.metadata import version
 from typing import Any
 
 from litestar import Request
-from litestar.handlers import BaseRouteHandler
+from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import OpenAPIRenderPlugin
 
@@ -49,6 +49,7 @@ def openapi_config() -> OpenAPIConfig:
 def api_only(handlers: Sequence[Any]) -> list[Any]:
     """The handlers, with everything that is not the API left out of the schema."""
     for handler in handlers:
-        if isinstance(handler, BaseRouteHandler) and not any(p.startswith(API_PATHS) for p in handler.paths):
+        # Only HTTP handlers are documented (or can be left out): the ingest ASGI handler never is.
+        if isinstance(handler, HTTPRouteHandler) and not any(p.startswith(API_PATHS) for p in handler.paths):
             handler.include_in_schema = False
     return list(handlers)
