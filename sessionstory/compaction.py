@@ -34,6 +34,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from functools import partial
 
 import duckdb
 import msgspec
@@ -141,7 +142,7 @@ class Compactor:
                 size = self.log.path(segment).stat().st_size
                 if 0 < live.get(segment, 0) < size * CLEAN_BELOW:
                     moving = Summary()
-                    self._compact_all(self.index.read(lambda cur, s=segment: q.sessions_in(cur, s)), moving, 0.0)
+                    self._compact_all(self.index.read(partial(q.sessions_in, segment=segment)), moving, 0.0)
                     summary.moved += moving.sessions
                     summary.dictionaries += moving.dictionaries
 
@@ -269,15 +270,15 @@ class Compactor:
         log.info("project %s: erased sessions may be in dictionaries %s; training a new one", project_id, tainted)
         fresh = self._train(project_id, max(versions) + 1, summary)
         for version in tainted:
-            for session_id in self.index.read(lambda cur, v=version: _sessions_packed_with(cur, project_id, v)):
+            for session_id in self.index.read(partial(_sessions_packed_with, project_id=project_id, version=version)):
                 self._compact(session_id, fresh, summary)  # read with the old dictionary, packed with the new
         self._erase_superseded()
         for version in tainted:
-            location = self.index.read(lambda cur, v=version: q.dictionary_location(cur, project_id, v))
+            location = self.index.read(partial(q.dictionary_location, project_id=project_id, version=version))
             if location is not None:
                 with self.log.frozen():
                     self.log.erase([location])
-            self.index.write(lambda con, v=version: _forget_dictionary(con, project_id, v)).result()
+            self.index.write(partial(_forget_dictionary, project_id=project_id, version=version)).result()
             self._trained_on.pop((project_id, version), None)
 
     # -- dead segments ---------------------------------------------------------------

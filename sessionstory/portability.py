@@ -10,9 +10,11 @@ import json
 import shutil
 import time
 import uuid
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import msgspec
 
 from sessionstory.datadir import DataDir
@@ -82,10 +84,13 @@ def export_parquet(dd: DataDir, directory: Path) -> list[Path]:
     for table in EXPORT_TABLES:
         target = directory / f"{table}.parquet"
         columns = "* EXCLUDE (state)" if table == "sessions" else "*"
-        dd.index.read(lambda cur, t=table, c=columns, p=target: cur.execute(
-            f"COPY (SELECT {c} FROM {t}) TO '{p}' (FORMAT parquet, COMPRESSION zstd)"))
+        dd.index.read(partial(_copy_to_parquet, table=table, columns=columns, target=target))
         written.append(target)
     return written
+
+
+def _copy_to_parquet(cur: duckdb.DuckDBPyConnection, table: str, columns: str, target: Path) -> None:
+    cur.execute(f"COPY (SELECT {columns} FROM {table}) TO '{target}' (FORMAT parquet, COMPRESSION zstd)")
 
 
 def backup(dd: DataDir, directory: Path) -> dict[str, Any]:
