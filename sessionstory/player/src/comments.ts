@@ -99,6 +99,10 @@ export class CommentsPanel extends Panel {
     this.toolbar.append(form, this.note);
     this.setRows([]);
     this.setTime(0);
+  }
+
+  /** Asks for the comments: once the first frame is on screen, which their answer would otherwise hold up. */
+  start(): void {
     void this.load();
   }
 

@@ -3,7 +3,7 @@ import { EventPages, LoadError, checkEvents, reaches, type RecordedEvent } from 
 import { h } from "./dom";
 import { LivePlayer } from "./live";
 import { Player } from "./player";
-import { fetchMoments, type Moment } from "./story";
+import { askMoments, type Moment } from "./story";
 
 declare global {
   interface Window {
@@ -39,11 +39,7 @@ async function mount(root: HTMLElement): Promise<void> {
   const url = root.dataset.eventsUrl;
   root.setAttribute("aria-busy", "true");
   showMessage(root, "Loading session…", "status");
-  // Clicks and frustration signals come from their own URL, fetched alongside the events; they only add
-  // to the timeline and the panels, so the replay never waits for them and never fails because of them.
   const momentsUrl = root.dataset.momentsUrl;
-  const moments = momentsUrl ? fetchMoments(momentsUrl) : null;
-  moments?.catch(() => undefined); // handled below, once the player exists
   try {
     if (!url) throw new LoadError("Could not load this session (no events URL).");
     const at = startMs(root);
@@ -51,6 +47,10 @@ async function mount(root: HTMLElement): Promise<void> {
     const expectedTotal = Number(root.dataset.durationMs) || 0;
     mark("asked");
     let events = await pages.open(at);
+    // Clicks and frustration signals come from their own URL, asked for once the server has answered for the
+    // events (it would otherwise work on both at once) and read after the first frame; they only add to the
+    // timeline and the panels, so the replay never waits for them and never fails because of them.
+    const moments = momentsUrl ? askMoments(momentsUrl) : null;
     const started = pages.started ?? 0;
     while (!pages.forwardDone && !reaches(events, started + at)) {
       events = events.concat(await pages.forward(MORE_BATCHES));
@@ -79,12 +79,12 @@ async function mount(root: HTMLElement): Promise<void> {
   }
 }
 
-function showMoments(player: Player, moments: Promise<Moment[]> | null): void {
+function showMoments(player: Player, moments: (() => Promise<Moment[]>) | null): void {
   if (!moments) {
     player.setMoments(null);
     return;
   }
-  moments.then(
+  moments().then(
     (list) => {
       player.setMoments(list);
       mark("moments");

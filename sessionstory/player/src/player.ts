@@ -63,6 +63,7 @@ export class Player {
   private readonly timeline: Timeline;
   private readonly controls: Controls;
   private readonly urlbar: UrlBar;
+  private readonly tabs: TabStrip | null;
   private inspector!: Inspector;
   private eventsPanel!: EventsPanel;
   /** Read by the server for the whole session: made once, kept when the other panels are rebuilt. */
@@ -118,7 +119,8 @@ export class Player {
     this.waitBadge = h("div", { class: "ss-skipping", role: "status", hidden: "" }, ["Loading this part of the session…"]);
     const viewport = h("div", { class: "ss-viewport" }, [stage, this.skipBadge, this.waitBadge]);
     const tabsUrl = this.root.dataset.tabsUrl;
-    const tabs = tabsUrl ? [new TabStrip(tabsUrl, () => this.playhead(), () => this.home).element] : [];
+    this.tabs = tabsUrl ? new TabStrip(tabsUrl, () => this.playhead(), () => this.home) : null;
+    const tabs = this.tabs ? [this.tabs.element] : [];
     const pane = h("div", { class: "ss-pane" }, [...tabs, this.urlbar.element, viewport, this.controls.element]);
     this.root.replaceChildren(h("div", { class: "ss-main" }, [pane]));
     this.derive();
@@ -170,9 +172,14 @@ export class Player {
     }
   }
 
-  /** What the panels read from the server beyond the events, asked for once the first frame is on screen. */
+  /**
+   * What the panels and the tab strip read from the server beyond the events, asked for once the first frame is
+   * on screen: answered during it, their parsing and drawing would hold it up.
+   */
   afterFirstFrame(): void {
     this.stepsPanel?.start();
+    this.commentsPanel?.start();
+    this.tabs?.start();
   }
 
   /** Whether all of the session has arrived (the timeline and panels then show all of it). */

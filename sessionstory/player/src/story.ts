@@ -228,9 +228,17 @@ export function readMoments(body: unknown): Moment[] {
   return moments.sort(byTime);
 }
 
-/** Fetches the moments (same-origin, with the dashboard's session cookie). Throws on any failure. */
-export async function fetchMoments(url: string): Promise<Moment[]> {
-  const response = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
-  if (!response.ok) throw new Error(`HTTP ${response.status}`);
-  return readMoments(await response.json());
+/**
+ * Asks for the moments (same-origin, with the dashboard's session cookie) now, and gives what reads the answer
+ * later: read while the first frame is being drawn, a long session's answer (thousands of moments) would hold it
+ * up. The reader throws on any failure.
+ */
+export function askMoments(url: string): () => Promise<Moment[]> {
+  const answer = fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
+  answer.catch(() => undefined); // reported by the reader
+  return async () => {
+    const response = await answer;
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    return readMoments(await response.json());
+  };
 }

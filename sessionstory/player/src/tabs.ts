@@ -41,14 +41,20 @@ export function tabHref(tab: VisitorTab, ms: number): string {
 export class TabStrip {
   readonly element: HTMLElement;
 
-  /** `playhead` is read when a tab is picked, so the other tab opens at the moment being watched. */
+  /**
+   * `playhead` is read when a tab is picked, so the other tab opens at the moment being watched. The tabs are
+   * asked for by start(), once the first frame is on screen: their answer would otherwise land in the middle of it.
+   */
   constructor(
-    url: string,
+    private readonly url: string,
     private readonly playhead: () => number,
     private readonly home: () => string,
   ) {
     this.element = h("nav", { class: "ss-tabstrip", "aria-label": "The visitor's tabs at this time", hidden: "" });
-    void this.load(url);
+  }
+
+  start(): void {
+    void this.load(this.url);
   }
 
   private async load(url: string): Promise<void> {
