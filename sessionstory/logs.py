@@ -22,10 +22,11 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, TextIO, cast
+from typing import Any, TextIO
 from urllib.parse import quote
 
-from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
+from litestar.enums import ScopeType
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 # Access records carry (client, method, path, HTTP version, status) as their args, as uvicorn's did.
 _ACCESS_FIELDS = ("client", "method", "path", "http_version", "status")
@@ -144,12 +145,11 @@ class AccessLog:
         self._write: Callable[[Noted], None] | None = None  # found at the first request: logging is set up by then
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != ScopeType.HTTP:
             await self.app(scope, receive, send)
             return
         write = self._write or self._find_writer()
-        http = cast("HTTPScope", scope)
-        request = (http.get("client"), http["method"], http["path"], http["query_string"], http["http_version"])
+        request = (scope.get("client"), scope["method"], scope["path"], scope["query_string"], scope["http_version"])
         started = False
 
         async def send_noting(message: Message) -> None:

@@ -267,8 +267,9 @@ def page_of(event: Any) -> str | None:
     if not isinstance(event, dict) or not isinstance(event.get("data"), dict):
         return None
     data = event["data"]
-    if event.get("type") == 4 and isinstance(data.get("href"), str):
-        return data["href"]
+    href = data.get("href")
+    if event.get("type") == 4 and isinstance(href, str):
+        return href
     if event.get("type") == 5 and data.get("tag") == "page" and isinstance(data.get("payload"), dict):
         url = data["payload"].get("url")
         return url if isinstance(url, str) else None

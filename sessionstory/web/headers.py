@@ -26,7 +26,7 @@ HSTS = "max-age=31536000; includeSubDomains"
 
 def csp_nonce(request: Request) -> str:  # type: ignore[type-arg]
     """This response's nonce, made on first use; the same one goes into the header."""
-    return _nonce(request.scope.setdefault("state", {}))  # type: ignore[typeddict-item]
+    return _nonce(request.scope.setdefault("state", {}))
 
 
 def _nonce(state: dict[str, Any]) -> str:
@@ -89,7 +89,7 @@ def security_headers(https: bool) -> Callable[[Message, Scope], Awaitable[None]]
         if message["type"] == "http.response.start":
             headers = list(message.get("headers", []))
             if _is_html(headers):
-                state = scope.setdefault("state", {})  # type: ignore[typeddict-item]
+                state = scope.setdefault("state", {})
                 message["headers"] = [*headers, _page_policy(state), *common]
             else:
                 message["headers"] = [*headers, *fixed]
