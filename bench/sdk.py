@@ -1,6 +1,6 @@
 """The SDK's weight: gzipped size and main-thread time, beside bare @rrweb/record.
 
-    python -m bench.sdk [--runs 3] [--seconds 5]
+    python -m bench.sdk [--runs 3] [--seconds 5] [--before OLD_SDK.js] [--pages rrweb,sdk,...]
 
 Size: `gzip -9` of sessionstory/web/static/dist/sdk.js beside a bundle of bare
 `@rrweb/record` built the same way (esbuild from node_modules, bundled, minified, es2020,
@@ -36,6 +36,12 @@ Two references beside the goal's baseline split our overhead: bare rrweb with th
 the SDK gives it by default (`PRIVATE_OPTIONS`: every input masked, the block and mask selectors,
 as recorder.ts sets them at the balanced level), and bare rrweb serializing each event as it
 comes (JSON.stringify, which any recorder that sends its events pays).
+
+A/B of the SDK: `--before` takes another build of `dist/sdk.js` (say, one built at an earlier commit
+and kept aside) and adds its page, run in turn with the others. Both SDK bundles are then served
+from the bench's own site, which forwards their requests under `api/` to the real server: the same
+origin for both (the page's own, so no CORS preflight), unlike the default run, where the SDK comes
+from the server as the snippet loads it. `--pages` runs only some of the pages (`none` always runs).
 """
 
 from __future__ import annotations
@@ -50,6 +56,8 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.error
+import urllib.request
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -121,14 +129,53 @@ def gzip9(path: Path) -> int:
     return len(gzip.compress(path.read_bytes(), 9))
 
 
-def serve_dir(directory: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
-    handler = partial(_QuietHandler, directory=str(directory))
+def serve_dir(directory: Path, upstream: str = "") -> tuple[http.server.ThreadingHTTPServer, str]:
+    """Serves `directory`; requests under an `api/` path go to `upstream` (see _SiteHandler)."""
+    handler = partial(_SiteHandler, directory=str(directory), upstream=upstream)
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     return httpd, f"http://127.0.0.1:{httpd.server_address[1]}"
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+class _SiteHandler(http.server.SimpleHTTPRequestHandler):
+    """The bench's pages and bundles. An SDK sends to `api/v1/…` beside its own script, so an SDK bundle
+    served from here (the `--before` A/B) reaches the real server through this forwarding."""
+
+    def __init__(self, *args: Any, upstream: str, **kwargs: Any) -> None:
+        self.upstream = upstream
+        super().__init__(*args, **kwargs)
+
+    def do_GET(self) -> None:
+        if "/api/" in self.path:
+            self.forward()
+        else:
+            super().do_GET()
+
+    def do_POST(self) -> None:
+        if "/api/" in self.path:
+            self.forward()
+        else:
+            self.send_error(404)
+
+    def forward(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0)) or None
+        headers = {k: v for k, v in self.headers.items() if k.lower() in ("content-type", "content-encoding")}
+        request = urllib.request.Request(self.upstream + self.path[self.path.find("/api/"):], data=body,
+                                         headers=headers, method=self.command)
+        try:
+            with urllib.request.urlopen(request, timeout=30) as r:
+                status, content_type, answer = r.status, r.headers.get("Content-Type"), r.read()
+        except urllib.error.HTTPError as e:
+            status, content_type, answer = e.code, e.headers.get("Content-Type"), e.read()
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type or "application/json")
+            self.send_header("Content-Length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer)
+        except OSError:
+            pass  # the page was closed before its request was answered
+
     def log_message(self, *args: Any) -> None:
         pass
 
@@ -191,7 +238,28 @@ def recorder_share(page_url: str, seconds: float, browser: Any, sdk: bool) -> fl
     return spent["recorder"] / spent["page"] if spent["page"] else float("nan")
 
 
-def run(runs: int, seconds: float) -> dict[str, Any]:
+PAGES = ("none", "rrweb", "rrweb_private", "rrweb_json", "sdk", "sdk_before")
+LABELS = {"none": "no recording", "rrweb": "bare @rrweb/record (baseline)",
+          "rrweb_private": "bare @rrweb/record with the SDK's privacy options (reference)",
+          "rrweb_json": "bare @rrweb/record + JSON.stringify of each event (reference)",
+          "sdk": "our SDK (dist/sdk.js)", "sdk_before": "our SDK before (--before)"}
+
+
+def recorder_tags(server_url: str, key: str, site: Path, before: Path | None) -> dict[str, str]:
+    """Each page's recorder. With `before`, both SDK bundles are served by the site (see _SiteHandler)."""
+    tags = {"none": "", "rrweb": '<script src="rrweb-record.js"></script>',
+            "rrweb_private": '<script src="rrweb-record-private.js"></script>',
+            "rrweb_json": '<script src="rrweb-record-json.js"></script>',
+            "sdk": f'<script src="{server_url}/sdk.js" data-key="{key}"></script>'}
+    if before:
+        for name, bundle in (("sdk", SDK), ("sdk_before", before)):
+            (site / name).mkdir()
+            (site / name / "sdk.js").write_bytes(bundle.read_bytes())
+            tags[name] = f'<script src="{name}/sdk.js" data-key="{key}"></script>'
+    return tags
+
+
+def run(runs: int, seconds: float, before: Path | None = None, only: tuple[str, ...] = PAGES) -> dict[str, Any]:
     from playwright.sync_api import sync_playwright
 
     from tests.e2e.conftest import CHROMIUM_ARGS, find_chromium
@@ -209,29 +277,26 @@ def run(runs: int, seconds: float) -> dict[str, Any]:
         build_bare_rrweb(site, "rrweb-record-json", kept="JSON.stringify(e)")
         build_bare_rrweb(site, "rrweb-record-private", options=PRIVATE_OPTIONS)
         sizes = {"sdk": gzip9(SDK), "rrweb": gzip9(bare), "sdk_raw": SDK.stat().st_size, "rrweb_raw": bare.stat().st_size}
+        if before:
+            sizes |= {"sdk_before": gzip9(before), "sdk_before_raw": before.stat().st_size}
         server = Server(Path(tmp) / "data").start()
-        httpd, origin = serve_dir(site)
+        httpd, origin = serve_dir(site, upstream=server.url)
         try:
-            key = server.project("SDK bench")["public_key"]
-            pages = {
-                "none": "",
-                "rrweb": '<script src="rrweb-record.js"></script>',
-                "rrweb_private": '<script src="rrweb-record-private.js"></script>',
-                "rrweb_json": '<script src="rrweb-record-json.js"></script>',
-                "sdk": f'<script src="{server.url}/sdk.js" data-key="{key}"></script>',
-            }
-            for name, tag in pages.items():
-                (site / f"{name}.html").write_text(PAGE.format(recorder=tag))
+            tags = recorder_tags(server.url, server.project("SDK bench")["public_key"], site, before)
+            pages = [name for name in PAGES if name in tags and (name == "none" or name in only)]
+            for name in pages:
+                (site / f"{name}.html").write_text(PAGE.format(recorder=tags[name]))
             samples: dict[str, list[dict[str, float]]] = {name: [] for name in pages}
+            shares: dict[str, list[float]] = {name: [] for name in pages if name != "none"}
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-                measure(f"{origin}/sdk.html", 1, browser, sdk=True)  # warm-up: caches, JIT
-                shares: dict[str, list[float]] = {"rrweb": [], "rrweb_private": [], "rrweb_json": [], "sdk": []}
+                measure(f"{origin}/{pages[-1]}.html", 1, browser, sdk=pages[-1].startswith("sdk"))  # warm-up: caches, JIT
                 for _ in range(runs):
-                    for name in pages:
-                        samples[name].append(measure(f"{origin}/{name}.html", seconds, browser, sdk=name == "sdk"))
+                    for name in samples:
+                        samples[name].append(measure(f"{origin}/{name}.html", seconds, browser, sdk=name.startswith("sdk")))
                     for name in shares:
-                        shares[name].append(recorder_share(f"{origin}/{name}.html", seconds, browser, sdk=name == "sdk"))
+                        shares[name].append(recorder_share(f"{origin}/{name}.html", seconds, browser,
+                                                           sdk=name.startswith("sdk")))
                 browser.close()
         finally:
             httpd.shutdown()
@@ -241,45 +306,44 @@ def run(runs: int, seconds: float) -> dict[str, Any]:
     return {"sizes": sizes, "median": med, "samples": samples, "shares": shares}
 
 
+def _of(part: float, whole: float) -> str:
+    return f"{part / whole:.0%}" if whole > 0 else "n/a"
+
+
 def report(r: dict[str, Any], command: str, load: str, seconds: float) -> str:
     s, m = r["sizes"], r["median"]
-    over_rrweb = m["rrweb"]["task_ms"] - m["none"]["task_ms"]
-    over_sdk = m["sdk"]["task_ms"] - m["none"]["task_ms"]
-    ratio = over_sdk / over_rrweb if over_rrweb > 0 else float("nan")
     lines = [f"`{command}`; {load}", "",
              "| bundle | bytes | gzip -9 bytes | of bare rrweb |", "| --- | ---: | ---: | ---: |",
-             f"| bare @rrweb/record (baseline) | {s['rrweb_raw']:,} | {s['rrweb']:,} | 100 % |",
-             f"| our SDK (dist/sdk.js) | {s['sdk_raw']:,} | {s['sdk']:,} | {s['sdk'] / s['rrweb']:.0%} |",
-             "", f"size goal ≤ {GOAL_SIZE:,} bytes gzipped: {'PASS' if s['sdk'] <= GOAL_SIZE else 'MISS'}", "",
-             f"Main-thread CPU for {int(seconds * FPS)} frames of mutation (90 nodes touched a frame) + 1 s after (median of {len(r['samples']['none'])} runs each):", "",
-             "| page | TaskDuration ms | ScriptDuration ms | wall s | overhead over none (task ms) |",
-             "| --- | ---: | ---: | ---: | ---: |"]
-    for name, label in (("none", "no recording"), ("rrweb", "bare @rrweb/record (baseline)"),
-                        ("rrweb_private", "bare @rrweb/record with the SDK's privacy options (reference)"),
-                        ("rrweb_json", "bare @rrweb/record + JSON.stringify of each event (reference)"), ("sdk", "our SDK")):
-        over = m[name]["task_ms"] - m["none"]["task_ms"]
-        lines.append(f"| {label} | {m[name]['task_ms']:,.0f} | {m[name]['script_ms']:,.0f} | {m[name]['wall_s']:.1f} | "
-                     f"{'—' if name == 'none' else f'{over:+,.0f}'} |")
-    over_json = m["rrweb_json"]["task_ms"] - m["none"]["task_ms"]
-    over_private = m["rrweb_private"]["task_ms"] - m["none"]["task_ms"]
-    lines += ["", f"our overhead / bare rrweb's overhead: **{ratio:.0%}** (goal ≤ {GOAL_OVERHEAD:.0%}: "
-                  f"{'PASS' if ratio <= GOAL_OVERHEAD else 'MISS'}); "
-                  f"rrweb with the SDK's privacy options: {over_private / over_rrweb if over_rrweb > 0 else float('nan'):.0%} "
-                  f"of bare rrweb's (reference); "
-                  f"/ rrweb serializing its events: {over_sdk / over_json if over_json > 0 else float('nan'):.0%} (reference)",
-              "runs (task ms): " + "; ".join(f"{n} " + ", ".join(f"{x['task_ms']:.0f}" for x in v)
-                                             for n, v in r["samples"].items())]
+             f"| bare @rrweb/record (baseline) | {s['rrweb_raw']:,} | {s['rrweb']:,} | 100% |"]
+    for name in ("sdk", "sdk_before"):
+        if name in s:
+            lines.append(f"| {LABELS[name]} | {s[name + '_raw']:,} | {s[name]:,} | {s[name] / s['rrweb']:.0%} |")
+    lines += ["", f"size goal ≤ {GOAL_SIZE:,} bytes gzipped: {'PASS' if s['sdk'] <= GOAL_SIZE else 'MISS'}", "",
+              f"Main-thread CPU for {int(seconds * FPS)} frames of mutation (90 nodes touched a frame) + 1 s after "
+              f"(median of {len(r['samples']['none'])} runs each):", "",
+              "| page | TaskDuration ms | ScriptDuration ms | wall s | overhead over none (task ms) | of bare rrweb's |",
+              "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    over = {name: m[name]["task_ms"] - m["none"]["task_ms"] for name in m}
+    base = over.get("rrweb", float("nan"))
+    for name in m:
+        lines.append(f"| {LABELS[name]} | {m[name]['task_ms']:,.0f} | {m[name]['script_ms']:,.0f} | "
+                     f"{m[name]['wall_s']:.1f} | {'—' if name == 'none' else f'{over[name]:+,.0f}'} | "
+                     f"{'—' if name == 'none' else _of(over[name], base)} |")
+    if "sdk" in over and base > 0:
+        ratio = over["sdk"] / base
+        lines += ["", f"our overhead / bare rrweb's overhead: **{ratio:.0%}** (goal ≤ {GOAL_OVERHEAD:.0%}: "
+                      f"{'PASS' if ratio <= GOAL_OVERHEAD else 'MISS'})"]
+    lines.append("runs (task ms): " + "; ".join(f"{n} " + ", ".join(f"{x['task_ms']:.0f}" for x in v)
+                                                for n, v in r["samples"].items()))
     shares = {name: statistics.median(v) for name, v in r["shares"].items()}
-    share_ratio = shares["sdk"] / shares["rrweb"]
-    lines += ["", "Per the page's own work: main-thread profile samples under the recorder per sample under the page's own script "
-                  f"(median of {len(r['shares']['sdk'])} profiled runs each): bare rrweb {shares['rrweb']:.2f}, "
-                  f"rrweb with the SDK's privacy options {shares['rrweb_private']:.2f} "
-                  f"({shares['rrweb_private'] / shares['rrweb']:.0%}), "
-                  f"rrweb serializing its events {shares['rrweb_json']:.2f} ({shares['rrweb_json'] / shares['rrweb']:.0%}), "
-                  f"our SDK {shares['sdk']:.2f}: **{share_ratio:.0%}** of bare rrweb's (goal ≤ {GOAL_OVERHEAD:.0%}: "
-                  f"{'PASS' if share_ratio <= GOAL_OVERHEAD else 'MISS'}); "
-                  f"{shares['sdk'] / shares['rrweb_json']:.0%} of rrweb serializing its events (reference)",
-              "runs (share): " + "; ".join(f"{n} " + ", ".join(f"{x:.2f}" for x in v) for n, v in r["shares"].items())]
+    rrweb = shares.get("rrweb", float("nan"))
+    lines += ["", "Per the page's own work: main-thread profile samples under the recorder per sample under the page's "
+                  f"own script (median of {len(r['samples']['none'])} profiled runs each), and of bare rrweb's:",
+              "; ".join(f"{LABELS[n]} {v:.2f} ({_of(v, rrweb)})" for n, v in shares.items())]
+    if "sdk" in shares and rrweb > 0:
+        lines.append(f"our SDK: **{shares['sdk'] / rrweb:.0%}** of bare rrweb's (goal ≤ {GOAL_OVERHEAD:.0%}: "
+                     f"{'PASS' if shares['sdk'] / rrweb <= GOAL_OVERHEAD else 'MISS'})")
+    lines.append("runs (share): " + "; ".join(f"{n} " + ", ".join(f"{x:.2f}" for x in v) for n, v in r["shares"].items()))
     return "\n".join(lines)
 
 
@@ -287,11 +351,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.sdk", description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=3, help="runs of each page, alternating (default 3)")
     parser.add_argument("--seconds", type=float, default=5.0, help="seconds of mutation per run (default 5)")
+    parser.add_argument("--before", type=Path, help="another build of dist/sdk.js to compare with (A/B, same run)")
+    parser.add_argument("--pages", default=",".join(PAGES[1:]),
+                        help=f"the pages to run besides `none`, comma-separated (default: all of {', '.join(PAGES[1:])})")
     args = parser.parse_args(argv)
+    if args.before and not args.before.is_file():
+        parser.error(f"--before: no file {args.before}")
     command = ("python -m bench.sdk " + " ".join(argv if argv is not None else sys.argv[1:])).strip()
     load_before = os.getloadavg()[0]
     started = time.perf_counter()
-    r = run(args.runs, args.seconds)
+    r = run(args.runs, args.seconds, args.before, tuple(args.pages.split(",")))
     load = (f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after (1 min; {os.cpu_count()} cores, "
             f"shared); {time.perf_counter() - started:.0f} s")
     print(report(r, command, load, args.seconds))
