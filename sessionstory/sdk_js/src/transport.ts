@@ -74,6 +74,9 @@ export const whenSent = (): Promise<void> =>
 /** Forgets everything unsent (consent withdrawn). */
 export const dropAll = (): void => {
   queue = [];
+  // What the worker still compresses is not sent either.
+  waiting.forEach(([, resolve], id) => (worker && worker.postMessage([id]), resolve(undefined)));
+  waiting.clear();
   failures = 0;
   persist(); // clears the saved copy
   retry(); // clears the retry timer; there is nothing left to send
@@ -125,108 +128,151 @@ const pageFetch = window.fetch;
 const request = (body: BodyInit, init: RequestInit) =>
   pageFetch(url, { method: "POST", body, credentials: "omit", ...init });
 
-/** `body` gzipped (in the worker where there is one); false where the browser can't (no CompressionStream). */
-const gzipHere = (body: string): Promise<ArrayBuffer | false> =>
-  attempt(() =>
-    new Response(new Blob([body]).stream().pipeThrough(new CompressionStream("gzip")))
-      .arrayBuffer()
-      .catch(() => false as const),
-  ) || Promise.resolve(false);
+/** What the server answered a batch: its status, Retry-After (asked for with 429 and 503), whether someone watches live. */
+type Reply = [status: number, retryAfter: string | null, watched: boolean];
+/** A batch's fate: the server's reply; 0, the network failed; undefined, nothing was sent (it was beaconed meanwhile). */
+type Outcome = Reply | 0 | undefined;
+
+/** The headers of a batch sent as it is sent while the page stays. */
+const headers = (gzipped: unknown) => ({ "Content-Type": "application/json", ...(gzipped && { "Content-Encoding": "gzip" }) });
 
 /**
- * The worker's whole program, started from its source text: it must use nothing from the
- * SDK's scope. Encoding a batch to bytes and compressing it were the SDK's second largest cost
- * on the page's main thread after serializing events (bench/sdk.py's page: 160 ms of profile
- * samples in transport against rrweb's 2,350; 35 ms since).
+ * The server's answer, read. The worker runs it too, from its source text: it must use nothing from the SDK's scope.
+ * Retry-After is readable cross-origin only if the server lists it in Access-Control-Expose-Headers.
  */
-const workerMain = () => {
-  onmessage = (e: MessageEvent<[number, string]>) =>
-    new Response(new Blob([e.data[1]]).stream().pipeThrough(new CompressionStream("gzip")))
-      .arrayBuffer()
-      .then(
-        (gz) => postMessage([e.data[0], gz], [gz] as any),
-        () => postMessage([e.data[0], false]),
-      );
+const readReply = async (res: Response): Promise<Reply> => [
+  res.status,
+  res.status == 429 || res.status == 503 ? res.headers.get("Retry-After") : null,
+  res.ok && (await res.json().catch(() => 0)).watched == true,
+];
+
+/** `body` gzipped, or false. The worker runs it too: it must use nothing from the SDK's scope. */
+const compress = (body: string): Promise<ArrayBuffer | false> =>
+  new Response(new Blob([body]).stream().pipeThrough(new CompressionStream("gzip")))
+    .arrayBuffer()
+    .catch(() => false as const);
+
+/** `body` gzipped; false where the browser can't (no CompressionStream). */
+const gzipHere = (body: string): Promise<ArrayBuffer | false> =>
+  attempt(() => compress(body)) || Promise.resolve(false);
+
+/** Sends a batch from the page's main thread: where there is no worker, or it failed us, or the page is being left. */
+const sendHere = (body: BodyInit, init: RequestInit): Promise<Reply | 0> => request(body, init).then(readReply, () => 0);
+
+const deliverHere = async (b: Batch): Promise<Outcome> => {
+  b.gz ??= await gzipHere(b.body);
+  // Beaconed while compressing (the page was being left): don't send it twice.
+  if (queue.includes(b)) return sendHere(b.gz || b.body, { headers: headers(b.gz) });
 };
 
-/** The compressing worker; false once it can't be used (a CSP without blob: workers, say): compressing here then. */
+/**
+ * The worker's whole program, started from its source text: it must use nothing from the SDK's scope but
+ * what it is given. It compresses a batch, hands the page a copy of the compressed bytes (which it beacons should
+ * the page be left before the reply), sends the batch and hands the page the server's reply. Encoding and
+ * compressing a batch were the SDK's second largest cost on the page's main thread after serializing events
+ * (bench/sdk.py's page: 160 ms of profile samples in transport against rrweb's 2,350; 35 ms since); the request
+ * was the largest of what was left (about 1.4 % of the recorder's samples; none since).
+ */
+const workerMain = (gzip: typeof compress, read: typeof readReply, head: typeof headers) => {
+  /** Batches the page forgot (consent withdrawn) while they were being compressed. */
+  const dropped = new Set<number>();
+  onmessage = async (e: MessageEvent<[number, string?, string?]>) => {
+    const [id, body, to] = e.data;
+    if (!to) return void dropped.add(id);
+    const gz = await gzip(body!);
+    const copy = gz && gz.slice(0);
+    postMessage([id, copy], (copy ? [copy] : []) as any);
+    if (dropped.delete(id)) return;
+    const init: RequestInit = { method: "POST", body: gz || body, credentials: "omit", headers: head(gz) };
+    postMessage([id, false, await fetch(to, init).then(read, () => 0)]);
+  };
+};
+
+/** The worker; false once it can't be used (a CSP without blob: workers, say): batches go from the page then. */
 let worker: Worker | false | undefined;
-/** Compressions the worker has not answered yet, by request number. */
-const waiting = new Map<number, [body: string, resolve: (gz: ArrayBuffer | false) => void]>();
+/** Batches the worker has not answered for yet, by request number; `compressed` once it said it had compressed one. */
+const waiting = new Map<number, [b: Batch, resolve: (outcome: Outcome) => void, compressed?: boolean]>();
 let requests = 0;
 
-/** Settles a compression with the worker's answer, or (none given) by compressing here. */
-const answer = (id: number, gz?: ArrayBuffer | false): void => {
-  const [body, resolve] = waiting.get(id) || [];
-  if (!resolve) return;
+/** The worker's word on a batch: its compressed bytes first (`reply` undefined), then the server's reply. */
+const heard = (id: number, gz: ArrayBuffer | false, reply?: Reply | 0): void => {
+  const entry = waiting.get(id);
+  if (!entry) return; // the page took it over, or forgot it
+  if (reply === undefined) {
+    entry[0].gz = gz;
+    entry[2] = true;
+  } else {
+    waiting.delete(id);
+    entry[1](reply);
+  }
+};
+
+/** The page sends a batch itself; `stalled` only if the worker has not even compressed it (a request may take long). */
+const takeOver = (id: number, stalled?: boolean): void => {
+  const entry = waiting.get(id);
+  if (!entry || (stalled && entry[2])) return;
   waiting.delete(id);
-  if (gz === undefined) gzipHere(body!).then(resolve);
-  else resolve(gz);
+  // Sent by the worker too, perhaps: the server stores a (session_id, seq) once.
+  deliverHere(entry[0]).then(entry[1]);
 };
 
 const startWorker = (): Worker | false =>
   attempt(() => {
-    const w = new Worker(URL.createObjectURL(new Blob([`(${workerMain})()`], { type: "text/javascript" })));
-    w.onmessage = guard((e: MessageEvent<[number, ArrayBuffer | false]>) => answer(...e.data));
+    const source = `(${workerMain})(${compress},${readReply},${headers})`;
+    const w = new Worker(URL.createObjectURL(new Blob([source], { type: "text/javascript" })));
+    w.onmessage = guard((e: MessageEvent<[number, ArrayBuffer | false, (Reply | 0)?]>) => heard(...e.data));
     w.onerror = guard(() => {
       worker = false;
-      waiting.forEach((_, id) => answer(id));
+      waiting.forEach((_, id) => takeOver(id));
     });
     return w;
   }) || false;
 
-const gzip = (body: string): Promise<ArrayBuffer | false> => {
+const deliver = (b: Batch): Promise<Outcome> => {
   worker ??= startWorker();
-  if (!worker) return gzipHere(body);
+  if (!worker) return deliverHere(b);
   const w = worker;
   return new Promise((resolve) => {
     const id = ++requests;
-    waiting.set(id, [body, resolve]);
+    waiting.set(id, [b, resolve]);
     // A worker that never answers (nor errs) must not hold the queue.
-    setTimeout(guard(answer), 5e3, id);
-    w.postMessage([id, body]);
+    setTimeout(guard(takeOver), 5e3, id, true);
+    w.postMessage([id, b.body, url]);
   });
 };
 
 /** Resolves with undefined when the batch is done with, or the delay before retrying it. */
 const post = async (b: Batch, leaving?: boolean): Promise<number | undefined> => {
+  let reply: Outcome;
   try {
-    // Compressing is async (in a worker); at pagehide there is no time for it.
-    if (!leaving) b.gz ??= await gzip(b.body);
-    // Beaconed while compressing (the page was being left): don't send it twice.
-    if (!queue.includes(b)) return;
-    const res = await request(b.gz || b.body, {
-      headers: {
-        "Content-Type": leaving ? TEXT : "application/json",
-        ...(b.gz && !leaving && { "Content-Encoding": "gzip" }),
-      },
-    });
-    const status = res.status;
-    if (status == 408 || status == 429 || status >= 500) {
-      // Readable cross-origin only if the server lists it in Access-Control-Expose-Headers.
-      const retryAfter: any = status == 429 || status == 503 ? res.headers.get("Retry-After") : null;
-      // Seconds (none without the header), else an HTTP date.
-      const asked = +retryAfter >= 0 ? retryAfter * 1e3 : Date.parse(retryAfter) - Date.now();
-      // At most 10 minutes; a date in the past or an unreadable one asks for nothing.
-      return Math.max(backoff(), Math.min(asked, 6e5) || 0);
-    }
-    failures = 0;
-    // 400, 401, 403, 413...: the same bytes would be refused again.
-    if (status > 299) {
-      lost = true;
-      warnOnce(`dropping data: ingest refused a batch (HTTP ${status})`);
-    } else {
-      // Only now: a snapshot taken while batches are refused (a wrong key, say) would be refused too.
-      if (lost) {
-        lost = false;
-        onResync();
-      }
-      const before = watched;
-      watched = (await res.json().catch(() => 0)).watched == true;
-      if (watched && !before) onWatched();
-    }
+    // At pagehide there is no time for compressing, nor for a worker.
+    reply = await (leaving ? sendHere(b.body, { headers: { "Content-Type": TEXT } }) : deliver(b));
   } catch (_) {
-    return backoff();
+    reply = 0;
+  }
+  if (reply === 0) return backoff();
+  if (!reply) return;
+  const [status, retryAfter] = reply as [number, any, boolean];
+  if (status == 408 || status == 429 || status >= 500) {
+    // Seconds (none without the header), else an HTTP date.
+    const asked = +retryAfter >= 0 ? retryAfter * 1e3 : Date.parse(retryAfter) - Date.now();
+    // At most 10 minutes; a date in the past or an unreadable one asks for nothing.
+    return Math.max(backoff(), Math.min(asked, 6e5) || 0);
+  }
+  failures = 0;
+  // 400, 401, 403, 413...: the same bytes would be refused again.
+  if (status > 299) {
+    lost = true;
+    warnOnce(`dropping data: ingest refused a batch (HTTP ${status})`);
+  } else {
+    // Only now: a snapshot taken while batches are refused (a wrong key, say) would be refused too.
+    if (lost) {
+      lost = false;
+      onResync();
+    }
+    const before = watched;
+    watched = reply[2];
+    if (watched && !before) onWatched();
   }
 };
 
