@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import json
 import time
+import urllib.request
 from typing import Any
 
 import pytest
@@ -83,3 +84,43 @@ def test_after_data_is_lost_the_next_batch_that_gets_through_brings_a_full_snaps
     assert set(tracks) == {"big 1", "big 2"}
     assert len(snapshots) == 2 and snapshots[1] > tracks["big 2"]
     assert events[snapshots[1] - 1]["type"] == 4  # with its Meta event
+
+
+def _ingest_requests_while_changing(page: Any, sent: list[str], seconds: int) -> int:
+    """Ingest requests made while the page changes every 100 ms for `seconds`."""
+    before = len(sent)
+    page.evaluate("""s => new Promise(done => {
+        let n = 0;
+        const t = setInterval(() => {
+            document.body.insertAdjacentHTML('beforeend', `<p class="tick">tick ${n++}</p>`);
+            if (n >= s * 10) { clearInterval(t); done(); }
+        }, 100);
+    })""", seconds)
+    return len(sent) - before
+
+
+def test_the_reply_that_someone_watches_reaches_the_sdk_from_its_worker(browser: Any, server: Server, sites: Sites,
+                                                                        token: str) -> None:
+    """The worker sends the batches and hands the page the server's reply: once a reply says the session
+    is watched live, batches go every 250 ms instead of every 2 s."""
+    context = browser.new_context(viewport=RECORD_VIEWPORT)
+    page = context.new_page()
+    sent: list[str] = []
+    page.on("request", lambda r: sent.append(r.url) if r.url.endswith("/api/v1/ingest") else None)
+    viewer = None
+    try:
+        page.goto(f"{sites.url}/shop/index.html")
+        wait_for_sdk(page)
+        session_id = page.evaluate("window.sessionstory.flush().then(() => window.sessionstory.sessionId())")
+        unwatched = _ingest_requests_while_changing(page, sent, 3)
+        # A viewer of the live stream (its request is answered once the hub counts it as watching).
+        viewer = urllib.request.urlopen(urllib.request.Request(
+            f"{server.url}/api/v1/sessions/{session_id}/live", headers={"Authorization": f"Bearer {token}"}), timeout=30)
+        page.evaluate("document.body.append('watched now'); window.sessionstory.flush()")
+        watched = _ingest_requests_while_changing(page, sent, 3)
+    finally:
+        if viewer:
+            viewer.close()
+        context.close()
+    assert unwatched <= 2, sent
+    assert watched >= 5, (unwatched, watched)
