@@ -110,7 +110,7 @@ async def _take_batch(scope: HTTPScope, receive: Receive, send: Send, headers: d
 
     # Most batches are small (the SDK's: ~0.5 KB gzipped): on the event loop their work costs less
     # than a worker thread's round trip, whose every hop waits for the GIL behind the index writer.
-    # Larger ones go to the loop's executor, as every blocking handler does (web/threads.py).
+    # Larger ones go to the loop's executor with asyncio.to_thread (web/threads.worker_threads).
     try:
         prepared = prepared_here() if small else await asyncio.to_thread(prepared_here)
     except NothingToStore:
