@@ -12,6 +12,7 @@ from typing import Any
 import duckdb
 import msgspec
 
+from sessionstory.index.database import one_row
 from sessionstory.index.filters import CLOCK_SKEW_MS, LIVE_WINDOW_MS, SORT_KEYS, SessionFilter, where_clauses
 from sessionstory.store import Location
 
@@ -177,8 +178,8 @@ def list_sessions(
     if total is None and not capped:
         # Without a text search the exact count is cheap, and the same scan finds the newest match:
         # the windows start there, not at a "now" the data may be far from.
-        total, newest_match = cur.execute(
-            f"SELECT count(*), max(started_ms) FROM sessions WHERE {' AND '.join(where)}", params).fetchone()
+        total, newest_match = one_row(cur.execute(
+            f"SELECT count(*), max(started_ms) FROM sessions WHERE {' AND '.join(where)}", params))
         if not cursor:
             newest = newest_match
     if cursor:
@@ -245,7 +246,7 @@ def count_sessions(cur: duckdb.DuckDBPyConnection, project_ids: list[str], f: Se
     where, params = _matching(project_ids, f, now_ms)
     matching = f"FROM sessions WHERE {' AND '.join(where)}"
     if cap is None:
-        return cur.execute(f"SELECT count(*) {matching}", params).fetchone()[0], True
+        return one_row(cur.execute(f"SELECT count(*) {matching}", params))[0], True
     found = _count_up_to(cur, matching, params, cap + 1, range_rows or ROW_GROUP_ROWS)
     return min(found, cap), found <= cap
 
@@ -278,9 +279,9 @@ def _count_up_to(cur: duckdb.DuckDBPyConnection, matching: str, params: list[obj
         counted += 1
     already = sum(found.get(i, 0) for i in range(counted))
     start = ranges[counted - 1][1] if counted else 0
-    rest = cur.execute(f"SELECT count(*) FROM (SELECT 1 {matching} AND rowid >= ? LIMIT ?)",
-                       [*params, start, need - already]).fetchone()[0]
-    return already + rest
+    rest = one_row(cur.execute(f"SELECT count(*) FROM (SELECT 1 {matching} AND rowid >= ? LIMIT ?)",
+                               [*params, start, need - already]))[0]
+    return int(already + rest)
 
 
 def get_session(cur: duckdb.DuckDBPyConnection, session_id: str, now_ms: int) -> SessionDetail | None:
@@ -297,7 +298,8 @@ def get_session(cur: duckdb.DuckDBPyConnection, session_id: str, now_ms: int) ->
         "SELECT message, stack, at_ms FROM errors WHERE session_id = ? ORDER BY at_ms", [session_id]
     ).fetchall()
     start, lcp, inp, cls, fcp, ttfb, names, ip = row[_ITEM_FIELDS:]
-    return SessionDetail(
+    # mypy cannot count the unpacked slice (the item's fields) apart from the keywords after it
+    return SessionDetail(  # type: ignore[misc]
         *row[:_ITEM_FIELDS],
         ip=ip,
         pages=[PageVisit(url=u, title=t, at=iso(a), offset_ms=a - start) for u, t, a in pages],

@@ -231,8 +231,9 @@ def remove_session(request: Request, session_id: FromPath[str]) -> None:  # type
     dd.audit.record(user.email, "session.delete", fingerprint(session_id))
 
 
-def _admin_of(request: Request, project: str | None, doing: str) -> tuple[User, DataDir]:  # type: ignore[type-arg]
-    """The admin asking (checked first: a forged request learns nothing), for a project that exists."""
+def _admin_of(request: Request, project: str | None, doing: str) -> tuple[User, DataDir, str]:  # type: ignore[type-arg]
+    """The admin asking (checked first: a forged request learns nothing), for a project that exists
+    (its id, given)."""
     user = api_user(request)
     require_admin(user, doing)
     dd = datadir(request)
@@ -240,7 +241,7 @@ def _admin_of(request: Request, project: str | None, doing: str) -> tuple[User, 
         raise ValidationException("give the project: project=ID")
     if dd.projects.get(project) is None:
         raise NotFoundException(f"no project {project!r}")
-    return user, dd
+    return user, dd, project
 
 
 class ErasureRequest(msgspec.Struct, forbid_unknown_fields=True):
@@ -258,7 +259,7 @@ def erase_person(request: Request, body: RawBody) -> Erased:  # type: ignore[typ
         data = msgspec.json.decode(body, type=ErasureRequest)
     except msgspec.DecodeError as exc:
         raise ValidationException(f"invalid erasure request: {exc}") from None
-    user, dd = _admin_of(request, data.project, "erase data")
+    user, dd, _ = _admin_of(request, data.project, "erase data")
     if (data.visitor_id is None) == (data.user_id is None):
         raise ValidationException("give exactly one of visitor_id and user_id")
     if data.visitor_id is not None:
@@ -275,7 +276,7 @@ def erase_person(request: Request, body: RawBody) -> Erased:  # type: ignore[typ
 def remove_matching(request: Request, project: FromQuery[str | None] = None, all: FromQuery[bool] = False) -> Erased:  # type: ignore[type-arg]  # noqa: A002
     """Every session of the project matching the filters (the list's, in the query); `all=true`
     with no filter deletes the project's every session, so an empty filter never does by mistake."""
-    user, dd = _admin_of(request, project, "delete sessions")
+    user, dd, project_id = _admin_of(request, project, "delete sessions")
     now = _now_ms()
     params = {k: v for k, v in request.query_params.items() if k not in ("project", "all") and v != ""}
     try:
@@ -284,7 +285,7 @@ def remove_matching(request: Request, project: FromQuery[str | None] = None, all
         raise ValidationException(str(exc)) from None
     if not params and not all:
         raise ValidationException("give at least one filter, or all=true to delete every session of the project")
-    erased = dd.erasure.matching(project, filters, now)
-    dd.audit.record(user.email, "sessions.delete", project,
+    erased = dd.erasure.matching(project_id, filters, now)
+    dd.audit.record(user.email, "sessions.delete", project_id,
                     f"{erased.sessions} sessions matching {', '.join(sorted(params)) or 'everything'}")
     return erased
