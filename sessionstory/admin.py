@@ -15,11 +15,11 @@ import socket
 from pathlib import Path
 from typing import Any
 
-import anyio.to_thread
 import msgspec
 
 from sessionstory.commands import CommandError, run
 from sessionstory.datadir import DataDir
+from sessionstory.handoff import HANDS
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ async def serve(dd: DataDir, path: Path) -> asyncio.AbstractServer:
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             request = msgspec.json.decode(await reader.readline(), type=Request)
-            output = await anyio.to_thread.run_sync(lambda: run(dd, request.command, request.args))
+            output = await HANDS.run(run, dd, request.command, request.args)
             reply = Reply(ok=True, output=output)
         except (CommandError, msgspec.DecodeError, TypeError) as exc:
             reply = Reply(ok=False, error=str(exc))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import gc
 import logging
@@ -31,7 +30,6 @@ from sessionstory.web.digest import digest_data, digest_page
 from sessionstory.web.headers import csp_nonce, security_headers
 from sessionstory.web.schema import api_only, openapi_config
 from sessionstory.web.security import datadir
-from sessionstory.web.threads import worker_threads
 
 log = logging.getLogger("sessionstory")
 WEB = Path(__file__).parent / "web"
@@ -44,8 +42,6 @@ def create_app(settings: Settings, dd: DataDir | None = None) -> Litestar:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        # blocking handlers run here (web/threads.py); asyncio's own default is min(32, cores + 4) threads
-        asyncio.get_running_loop().set_default_executor(worker_threads())
         opened = dd or DataDir(prepare_data_dir(settings))
         app.state.datadir = opened
         app.state.live = LiveHub()

@@ -28,9 +28,9 @@ from concurrent.futures import Future, InvalidStateError
 from pathlib import Path
 from typing import Any, TypeVar
 
-import anyio.to_thread
 import duckdb
 
+from sessionstory.handoff import HANDS
 from sessionstory.index import compaction
 from sessionstory.index.apply import apply_records, settle_quiet
 from sessionstory.index.schema import SCHEMA_VERSION, TABLES
@@ -176,10 +176,6 @@ class Index:
         else:
             self._queue.put(("job", job, future))
         return future
-
-    async def write_async(self, job: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
-        future = self.write(job)
-        return await anyio.to_thread.run_sync(future.result)
 
     def flush(self) -> None:
         """Wait until everything queued so far is written (tests, shutdown, CLI)."""
@@ -399,7 +395,7 @@ class Index:
                     self._gate.notify_all()
 
     async def read_async(self, query: Callable[[duckdb.DuckDBPyConnection], T], fresh: bool = True) -> T:
-        return await anyio.to_thread.run_sync(self.read, query, fresh)
+        return await HANDS.run(self.read, query, fresh)
 
     def log_position(self) -> Location | None:
         row = self.cursor().execute("SELECT value FROM meta WHERE key = 'log_position'").fetchone()

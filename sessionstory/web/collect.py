@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import msgspec
@@ -11,6 +10,7 @@ from litestar.exceptions import ClientException, MethodNotAllowedException, NotF
 from litestar.params import FromQuery
 from litestar.types import HTTPResponseBodyEvent, HTTPResponseStartEvent, HTTPScope, Receive, Send
 
+from sessionstory.handoff import HANDS
 from sessionstory.ingest import IngestError, NothingToStore, Prepared, prepare, stated_size
 from sessionstory.metrics import observed
 from sessionstory.privacy import public_config
@@ -110,9 +110,9 @@ async def _take_batch(scope: HTTPScope, receive: Receive, send: Send, headers: d
 
     # Most batches are small (the SDK's: ~0.5 KB gzipped): on the event loop their work costs less
     # than a worker thread's round trip, whose every hop waits for the GIL behind the index writer.
-    # Larger ones go to the loop's executor with asyncio.to_thread (web/threads.worker_threads).
+    # Larger ones go to a worker thread (handoff.py).
     try:
-        prepared = prepared_here() if small else await asyncio.to_thread(prepared_here)
+        prepared = prepared_here() if small else await HANDS.run(prepared_here)
     except NothingToStore:
         await _answer(send, 200, _OK, headers.get("origin"), _JSON)
         return

@@ -24,6 +24,7 @@ from litestar.response.sse import ServerSentEventMessage
 
 from sessionstory.auth import SignIn
 from sessionstory.datadir import DataDir
+from sessionstory.handoff import HANDS
 from sessionstory.index.sessions import session_exists
 from sessionstory.insights.llm import Cancelled, Job, ModelUnavailable
 from sessionstory.insights.summary import Insight, session_insight
@@ -63,7 +64,7 @@ async def _events(request: Request, sign_in: SignIn, dd: DataDir,  # type: ignor
         if left.is_set():  # the viewer left before it was queued: the `finally` below missed it
             model_job.cancel()
 
-    job = asyncio.ensure_future(asyncio.to_thread(_make, dd, session_id, on_text, on_job))
+    job = asyncio.ensure_future(HANDS.run(_make, dd, session_id, on_text, on_job))
     # Put after every piece: the thread scheduled those before it returned.
     job.add_done_callback(lambda _: pieces.put_nowait(_FINISHED))
     try:

@@ -23,6 +23,7 @@ from litestar.response import ServerSentEvent
 from litestar.response.sse import ServerSentEventMessage
 
 from sessionstory.datadir import DataDir
+from sessionstory.handoff import HANDS
 from sessionstory.index.sessions import SessionDetail, iso, session_exists
 from sessionstory.live import LiveHub, Viewer
 from sessionstory.replay import session_events
@@ -58,7 +59,7 @@ async def live_stream(request: Request, session_id: FromPath[str]) -> ServerSent
     try:
         if indexed:
             await _index_caught_up(dd, hub.last_committed)
-            opening = await asyncio.to_thread(_backlog, dd, session_id, resume)
+            opening = await HANDS.run(_backlog, dd, session_id, resume)
         else:
             opening = await _relayed_opening(viewer, resume)
     except BaseException:
@@ -192,7 +193,7 @@ async def _messages(
             if (location.segment, location.offset) <= sent:
                 continue  # already in the opening backlog
             sent = (location.segment, location.offset)
-            payload = await asyncio.to_thread(_payload, record)
+            payload = await HANDS.run(_payload, record)
             yield ServerSentEventMessage(data=payload.decode(), event="batch", id=_id(sent))
     finally:
         hub.leave(viewer)

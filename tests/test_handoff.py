@@ -1,4 +1,4 @@
-"""The hop from the event loop to worker threads (web/threads.HandOff)."""
+"""The hop from the event loop to worker threads (handoff.HandOff)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from sessionstory.web.threads import HandOff
+from sessionstory.handoff import HandOff
 
 REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="none")
 
@@ -34,7 +34,7 @@ def test_the_answer_and_the_error_come_back_to_the_caller() -> None:
 
     total, thread = run(calls())
     assert total == 6
-    assert thread.startswith("web-worker")
+    assert thread.startswith("handoff-")
 
 
 def test_the_callers_context_variables_are_seen_in_the_thread() -> None:
