@@ -1,5 +1,5 @@
-"""The SDK's transport in Chromium: batches are gzipped in a worker, off the page's main thread,
-and a page whose CSP forbids that worker is still recorded (compressed on the main thread)."""
+"""The SDK's transport in Chromium: batches are gzipped and sent by a worker, off the page's main thread,
+and a page whose CSP forbids that worker is still recorded (compressed and sent from the main thread)."""
 
 from __future__ import annotations
 
