@@ -21,7 +21,7 @@ from pathlib import Path
 from bench import queries, stats, synth
 
 DEFAULT_ROOT = synth.DEFAULT_ROOT
-BENCHMARKS = ("queries", "extraction", "storage", "ingest", "sdk", "summary")
+BENCHMARKS = ("queries", "handoff", "extraction", "storage", "ingest", "sdk", "summary")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,6 +52,11 @@ def main(argv: list[str] | None = None) -> int:
         from bench import storage  # variants of the demo recordings in a fresh data directory, compacted
 
         print(storage.report(storage.run(storage.DEFAULT_SESSIONS)))
+        print()
+    if "handoff" in only:
+        from bench import handoff  # the event loop's hop to a worker thread and back (~10 s)
+
+        handoff.main([])
         print()
     if "extraction" in only:
         from bench import extraction  # its own small data: the demo recordings through the real app

@@ -2,7 +2,7 @@
 
 Every request that reads the index pays this hop on the event loop thread, which all
 requests share. `asyncio.to_thread` costs twice the CPU of `HandOff.run` (71 against 35
-µs a call; docs/performance.md), anyio's `to_thread.run_sync` about twice that again
+µs a call: `python -m bench.handoff`), anyio's `to_thread.run_sync` about twice that again
 (its capacity limiter, run-vars and cancel scopes).
 """
 
