@@ -13,10 +13,7 @@ ingest in 10-second batches. Then, in Chromium:
 - the player: navigation (from a blank page) to `/sessions/{id}?t=T` until the root says
   `data-ready="true"`, at the start, half-way in (30 minutes: a page load's very moment) and 9.5
   minutes later, just before the next page load, where the most events follow the last full
-  snapshot (4.5 minutes of them, or 9.5 without checkouts; the requested time must be on screen);
-  each opening twice, cold (as the first of the site's pages in this browser: its localStorage
-  emptied) and warm (right after: the player keeps the recorded stylesheets it adapted for
-  replay, csscache.ts).
+  snapshot (4.5 minutes of them, or 9.5 without checkouts; the requested time must be on screen).
 
 Goal (issue #4): the player within 1.5x of the baseline. Each first frame is also told step by
 step (medians, ms since the previous step): the page's HTML in, player.js in, the bundle running,
@@ -188,16 +185,12 @@ def first_frame(page: Any) -> None:
         raise RuntimeError(f"no first frame: {answer['exceptionDetails'].get('exception', {}).get('description')}")
 
 
-def time_player(page: Any, server: Server, session_id: str, at_ms: int, cold: bool = False) -> dict[str, float]:
+def time_player(page: Any, server: Server, session_id: str, at_ms: int) -> dict[str, float]:
     """From the navigation's start to the moment the player says the frame at `at_ms` is on screen
     (read in the page, so the rest of the session loading afterwards does not count), step by step;
     then what the page does after it, until all of the session is in. Each opening starts from a blank
     page, as a viewer comes from the session list: leaving the last player (a large page) would
-    otherwise be counted in the next one's first frame. `cold`: as the first opening of the site's
-    pages in this browser, without the stylesheets the player keeps adapted for replay (csscache.ts)."""
-    if cold:
-        page.goto(f"{server.url}/bench-baseline")
-        page.evaluate("localStorage.clear()")
+    otherwise be counted in the next one's first frame."""
     page.goto("about:blank")
     page.goto(f"{server.url}/sessions/{session_id}?t={at_ms}")
     first_frame(page)
@@ -239,17 +232,11 @@ def measure(page: Any, server: Server, token: str, key: str, session_id: str, ev
     ingest(server, key, session_id, events)
     stored = _get(server, f"/api/v1/sessions/{session_id}/events", token)
     STATIC.write_text(json.dumps(stored))
-    warm: dict[int, list[dict[str, float]]] = {}
-    cold: dict[int, list[dict[str, float]]] = {}
-    for at in positions(minutes):
-        for _ in range(REPS):  # each warm opening after a cold one, which kept the stylesheets
-            cold.setdefault(at, []).append(time_player(page, server, session_id, at, cold=True))
-            warm.setdefault(at, []).append(time_player(page, server, session_id, at))
     return {
         "events": len(stored), "bytes": STATIC.stat().st_size,
         "static": stats.p50([time_static(page, server) for _ in range(REPS)]),
-        "at": {at: median_steps(runs) for at, runs in warm.items()},
-        "cold": {at: median_steps(runs) for at, runs in cold.items()},
+        "at": {at: median_steps([time_player(page, server, session_id, at) for _ in range(REPS)])
+               for at in positions(minutes)},
     }
 
 
@@ -305,14 +292,12 @@ def main(argv: list[str] | None = None) -> int:
           f"(Chromium, loopback, median of {REPS}; a full snapshot every {args.checkout_minutes:g} min between page loads); "
           "first frame = navigation start to data-ready")
     for name, r in results.items():
-        firsts = ", ".join(f"at {minute(at)} {steps['ready']:.0f} ms ({steps['ready'] / r['static']:.2f}x; "
-                           f"cold {r['cold'][at]['ready']:.0f} ms, {r['cold'][at]['ready'] / r['static']:.2f}x)"
+        firsts = ", ".join(f"at {minute(at)} {steps['ready']:.0f} ms ({steps['ready'] / r['static']:.2f}x)"
                            for at, steps in r["at"].items())
         print(f"  {name}: {r['events']:,} events, {r['bytes'] / 2**20:.1f} MiB; static file fetch + parse {r['static']:.0f} ms; "
               f"player {firsts}")
         for at, steps in r["at"].items():
             print(show_steps(f"steps at {minute(at)}", steps))
-            print(show_steps(f"  cold at {minute(at)}", r["cold"][at]))
     if args.memory_minutes:
         print(f"  {args.memory_minutes}-minute session ({size_2h / 2**20:.1f} MiB of events): player JS heap {heap / 2**20:.0f} MiB "
               f"after it all loaded ({heap / max(size_2h, 1):.1f}x the events' JSON)")
