@@ -5,7 +5,6 @@ import { Controls, SPEEDS, type PlayState } from "./controls";
 import { originOf } from "./describe";
 import { h } from "./dom";
 import { CommentsPanel, commentsAccess, type TeamComment } from "./comments";
-import { storeAdaptedCss } from "./csscache";
 import { activityTimes, firstPageLoad, firstViewport, pageBuiltBy, pageLoads, sameViewport, viewportAt, type PageLoad, type RecordedEvent } from "./events";
 import { toggleFullscreen, watchFullscreen } from "./fullscreen";
 import { Inspector } from "./inspector";
@@ -65,8 +64,6 @@ export class Player {
   private readonly controls: Controls;
   private readonly urlbar: UrlBar;
   private readonly tabs: TabStrip | null;
-  /** Writes the stylesheets rrweb adapted for this session's first frame to localStorage, for later openings. */
-  private readonly keepAdaptedCss: () => void;
   private inspector!: Inspector;
   private eventsPanel!: EventsPanel;
   /** Read by the server for the whole session: made once, kept when the other panels are rebuilt. */
@@ -131,7 +128,6 @@ export class Player {
     // rrweb counts time from its first event: a mark at the session's start keeps its clock on the session's.
     this.startMark = this.startIn ? null : startMark(this.started);
     this.replayer = createReplayer(stage, this.startMark ? [this.startMark, ...events] : events, DEFAULTS);
-    this.keepAdaptedCss = storeAdaptedCss(this.replayer);
     this.scaler = new StageScaler(viewport, stage, this.replayer.wrapper, (size, scale) => this.onScale(size, scale));
     const size = firstViewport(events);
     if (size) {
@@ -178,14 +174,12 @@ export class Player {
 
   /**
    * What the panels and the tab strip read from the server beyond the events, asked for once the first frame is
-   * on screen: answered during it, their parsing and drawing would hold it up. And the stylesheets adapted for
-   * that frame, written for later openings.
+   * on screen: answered during it, their parsing and drawing would hold it up.
    */
   afterFirstFrame(): void {
     this.stepsPanel?.start();
     this.commentsPanel?.start();
     this.tabs?.start();
-    this.keepAdaptedCss();
   }
 
   /** Whether all of the session has arrived (the timeline and panels then show all of it). */
