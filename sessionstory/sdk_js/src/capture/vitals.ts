@@ -28,9 +28,7 @@ export const installVitals = (emit: Emit): void => {
     }),
   );
   for (const on of [onLCP, onINP, onCLS, onFCP, onTTFB]) {
-    // Not for CLS: on a page that shifts every frame, every shift would reach `latest`. The library's own report
-    // as the page is hidden carries CLS's latest value, and comes before the listener below runs (see above).
-    guard(on as (onReport: typeof report, options: object) => void)(report, { reportAllChanges: on != onCLS });
+    guard(on as (onReport: typeof report, options: object) => void)(report, { reportAllChanges: true });
   }
   const send = () =>
     latest.forEach(
