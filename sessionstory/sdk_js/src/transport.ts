@@ -133,7 +133,7 @@ type Reply = [status: number, retryAfter: string | null, watched: boolean];
 /** A batch's fate: the server's reply; 0, the network failed; undefined, nothing was sent (it was beaconed meanwhile). */
 type Outcome = Reply | 0 | undefined;
 
-/** The headers of a batch sent as it is sent while the page stays. */
+/** The headers of a batch sent while the page stays (at pagehide it goes uncompressed, as text/plain). */
 const headers = (gzipped: unknown) => ({ "Content-Type": "application/json", ...(gzipped && { "Content-Encoding": "gzip" }) });
 
 /**
@@ -159,6 +159,7 @@ const gzipHere = (body: string): Promise<ArrayBuffer | false> =>
 /** Sends a batch from the page's main thread: where there is no worker, or it failed us, or the page is being left. */
 const sendHere = (body: BodyInit, init: RequestInit): Promise<Reply | 0> => request(body, init).then(readReply, () => 0);
 
+/** Compresses and sends a batch from the page's main thread. */
 const deliverHere = async (b: Batch): Promise<Outcome> => {
   b.gz ??= await gzipHere(b.body);
   // Beaconed while compressing (the page was being left): don't send it twice.
@@ -171,7 +172,7 @@ const deliverHere = async (b: Batch): Promise<Outcome> => {
  * the page be left before the reply), sends the batch and hands the page the server's reply. Encoding and
  * compressing a batch were the SDK's second largest cost on the page's main thread after serializing events
  * (bench/sdk.py's page: 160 ms of profile samples in transport against rrweb's 2,350; 35 ms since); the request
- * was the largest of what was left (about 1.4 % of the recorder's samples; none since).
+ * was the largest of what was left (about 1.5 % of the recorder's samples; none since).
  */
 const workerMain = (gzip: typeof compress, read: typeof readReply, head: typeof headers) => {
   /** Batches the page forgot (consent withdrawn) while they were being compressed. */
