@@ -7,7 +7,6 @@ import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-import duckdb
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -15,7 +14,7 @@ from litestar.testing import TestClient
 
 from sessionstory.datadir import DataDir
 from sessionstory.index.overview import Overview, KeptDays, overview
-from sessionstory.index.sessions import ISO_SQL, iso
+from sessionstory.index.sessions import iso
 from tests.conftest import batch
 from tests.events import click, custom, error, meta, mutation, page, snapshot
 from tests.test_dashboard import sign_in
@@ -162,11 +161,3 @@ def test_heatmap_data(client: TestClient, admin: Any, project: Any, datadir: Dat
 def test_times_read_as_iso_8601_utc_with_milliseconds(ms: int) -> None:
     expected = datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(milliseconds=ms)
     assert iso(ms) == expected.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-_DUCKDB = duckdb.connect()
-
-
-@given(st.integers(min_value=-62_135_596_800_000, max_value=253_402_300_799_999))
-def test_the_list_s_times_written_by_duckdb_read_as_iso_writes_them(ms: int) -> None:
-    assert _DUCKDB.execute(f"SELECT {ISO_SQL.format('?::BIGINT')}", [ms]).fetchone() == (iso(ms),)
