@@ -1,9 +1,9 @@
 """Blocking work (DuckDB, argon2, an admin command) run in worker threads for the event loop.
 
 Every request that reads the index pays this hop on the event loop thread, which all
-requests share. `asyncio.to_thread` costs twice the CPU of `HandOff.run` (71 against 35
-µs a call: `python -m bench.handoff`), anyio's `to_thread.run_sync` about twice that again
-(its capacity limiter, run-vars and cancel scopes).
+requests share. `asyncio.to_thread` costs about twice the CPU of `HandOff.run`, and anyio's
+`to_thread.run_sync` a little more again (its capacity limiter, run-vars and cancel
+scopes): `python -m bench.handoff` measures all three in one run.
 """
 
 from __future__ import annotations
@@ -56,21 +56,25 @@ class HandOff:
 
     def _work(self) -> None:
         while True:
-            loop, answer, context, fn, args, kwargs = self._calls.get()
-            try:
-                outcome: tuple[Any, BaseException | None] = (context.run(fn, *args, **kwargs), None)
-            except BaseException as exc:  # handed to the awaiting request, as run_in_executor does
-                outcome = (None, exc)
-            with self._lock:
-                if self._waiting:
-                    self._waiting -= 1
-                else:
-                    self._idle += 1
-            try:
-                loop.call_soon_threadsafe(_settle, answer, *outcome)
-            except RuntimeError:
-                pass  # the loop has closed: nobody waits for this answer any more
-            del answer, outcome, args, kwargs  # a waiting thread must not keep the last call's objects alive
+            # One call per method call: its locals (the call's arguments and answer) are let go
+            # when it returns, not kept alive by a thread waiting for the next call.
+            self._answer(*self._calls.get())
+
+    def _answer(self, loop: asyncio.AbstractEventLoop, answer: asyncio.Future[Any], context: contextvars.Context,
+                fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        try:
+            outcome: tuple[Any, BaseException | None] = (context.run(fn, *args, **kwargs), None)
+        except BaseException as exc:  # handed to the awaiting request, as run_in_executor does
+            outcome = (None, exc)
+        with self._lock:
+            if self._waiting:
+                self._waiting -= 1
+            else:
+                self._idle += 1
+        try:
+            loop.call_soon_threadsafe(_settle, answer, *outcome)
+        except RuntimeError:
+            pass  # the loop has closed: nobody waits for this answer any more
 
 
 _Call = tuple[asyncio.AbstractEventLoop, "asyncio.Future[Any]", contextvars.Context, Callable[..., Any],

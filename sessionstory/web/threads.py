@@ -22,6 +22,8 @@ from sessionstory.handoff import HANDS
 
 P = ParamSpec("P")
 T = TypeVar("T")
+
+
 def blocking(fn: Callable[P, T]) -> Callable[P, Awaitable[T]]:
     """A route handler run in a worker thread (`handoff.HANDS`)."""
     @functools.wraps(fn)
