@@ -63,14 +63,15 @@ class Projects:
         if self._shared and time.monotonic() - self._loaded_at > CLUSTER_REFRESH_S:
             self.reload()
 
-    def _look_up(self, key: str) -> Project | None:
-        """A key another node may have made since the last reload (a cluster's only)."""
+    def _made_elsewhere(self, column: str, value: str) -> bool:
+        """Whether another node made this project since the last reload (a cluster's only); if
+        so, everything is read again, its privacy settings too."""
         row = self._rows.read(lambda cur: cur.execute(
-            "SELECT id, name, public_key, origins, created_ms FROM projects WHERE public_key = ?", [key]).fetchone())
+            f"SELECT 1 FROM projects WHERE {column} = ?", [value]).fetchone())
         if row is None:
-            return None
-        self.reload()  # its privacy settings too
-        return self._by_key.get(key)
+            return False
+        self.reload()
+        return True
 
     def create(self, name: str, origins: list[str] | None = None) -> Project:
         name = name.strip()
@@ -102,12 +103,15 @@ class Projects:
     def by_key(self, key: str) -> Project | None:
         self._fresh()
         known = self._by_key.get(key)
-        if known is None and self._shared:
-            return self._look_up(key)
+        if known is None and self._shared and self._made_elsewhere("public_key", key):
+            return self._by_key.get(key)
         return known
 
     def get(self, project_id: str) -> Project | None:
-        return next((p for p in self.all() if p.id == project_id), None)
+        known = next((p for p in self.all() if p.id == project_id), None)
+        if known is None and self._shared and self._made_elsewhere("id", project_id):
+            return next((p for p in self.all() if p.id == project_id), None)
+        return known
 
     def all(self) -> list[Project]:
         self._fresh()

@@ -45,14 +45,18 @@ def test_a_sign_in_on_one_node_holds_on_another_and_signing_out_ends_it_everywhe
 
 def test_a_project_and_tokens_made_through_one_node_work_on_another(cluster: tuple[Server, Server]) -> None:
     node_1, node_2 = cluster
+    api_token = node_1.token()
+    node_2.get_json("/api/v1/projects", api_token)  # node 2 has just read the projects: not stale for seconds
     project = node_1.project("Shop", "https://shop.example")  # through node 1's admin socket
+    # Known by its id on node 2 at once, before any batch of it arrives there.
+    listed = node_2.get_json(f"/api/v1/sessions?project={project['id']}", api_token)
+    assert listed["total"] == 0  # type: ignore[index]
     answer = httpx.post(f"{node_2.url}/api/v1/ingest", json=batch(project["public_key"], "shared-1"),
                         headers={"Origin": "https://shop.example"}, timeout=30)
     assert answer.status_code == 200, answer.text
     refused = httpx.post(f"{node_2.url}/api/v1/ingest", json=batch(project["public_key"], "shared-2"),
                          headers={"Origin": "https://elsewhere.example"}, timeout=30)
     assert refused.status_code == 403  # the origin rule came along with the project
-    api_token = node_1.token()
     names = [p["name"] for p in node_2.get_json("/api/v1/projects", api_token)]  # type: ignore[union-attr]
     assert sorted(names) == ["Demo", "Shop"]  # one Demo: the second node found the first one's
     bad = httpx.get(f"{node_2.url}/api/v1/projects", headers={"Authorization": "Bearer sst_unknown"}, timeout=30)
