@@ -13,7 +13,9 @@ from hypothesis import strategies as st
 from litestar.testing import TestClient
 
 from sessionstory.datadir import DataDir
-from sessionstory.index.overview import Overview, KeptDays, overview
+import numpy as np
+
+from sessionstory.index.overview import Overview, KeptDays, _distinct, _quantile, overview
 from sessionstory.index.sessions import iso
 from tests.conftest import batch
 from tests.events import click, custom, error, meta, mutation, page, snapshot
@@ -115,6 +117,18 @@ def test_the_overview_keeps_whole_days_yet_follows_late_batches_and_deletions(  
     assert kept == fewer and fewer.sessions == 40
     kept, _ = both("file-2")  # a rebuilt index
     assert kept == fewer
+
+
+@given(st.lists(st.integers(0, 10**9)), st.lists(st.integers(0, 10**9)), st.sampled_from([0.0, 0.1, 0.5, 0.75, 0.9, 1.0]))
+def test_the_kept_days_quantile_and_distinct_count_are_numpys(a: list[int], b: list[int], q: float) -> None:
+    """The overview's median and p90 over kept days and edges are np.quantile's to the bit (and so
+    DuckDB's, which the test above compares), and its distinct visitors np.unique's."""
+    if not a and not b:
+        return
+    kept, rest = np.sort(np.array(a, np.int64)), np.sort(np.array(b, np.int64))
+    assert _quantile(kept, rest, q) == float(np.quantile(np.concatenate([kept, rest]), q))
+    visitors = np.array(a + b, np.uint64)
+    assert np.array_equal(_distinct(visitors), np.unique(visitors))
 
 
 def test_funnel_and_its_links(client: TestClient, admin: Any, project: Any, datadir: DataDir, auth: dict[str, str]) -> None:  # type: ignore[type-arg]
