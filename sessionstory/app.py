@@ -16,7 +16,6 @@ from litestar.config.allowed_hosts import AllowedHostsConfig
 from litestar.exceptions import NotFoundException
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Template
-from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from sessionstory import admin, demo, logs
@@ -27,6 +26,7 @@ from sessionstory.live import LiveHub
 from sessionstory.throttle import SignInLimits
 from sessionstory.web import admin_pages, analytics, api, collab, collect, dashboard, errors, insight_stream, live, ops, pages, privacy_audit, reproduce, share, visitors
 from sessionstory.web.digest import digest_data, digest_page
+from sessionstory.web.assets import Assets
 from sessionstory.web.headers import csp_nonce, security_headers
 from sessionstory.web.schema import api_only, openapi_config
 from sessionstory.web.security import datadir
@@ -39,6 +39,8 @@ _EPOCH = datetime(1970, 1, 1)  # naive UTC: timestamps are formatted as UTC
 
 def create_app(settings: Settings, dd: DataDir | None = None) -> Litestar:
     """The whole server. Pass an opened DataDir to share it (tests); else it is opened at start."""
+
+    assets = Assets(WEB / "static")
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -85,10 +87,10 @@ def create_app(settings: Settings, dd: DataDir | None = None) -> Litestar:
             admin_pages.audit_page, *privacy_audit.ROUTES,
             digest_page, digest_data,
             demo_page,
-            create_static_files_router(path="/static", directories=[WEB / "static"], include_in_schema=False),
+            *assets.routes(),
         ]),
         lifespan=[lifespan, ops.lifespan],
-        template_config=TemplateConfig(engine=JinjaTemplateEngine.from_environment(_templates())),
+        template_config=TemplateConfig(engine=JinjaTemplateEngine.from_environment(_templates(assets))),
         exception_handlers={pages.SignInRequired: pages.to_login, **errors.HANDLERS},  # type: ignore[dict-item]
         before_send=[security_headers(https=settings.base_url.startswith("https://"))],
         # Requests naming another host are refused (400): DNS rebinding cannot reach the dashboard.
@@ -103,7 +105,7 @@ def create_app(settings: Settings, dd: DataDir | None = None) -> Litestar:
     return app
 
 
-def _templates() -> jinja2.Environment:
+def _templates(assets: Assets) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(WEB / "templates"),
         autoescape=True,  # recorded content (URLs, titles, user ids) must never become markup
@@ -112,6 +114,8 @@ def _templates() -> jinja2.Environment:
     )
     # Our own <script> tags carry this request's CSP nonce (web/headers.py); nothing else runs.
     env.globals["csp_nonce"] = jinja2.pass_context(lambda ctx: csp_nonce(ctx["request"]))
+    # Our bundles by their content (/static/dist/player.js?v=…), which browsers keep for a year.
+    env.globals["asset"] = assets.url
     env.filters["duration"] = format_duration
     env.filters["when"] = format_when
     env.filters["when_ms"] = format_when_ms
