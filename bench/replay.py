@@ -20,8 +20,11 @@ step (medians, ms since the previous step): the page's HTML in, player.js in, th
 the first events asked for, their answer's headers (handed over from the page's preload), the
 first events parsed, the Replayer built, the frame at ?t= in the DOM, painted (the player's
 `ss:*` performance marks), then how long after it the server's moments are shown and how
-much of the main thread long tasks take until all of the session is in. And the player's JS heap for a 2-hour session, beside the size of its
-events (`--memory-minutes 0` leaves it out). The load average is printed: figures from a busy
+much of the main thread long tasks take until all of the session is in. A second opening: in a browser
+that has just opened the busy session, back to the session list and on to the steady one at 0 (the bundles
+from its cache), beside the same opening in a fresh browser that comes from the list (each signed in anew),
+with how many of /static's answers came over the network. And the player's JS heap for a 2-hour session,
+beside the size of its events (`--memory-minutes 0` leaves it out). The load average is printed: figures from a busy
 machine are not comparable with an idle one's.
 """
 
@@ -157,12 +160,13 @@ new PerformanceObserver((list) => {
 # player.js in, the player's own marks (index.ts: bundle running, first events in, Replayer built, frame
 # at ?t= in the DOM), and ready (painted, data-ready).
 STEPS = ("html", "bundle", "script", "asked", "answered", "events", "replayer", "seeked", "ready")
+# And how many of /static's answers came over the network rather than from the browser's cache (a 304 counts).
 # After the first frame: the server's moments shown in the timeline and the Events panel, and the main thread's
 # long tasks (over 50 ms, when a click on the page waits) from the first frame until all of the session is in.
-AFTER = ("moments", "busy")
+AFTER = ("moments", "busy", "fetched")
 READ_STEPS = """() => {
   const at = (name) => performance.getEntriesByName("ss:" + name)[0]?.startTime ?? -1;
-  const bundle = performance.getEntriesByType("resource").find((r) => r.name.endsWith("/player.js"));
+  const bundle = performance.getEntriesByType("resource").find((r) => new URL(r.name).pathname.endsWith("/player.js"));
   const ready = window.__readyAt;
   return {
     html: performance.getEntriesByType("navigation")[0].responseEnd,
@@ -170,6 +174,7 @@ READ_STEPS = """() => {
     script: at("script"), asked: at("asked"), answered: at("answered"), events: at("events"), replayer: at("replayer"), seeked: at("seeked"),
     ready, moments: at("moments") - ready,
     busy: window.__longTasks.filter(([start]) => start >= ready).reduce((sum, [, ms]) => sum + ms, 0),
+    fetched: performance.getEntriesByType("resource").filter((r) => r.name.includes("/static/") && r.transferSize > 0).length,
   };
 }"""
 
@@ -185,17 +190,33 @@ def first_frame(page: Any) -> None:
         raise RuntimeError(f"no first frame: {answer['exceptionDetails'].get('exception', {}).get('description')}")
 
 
-def time_player(page: Any, server: Server, session_id: str, at_ms: int) -> dict[str, float]:
+def time_player(page: Any, server: Server, session_id: str, at_ms: int, via: str = "about:blank") -> dict[str, float]:
     """From the navigation's start to the moment the player says the frame at `at_ms` is on screen
     (read in the page, so the rest of the session loading afterwards does not count), step by step;
     then what the page does after it, until all of the session is in. Each opening starts from a blank
     page, as a viewer comes from the session list: leaving the last player (a large page) would
-    otherwise be counted in the next one's first frame."""
-    page.goto("about:blank")
+    otherwise be counted in the next one's first frame (`via`: the page it comes from)."""
+    page.goto(via)
     page.goto(f"{server.url}/sessions/{session_id}?t={at_ms}")
     first_frame(page)
     page.wait_for_selector('[data-testid="player"][data-loaded="true"]', timeout=120_000)
     return {name: float(ms) for name, ms in page.evaluate(READ_STEPS).items()}
+
+
+def second_opening(browser: Any, server: Server, project_id: str, before: str, session_id: str) -> dict[str, dict[str, float]]:
+    """`session_id` at 0, coming from the session list: in a fresh browser ("first"), and in a fresh browser
+    that has just opened `before` ("second"), as a viewer opening the next session of the list."""
+    listing = f"{server.url}/?project={project_id}"
+    runs: dict[str, list[dict[str, float]]] = {"first": [], "second": []}
+    for _ in range(REPS):
+        for kind in ("first", "second"):
+            context, page = signed_in_page(browser, server)
+            page.add_init_script(READY_CLOCK)
+            if kind == "second":
+                time_player(page, server, before, 0, via=listing)
+            runs[kind].append(time_player(page, server, session_id, 0, via=listing))
+            context.close()
+    return {kind: median_steps(r) for kind, r in runs.items()}
 
 
 def median_steps(runs: list[dict[str, float]]) -> dict[str, float]:
@@ -270,7 +291,8 @@ def main(argv: list[str] | None = None) -> int:
         server = Server(Path(tmp) / "data").start()
         browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         try:
-            token, key = server.token(), server.project("Replay bench")["public_key"]
+            project = server.project("Replay bench")
+            token, key = server.token(), project["public_key"]
             sites = Sites(server.url, key)
             opening = record_page(browser, server, sites, token)
             sites.close()
@@ -279,6 +301,7 @@ def main(argv: list[str] | None = None) -> int:
             for name, busy in (("steady", False), ("busy", True)):
                 session = long_session(opening, args.minutes, busy=busy, checkout_ms=int(args.checkout_minutes * 60_000))
                 results[name] = measure(page, server, token, key, f"bench-{name}", session, args.minutes)
+            openings = second_opening(browser, server, project["id"], "bench-busy", "bench-steady")
             if args.memory_minutes:
                 ingest(server, key, "bench-2h", long_session(opening, args.memory_minutes, seed=7,
                                                                    checkout_ms=int(args.checkout_minutes * 60_000)))
@@ -298,6 +321,11 @@ def main(argv: list[str] | None = None) -> int:
               f"player {firsts}")
         for at, steps in r["at"].items():
             print(show_steps(f"steps at {minute(at)}", steps))
+    for kind, label in (("first", "first opening, a fresh browser"), ("second", "second opening, after the busy session")):
+        steps = openings[kind]
+        print(f"  steady at 0 from the list, {label}: {steps['ready']:.0f} ms, "
+              f"/static answers over the network {steps['fetched']:.0f}")
+        print(show_steps("steps", steps))
     if args.memory_minutes:
         print(f"  {args.memory_minutes}-minute session ({size_2h / 2**20:.1f} MiB of events): player JS heap {heap / 2**20:.0f} MiB "
               f"after it all loaded ({heap / max(size_2h, 1):.1f}x the events' JSON)")
