@@ -104,6 +104,9 @@ def test_the_sdk_urls_stay_the_same_and_are_kept_briefly(client: TestClient) -> 
         assert r.status_code == 200, url
         assert re.fullmatch(r"public, max-age=\d+", r.headers["cache-control"]), url
         assert int(r.headers["cache-control"].rsplit("=", 1)[1]) <= 3600
+        again = client.get(url, headers={"If-None-Match": r.headers["etag"]})
+        assert again.status_code == 304 and again.content == b"", url
+        assert again.headers["access-control-allow-origin"] == "*" and again.headers["etag"] == r.headers["etag"]
 
 
 def test_pages_are_not_kept(client: TestClient, admin: Any, project: Any) -> None:  # type: ignore[type-arg]

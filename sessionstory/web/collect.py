@@ -8,6 +8,7 @@ import msgspec
 from litestar import Request, Response, asgi, get
 from litestar.exceptions import ClientException, MethodNotAllowedException, NotFoundException
 from litestar.params import FromQuery
+from litestar.response.file import create_etag_for_file
 from litestar.types import HTTPResponseBodyEvent, HTTPResponseStartEvent, HTTPScope, Receive, Send
 
 from sessionstory.handoff import HANDS
@@ -42,14 +43,21 @@ SDK_FILES = {
 def sdk_script(request: Request) -> Response[bytes]:  # type: ignore[type-arg]
     name = request.url.path.rsplit("/", 1)[-1]
     path = DIST / name
-    if not path.exists():
-        raise NotFoundException("the SDK bundle is not built; run `make build`")
-    return Response(
-        path.read_bytes(),
-        media_type=SDK_FILES[name],
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        raise NotFoundException("the SDK bundle is not built; run `make build`") from None
+    headers = {
+        # Customers' pages name this URL for good (CONTRACT.md), so it is never immutable: an upgrade reaches
+        # them within five minutes, and after that a browser asks again and gets a 304 while it is unchanged.
+        "Cache-Control": "public, max-age=300",
+        "ETag": create_etag_for_file(path=path, modified_time=stat.st_mtime, file_size=stat.st_size),
         # Any site may load it (a module import cross-origin needs CORS too).
-        headers={"Cache-Control": "public, max-age=300", "Access-Control-Allow-Origin": "*"},
-    )
+        "Access-Control-Allow-Origin": "*",
+    }
+    if request.headers.get("if-none-match") == headers["ETag"]:
+        return Response(b"", status_code=304, headers=headers)
+    return Response(path.read_bytes(), media_type=SDK_FILES[name], headers=headers)
 
 
 CONFIG_MAX_AGE_S = 60  # how long a browser (or a cache) may keep a project's config
