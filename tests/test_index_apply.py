@@ -1,11 +1,15 @@
-"""The index writer's own steps on a real DuckDB file: rows in bulk, and log order kept."""
+"""The index writer's own steps on a real DuckDB file: rows in bulk, log order kept, and rows
+that do not depend on the order a session's batches arrive in."""
 
 from __future__ import annotations
 
+import itertools
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any, TypeVar
 
+import duckdb
 import msgspec
 import pytest
 
@@ -15,11 +19,15 @@ from sessionstory.index.apply import apply_records, insert_rows, replace_rows
 from sessionstory.ingest import prepare
 from sessionstory.store import EntityChange, Kind, Location, Record
 from tests.conftest import batch, meta_event
+from tests.events import click, custom, error, mouse_moves, mutation, network, page
+
+T = TypeVar("T")
 
 
 @pytest.fixture
 def dd(tmp_path: Path) -> Iterator[DataDir]:
     opened = DataDir(prepare_data_dir(load_settings(tmp_path / "data", env={})))
+    opened.index.segment_log = opened.log  # DataDir does not pass it to the index yet
     yield opened
     opened.close()
 
@@ -122,10 +130,16 @@ def _visit() -> list[tuple[list[dict[str, object]], str, str]]:
     ]
 
 
-def _send_visit(dd: DataDir, key: str, sid: str, order: list[int], together: bool = False) -> None:
-    """The batches of `_visit` in `order` (a seq may come twice: a retry), each in its own
-    flush of the index writer, as when they reach the server apart; `together`: all in one."""
-    visit, group = _visit(), []
+Visit = list[tuple[list[dict[str, object]], str, str]]  # each batch's events, user agent and client IP
+ORDERS = [list(p) for p in itertools.permutations(range(4))] + [
+    [0, 3, 2, 1, 0], [2, 3, 0, 1, 2, 0], [3, 2, 1, 0, 3]]  # with retries of an old batch
+
+
+def _send(dd: DataDir, key: str, sid: str, visit: Visit, order: list[int], together: bool) -> None:
+    """The batches of `visit` in `order` (a seq may come twice: a retry), each in its own flush of
+    the index writer, as when they reach the server apart; `together`: all in one. Then the session
+    goes quiet, and clicks still awaiting an outcome are judged."""
+    group = []
     for seq in order:
         events, agent, ip = visit[seq]
         body = json.dumps(batch(key, sid, seq, events, visitor_id=f"v-{sid}")).encode()
@@ -135,7 +149,24 @@ def _send_visit(dd: DataDir, key: str, sid: str, order: list[int], together: boo
         else:
             dd.log.append_now(prepared.record, prepared.facts)  # the index writer applies it at once
     if group:
-        dd.index.write(lambda con: apply_records(con, group)).result()
+        dd.index.feed(group)
+    dd.index.settle_all()
+
+
+def _every_arrival(dd: DataDir, visit: Visit, rows: Callable[[DataDir, str], T]) -> tuple[T, dict[object, T]]:
+    """`rows` of the session when its batches arrive in order, and of each arrival that differs
+    from that: every order, with retries, apart and together."""
+    key = dd.projects.create("Shop").public_key
+    _send(dd, key, "in-order", visit, [0, 1, 2, 3], together=False)
+    want, wrong = rows(dd, "in-order"), {}
+    for n, order in enumerate(ORDERS):
+        for together in (False, True):
+            sid = f"order-{n}-{'together' if together else 'apart'}"
+            _send(dd, key, sid, visit, order, together)
+            got = rows(dd, sid)
+            if got != want:
+                wrong[(tuple(order), together)] = got
+    return want, wrong
 
 
 def _summary(dd: DataDir, sid: str) -> tuple[object, ...]:
@@ -147,25 +178,11 @@ def _summary(dd: DataDir, sid: str) -> tuple[object, ...]:
 
 
 def test_the_summary_of_a_session_does_not_depend_on_the_order_its_batches_arrive_in(dd: DataDir) -> None:
-    import itertools
-
-    key = dd.projects.create("Shop").public_key
-    _send_visit(dd, key, "in-order", [0, 1, 2, 3])
-    want = _summary(dd, "in-order")
+    want, wrong = _every_arrival(dd, _visit(), _summary)
     assert want[:10] == ("https://shop.example/index.html", "https://shop.example/checkout.html",
                          "https://search.example/", T0, T0 + 6000, 6000, 2, 15, "u-new", "GB")
     assert want[12:] == ("desktop", DESKTOP, "u-new", '{"plan":"pro"}', "GB", "desktop")
-    orders = [list(p) for p in itertools.permutations(range(4))]
-    orders += [[0, 3, 2, 1, 0], [2, 3, 0, 1, 2, 0], [3, 2, 1, 0, 3]]  # with retries of an old batch
-    wrong = {}
-    for n, order in enumerate(orders):
-        for together in (False, True):
-            sid = f"order-{n}-{'together' if together else 'apart'}"
-            _send_visit(dd, key, sid, order, together)
-            got = _summary(dd, sid)
-            if got != want:
-                wrong[(tuple(order), together)] = got
-    assert not wrong, f"{len(wrong)} of {len(orders)} orders differ from the in-order summary {want}: {wrong}"
+    assert not wrong, f"{len(wrong)} of {2 * len(ORDERS)} arrivals differ from the in-order summary {want}: {wrong}"
 
 
 def test_a_visitor_shows_the_place_and_device_of_their_latest_session_whichever_arrives_last(dd: DataDir) -> None:
@@ -180,3 +197,69 @@ def test_a_visitor_shows_the_place_and_device_of_their_latest_session_whichever_
     got = dd.index.read(lambda cur: cur.execute(
         "SELECT visitor_id, country, device, first_ms, last_ms, session_count FROM visitors ORDER BY visitor_id").fetchall())
     assert got == [(v, "US", "mobile", T0, T0 + 86_400_000, 2) for v in ("v-in-order", "v-reversed")]
+
+
+# -- signals, active time and each fact's page, whatever order the batches arrive in -------
+
+LIST, ITEM = "https://shop.example/list", "https://shop.example/item/1"
+FACT_TABLES = {  # each table's columns but the session's id, in an order that sorts its rows
+    "pages": "at_ms, url, title, referrer, kind",
+    "interactions": "at_ms, kind, url, selector, text, x, y, vw, vh",
+    "scroll_depths": "at_ms, url, depth, height",
+    "errors": "at_ms, url, kind, message, fingerprint",
+    "console": "at_ms, url, level, message",
+    "network": "at_ms, page_url, url, status",
+    "vitals": "at_ms, url, name, value",
+    "custom_events": "at_ms, url, name, props",
+}
+COUNTS = ("active_ms, clicks, rage_clicks, dead_clicks, error_clicks, thrashed_cursor, quick_backs, "
+          "excessive_scrolls, error_count, console_errors, network_errors, page_count, event_count, urls, search_text")
+
+
+def _frustrated_visit() -> Visit:
+    """list -> item -> back to list, in four batches whose signals span their ends: a rage burst
+    begun in batch 0 and ended in batch 1; a click at the end of batch 1 whose error and lack of
+    effect batch 2 shows; a quick back across three; a thrashed cursor across batches 2 and 3; and
+    in batches 1-3 clicks, errors, requests... made before the batch's first page view (or with none)."""
+    def add(at: int, x: int, y: int) -> dict[str, object]:
+        return click(T0 + at, x=x, y=y, selector="button#add")
+
+    batches = [
+        [meta_event(T0, LIST), page(T0, LIST, title="List", referrer="https://search.example/"),
+         mouse_moves(T0 + 1000, [100, 150, 200], step=200), add(2600, 200, 300), add(2800, 203, 301)],
+        [add(2950, 201, 302), custom(T0 + 3000, "console", level="error", message="cart full"),
+         mutation(T0 + 3100), page(T0 + 4000, ITEM, title="Item", kind="push"),
+         mouse_moves(T0 + 5000, [300, 320, 340], step=300), click(T0 + 5400, x=40, y=40, selector="a#back")],
+        [error(T0 + 5600), click(T0 + 5800, x=600, y=50, selector="nav a"),
+         network(T0 + 6600, "https://api.example/stock", 503, duration=100),
+         custom(T0 + 6650, "vitals", name="INP", value=480.0), custom(T0 + 6700, "track", name="back", props={}),
+         page(T0 + 7000, LIST, title="List", kind="pop"), mouse_moves(T0 + 7500, [100, 400, 100], step=100)],
+        [mouse_moves(T0 + 7900, [400, 100, 400, 100], step=100), custom(T0 + 8200, "scroll", depth=40, height=3000),
+         custom(T0 + 8300, "input", selector="#q", type="search", name="q"),
+         click(T0 + 8500, x=900, y=700, selector="#more"), mouse_moves(T0 + 9000, [500, 520], step=200)],
+    ]
+    return [(events, DESKTOP, "81.2.69.160") for events in batches]
+
+
+def _rows(dd: DataDir, sid: str) -> dict[str, list[tuple[Any, ...]]]:
+    def read(cur: duckdb.DuckDBPyConnection) -> dict[str, list[tuple[Any, ...]]]:
+        got = {"session": cur.execute(f"SELECT {COUNTS} FROM sessions WHERE id = ?", [sid]).fetchall()}
+        for table, columns in FACT_TABLES.items():
+            got[table] = cur.execute(f"SELECT {columns} FROM {table} WHERE session_id = ? ORDER BY ALL",
+                                     [sid]).fetchall()
+        return got
+
+    return dd.index.read(read)
+
+
+def test_signals_active_time_and_each_facts_page_do_not_depend_on_the_order_batches_arrive_in(dd: DataDir) -> None:
+    want, wrong = _every_arrival(dd, _frustrated_visit(), _rows)
+    signals = [(at - T0, kind, url) for at, kind, url, *_ in want["interactions"]]
+    assert {s for s in signals if s[1] not in ("click", "input")} == {
+        (2600, "rage_click", LIST), (5400, "error_click", ITEM), (5400, "dead_click", ITEM), (4000, "quick_back", ITEM),
+        (7300, "thrashed_cursor", LIST), (8500, "dead_click", LIST)}
+    assert (2950, "click", LIST) in signals and (5800, "click", ITEM) in signals, "a click before its batch's page view"
+    assert want["console"][0][1] == LIST and want["network"][0][1] == ITEM
+    assert want["session"][0][:7] == (8400, 6, 1, 2, 1, 1, 1)  # active, clicks, rage, dead, error, thrash, quick back
+    differ = {arrival: {t: r for t, r in got.items() if r != want[t]} for arrival, got in wrong.items()}
+    assert not wrong, f"{len(wrong)} of {2 * len(ORDERS)} arrivals differ from the in-order rows: {differ}"

@@ -1,13 +1,20 @@
 """Turning durable log records into index rows: the only code that writes sessions.
 
 For each flush: the sessions touched are loaded, every batch's facts are merged into
-its session in log order (signals.py judging what spans batches), then the fact rows
+its session in seq order (signals.py judging what spans batches), then the fact rows
 and the merged session and visitor rows are written.
+
+A session's rows are those its batches give folded in seq order, whatever order they
+arrive in. A flush sorts its own batches; a batch older than one indexed before (a retry,
+a pagehide beacon landing after the next page's first batch, two cluster nodes) makes its
+session fold again from its first batch, the others read back from the log: rare, so it
+may cost more, while the usual batch, later than all before it, folds on as it comes.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 from bisect import bisect_right
 from collections.abc import Iterable
 from typing import Any
@@ -20,10 +27,13 @@ from sessionstory.events import event_decoder
 from sessionstory.facts import BatchFacts, PageView, batch_facts
 from sessionstory.signals import SessionState, Signal, advance, settle
 from sessionstory.index.compaction import TABLES as COMPACTION_TABLES
-from sessionstory.index.compaction import apply_compacted, apply_dictionary, newest_change
+from sessionstory.index.compaction import apply_compacted, apply_dictionary, events_facts, newest_change
 from sessionstory.index.schema import TABLES
-from sessionstory.store import BatchMeta, CompactedMeta, DictionaryMeta, EntityChange, Location, Record
+from sessionstory.store import (BatchMeta, CompactedMeta, DictionaryMeta, EntityChange, Location, Record, SegmentLog,
+                                batches as batches_in)
 from sessionstory.store.compression import decompress
+
+logger = logging.getLogger(__name__)
 
 ACCOUNT_TABLES = {"projects": "id", "users": "id", "tokens": "id", "saved_filters": "id", "audit": "id",
                   "tombstones": "session_id", "project_privacy": "id", "comments": "id", "share_links": "id"}
@@ -91,10 +101,13 @@ _SIGNAL_COLUMNS = {
 }
 
 
-def apply_records(con: duckdb.DuckDBPyConnection, committed: Iterable[tuple[Location, Record, object]]) -> set[str]:
-    """Index the records; returns the sessions left with clicks whose outcome is pending."""
+def apply_records(con: duckdb.DuckDBPyConnection, committed: Iterable[tuple[Location, Record, object]],
+                  log: SegmentLog | None = None) -> set[str]:
+    """Index the records; returns the sessions left with clicks whose outcome is pending. `log`:
+    where a session's batches are read back when one arrives late (without it, it folds in as it comes)."""
     batches: list[tuple[Location, BatchMeta, BatchFacts]] = []
     pending: set[str] = set()
+    apply_batches = functools.partial(_apply_batches, log=log)
     for location, record, note in committed:
         if isinstance(record.meta, BatchMeta):
             facts = note if isinstance(note, BatchFacts) else facts_of(record)
@@ -103,15 +116,15 @@ def apply_records(con: duckdb.DuckDBPyConnection, committed: Iterable[tuple[Loca
         if batches and isinstance(record.meta, EntityChange | CompactedMeta):
             # In log order: a tombstone must not overtake the batches before it (they would be
             # taken for batches racing their erasure), nor a compacted record the batches it holds.
-            pending |= _apply_batches(con, batches)
+            pending |= apply_batches(con, batches)
             batches = []
         if isinstance(record.meta, EntityChange):
             _apply_entity(con, record.meta, location)
         elif isinstance(record.meta, CompactedMeta):
-            pending |= apply_compacted(con, location, record.meta, note, _apply_batches)
+            pending |= apply_compacted(con, location, record.meta, note, apply_batches)
         elif isinstance(record.meta, DictionaryMeta):
             apply_dictionary(con, location, record.meta)
-    return pending | _apply_batches(con, batches) if batches else pending
+    return pending | apply_batches(con, batches) if batches else pending
 
 
 def facts_of(record: Record) -> BatchFacts:
@@ -158,14 +171,20 @@ class _Flush:
         self.traits: dict[tuple[str, str], tuple[int, str]] = {}  # visitor -> its latest identify's (time, traits)
 
 
-def _apply_batches(con: duckdb.DuckDBPyConnection, batches: list[tuple[Location, BatchMeta, BatchFacts]]) -> set[str]:
-    fresh = _drop_known(con, _drop_erased(con, batches))
+def _apply_batches(con: duckdb.DuckDBPyConnection, batches: list[tuple[Location, BatchMeta, BatchFacts]],
+                   log: SegmentLog | None = None) -> set[str]:
+    fresh, last_seqs = _drop_known(con, _drop_erased(con, batches))
     if not fresh:
         return set()
+    late = {m.session_id for _, m, _ in fresh if m.seq < last_seqs.get(m.session_id, -1)}
+    earlier = _read_back(con, log, late) if late and log is not None else {}
     insert_rows(con, "records", [(m.session_id, m.seq, loc.segment, loc.offset, loc.length) for loc, m, _ in fresh])
     flush = _Flush(con, sorted({m.session_id for _, m, _ in fresh}))
-    for _, meta, facts in fresh:
+    _unfold(con, flush, list(earlier))
+    folding = [(m, f) for _, m, f in fresh] + [batch for held in earlier.values() for batch in held]
+    for meta, facts in sorted(folding, key=lambda batch: batch[0].seq):
         _merge(flush, meta, facts)
+    flush.new_sessions -= earlier.keys()  # folded again, not new
     for table, rows in flush.tables.items():
         insert_rows(con, table, rows)
     _write_sessions(con, flush)
@@ -277,20 +296,72 @@ def _drop_erased(
 
 def _drop_known(
     con: duckdb.DuckDBPyConnection, batches: list[tuple[Location, BatchMeta, BatchFacts]]
-) -> list[tuple[Location, BatchMeta, BatchFacts]]:
-    """Keep each (session, seq) once: the log may hold a batch twice after a failed write."""
+) -> tuple[list[tuple[Location, BatchMeta, BatchFacts]], dict[str, int]]:
+    """Keep each (session, seq) once (the log may hold a batch twice after a failed write, and a
+    client may send one again); with the highest seq each session had indexed before."""
     sessions = sorted({m.session_id for _, m, _ in batches})
     known = set(
         con.execute("SELECT session_id, seq FROM records WHERE session_id IN (SELECT unnest(?::VARCHAR[]))",
                     [sessions]).fetchall()
     )
+    last_seqs: dict[str, int] = {}
+    for sid, seq in known:
+        if seq > last_seqs.get(sid, -1):
+            last_seqs[sid] = seq
     fresh = []
     for item in batches:
         key = (item[1].session_id, item[1].seq)
         if key not in known:
             known.add(key)
             fresh.append(item)
-    return fresh
+    return fresh, last_seqs
+
+
+LoggedBatches = list[tuple[BatchMeta, BatchFacts]]  # each batch's meta and facts, read back from the log
+
+
+def _read_back(con: duckdb.DuckDBPyConnection, log: SegmentLog, sessions: set[str]) -> dict[str, LoggedBatches]:
+    """The batches indexed before of each session that received a late one, read back from the
+    log. A session the log cannot give back whole (a record erased, a peer's store unreachable)
+    keeps its rows, and its late batch folds in as it comes."""
+    where: dict[str, dict[int, Location]] = {}
+    for sid, seq, segment, offset, length in con.execute(
+        'SELECT session_id, seq, segment, "offset", length FROM records '
+        "WHERE session_id IN (SELECT unnest(?::VARCHAR[]))", [sorted(sessions)],
+    ).fetchall():
+        where.setdefault(sid, {})[seq] = Location(segment, offset, length)
+    earlier = {}
+    for sid, seqs in where.items():
+        try:
+            earlier[sid] = _logged_batches(log, seqs)
+        except Exception:
+            logger.exception("cannot read session %s back from the log; its late batch is folded in as it came", sid)
+    return earlier
+
+
+def _logged_batches(log: SegmentLog, seqs: dict[int, Location]) -> LoggedBatches:
+    """The facts of the batches at these seqs, each from the record the index has it in (a
+    compacted record holds many); LookupError if one is gone."""
+    records = sorted(set(seqs.values()))
+    found: dict[int, tuple[BatchMeta, BatchFacts]] = {}
+    for location, record in zip(records, log.read_many(records), strict=True):
+        for held in batches_in(record, log.dictionaries):
+            if seqs.get(held.meta.seq) == location:
+                found.setdefault(held.meta.seq, (held.meta, events_facts(held.events)))
+    if len(found) < len(seqs):
+        raise LookupError(f"{len(seqs) - len(found)} of {len(seqs)} batches are no longer where the index has them")
+    return list(found.values())
+
+
+def _unfold(con: duckdb.DuckDBPyConnection, flush: _Flush, sessions: list[str]) -> None:
+    """These sessions fold again from their first batch: the rows their batches gave are let go."""
+    if not sessions:
+        return
+    for table in flush.tables:
+        con.execute(f"DELETE FROM {table} WHERE session_id IN (SELECT unnest(?::VARCHAR[]))", [sessions])
+    for sid in sessions:
+        flush.sessions.pop(sid, None)
+        flush.states.pop(sid, None)
 
 
 def _merge(flush: _Flush, meta: BatchMeta, facts: BatchFacts) -> None:

@@ -34,7 +34,7 @@ from sessionstory.handoff import HANDS
 from sessionstory.index import compaction
 from sessionstory.index.apply import apply_records, settle_quiet
 from sessionstory.index.schema import SCHEMA_VERSION, TABLES
-from sessionstory.store import Location, Record
+from sessionstory.store import Location, Record, SegmentLog
 
 log = logging.getLogger(__name__)
 
@@ -69,9 +69,12 @@ def _remember_pandas_is_missing() -> None:
 
 
 class Index:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, segment_log: SegmentLog | None = None) -> None:
         _remember_pandas_is_missing()
         self.path = path
+        # The log this index is derived from: a session that receives a batch older than one
+        # indexed before is folded again from its batches read back from it (apply.py).
+        self.segment_log = segment_log
         self.rebuilt = False
         self._con = self._open_or_rebuild()
         self._con.execute(TABLES)
@@ -333,7 +336,7 @@ class Index:
         """Index the records in one transaction with the checkpoint, or not at all."""
         try:
             self._con.execute("BEGIN")
-            pending = apply_records(self._con, committed)
+            pending = apply_records(self._con, committed, self.segment_log)
             self._set_log_position(committed[-1][0])
             self._con.execute("COMMIT")
         except Exception:
