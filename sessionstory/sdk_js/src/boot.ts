@@ -94,9 +94,10 @@ const restored = (waited = 0): void => {
   sendPageView?.(true);
 };
 
-const leave = (): void => {
+/** The page is hidden, or (`gone`) left. */
+const leave = (gone?: boolean): void => {
   seal(); // which also stores the session's last activity
-  sendBeforeLeaving();
+  sendBeforeLeaving(gone);
 };
 
 const api: Api = {
@@ -187,7 +188,7 @@ export const boot = (found: Config | "" | null | undefined): void => guard(() =>
   addEventListener(
     "pagehide",
     guard((e: PageTransitionEvent) => {
-      leave();
+      leave(true);
       releaseTab();
       // Into the back/forward cache: recording resumes from scratch if the page comes back.
       restoring = e.persisted;

@@ -1,7 +1,9 @@
 // Delivers finished batch bodies to the ingest endpoint, in order, one request
 // at a time. A batch leaves the queue only when the server acknowledged it,
 // refused it for good, or it was handed to the browser as the page was left.
-// Re-sending a batch is always safe: the server stores a (session_id, seq) once.
+// Re-sending a batch is always safe: the server stores a (session_id, seq) once;
+// but each batch has one owner at a time (Batch.owner), so no path sends one
+// another path is sending.
 
 import { attempt, guard, warnOnce } from "./guard";
 import { tabJson, tabStore } from "./storage";
@@ -11,11 +13,21 @@ const PENDING = "pending";
 /** A "simple" content type: no CORS preflight (the server sniffs gzip bytes). */
 const TEXT = "text/plain;charset=UTF-8";
 
+/** A batch's request is out (the worker's or the page's): that request alone answers for it. */
+const SENT = "sent";
+/** The page compresses a batch itself, to send it once compressed (unless it was beaconed meanwhile). */
+const PAGE = "page";
+
 interface Batch {
   body: string;
   /** Compressed body once computed; false where the browser can't compress. */
   gz?: ArrayBuffer | false;
-  busy?: boolean;
+  /**
+   * Who delivers it now. Nobody (undefined): it waits its turn, and at pagehide the page beacons it.
+   * A job number: the worker holds it and has not been told to send it; the page may take it back.
+   * PAGE: the page compresses it. SENT: its request is out, and pagehide leaves it be.
+   */
+  owner?: number | typeof PAGE | typeof SENT;
 }
 
 let url = "";
@@ -74,9 +86,9 @@ export const whenSent = (): Promise<void> =>
 /** Forgets everything unsent (consent withdrawn). */
 export const dropAll = (): void => {
   queue = [];
-  // What the worker still compresses is not sent either.
-  waiting.forEach(([, resolve], id) => (worker && worker.postMessage([id]), resolve(undefined)));
-  waiting.clear();
+  // What the worker holds is not sent either (it asks first, and hears no).
+  jobs.forEach(([, resolve]) => resolve(undefined));
+  jobs.clear();
   failures = 0;
   persist(); // clears the saved copy
   retry(); // clears the retry timer; there is nothing left to send
@@ -101,14 +113,13 @@ const retry = (): void => {
 };
 
 const pump = (): void => {
-  if (!retryTimer && queue[0] && !queue.some((b) => b.busy)) send(queue[0]);
+  if (!retryTimer && queue[0] && !queue.some((b) => b.owner)) send(queue[0]);
 };
 
 const send = (b: Batch, leaving?: boolean): void => {
-  b.busy = true;
   post(b, leaving).then(
     guard((retryIn?: number) => {
-      b.busy = false;
+      b.owner = undefined;
       if (retryIn == null) {
         settle(b);
         // Everything is acknowledged: a copy saved at pagehide is stale now
@@ -157,33 +168,42 @@ const gzipHere = (body: string): Promise<ArrayBuffer | false> =>
   attempt(() => compress(body)) || Promise.resolve(false);
 
 /** Sends a batch from the page's main thread: where there is no worker, or it failed us, or the page is being left. */
-const sendHere = (body: BodyInit, init: RequestInit): Promise<Reply | 0> => request(body, init).then(readReply, () => 0);
+const sendHere = (b: Batch, body: BodyInit, init: RequestInit): Promise<Reply | 0> => {
+  b.owner = SENT;
+  return request(body, init).then(readReply, () => 0);
+};
+
+/** Sends a batch as it is, uncompressed: at pagehide there is no time for compressing, nor for a worker. */
+const sendLeaving = (b: Batch) => sendHere(b, b.body, { headers: { "Content-Type": TEXT } });
 
 /** Compresses and sends a batch from the page's main thread. */
 const deliverHere = async (b: Batch): Promise<Outcome> => {
+  b.owner = PAGE;
   b.gz ??= await gzipHere(b.body);
   // Beaconed while compressing (the page was being left): don't send it twice.
-  if (queue.includes(b)) return sendHere(b.gz || b.body, { headers: headers(b.gz) });
+  if (queue.includes(b)) return sendHere(b, b.gz || b.body, { headers: headers(b.gz) });
 };
 
 /**
  * The worker's whole program, started from its source text: it must use nothing from the SDK's scope but
- * what it is given. It compresses a batch, hands the page a copy of the compressed bytes (which it beacons should
- * the page be left before the reply), sends the batch and hands the page the server's reply. Encoding and
- * compressing a batch were the SDK's second largest cost on the page's main thread after serializing events
- * (bench/sdk.py's page: 160 ms of profile samples in transport against rrweb's 2,350; 35 ms since); the request
- * was the largest of what was left (about 1.5 % of the recorder's samples; none since).
+ * what it is given. It compresses a batch (a job), hands the page a copy of the compressed bytes and asks
+ * whether to send it; the page says yes unless it took the job back meanwhile (it was left, or the worker
+ * stalled), and only then does the worker send it, and hand the page the server's reply. So a batch is never
+ * sent by both. Encoding and compressing a batch were the SDK's second largest cost on the page's main thread
+ * after serializing events (bench/sdk.py's page: 160 ms of profile samples in transport against rrweb's 2,350;
+ * 35 ms since); the request was the largest of what was left (about 1.5 % of the recorder's samples; none since).
  */
 const workerMain = (gzip: typeof compress, read: typeof readReply, head: typeof headers) => {
-  /** Batches the page forgot (consent withdrawn) while they were being compressed. */
-  const dropped = new Set<number>();
-  onmessage = async (e: MessageEvent<[number, string?, string?]>) => {
+  /** The page's answers to come, by job: whether to send it. */
+  const answers = new Map<number, (send: boolean) => void>();
+  onmessage = async (e: MessageEvent<[number, string | boolean, string?]>) => {
     const [id, body, to] = e.data;
-    if (!to) return void dropped.add(id);
-    const gz = await gzip(body!);
+    if (!to) return void (answers.get(id)!(body as boolean), answers.delete(id));
+    const gz = await gzip(body as string);
     const copy = gz && gz.slice(0);
+    const answer = new Promise<boolean>((resolve) => answers.set(id, resolve));
     postMessage([id, copy], (copy ? [copy] : []) as any);
-    if (dropped.delete(id)) return;
+    if (!(await answer)) return;
     const init: RequestInit = { method: "POST", body: gz || body, credentials: "omit", headers: head(gz) };
     postMessage([id, false, await fetch(to, init).then(read, () => 0)]);
   };
@@ -191,40 +211,50 @@ const workerMain = (gzip: typeof compress, read: typeof readReply, head: typeof 
 
 /** The worker; false once it can't be used (a CSP without blob: workers, say): batches go from the page then. */
 let worker: Worker | false | undefined;
-/** Batches the worker has not answered for yet, by request number; `compressed` once it said it had compressed one. */
-const waiting = new Map<number, [b: Batch, resolve: (outcome: Outcome) => void, compressed?: boolean]>();
-let requests = 0;
+/** Batches given to the worker, by job number, until it answers for them or the page takes them back. */
+const jobs = new Map<number, [b: Batch, resolve: (outcome: Outcome | Promise<Outcome>) => void]>();
+let jobCount = 0;
 
-/** The worker's word on a batch: its compressed bytes first (`reply` undefined), then the server's reply. */
-const heard = (id: number, gz: ArrayBuffer | false, reply?: Reply | 0): void => {
-  const entry = waiting.get(id);
-  if (!entry) return; // the page took it over, or forgot it
+/**
+ * The worker's word on a job: it has compressed it and asks whether to send it (`reply` undefined; the answer is
+ * returned), or the server's reply. Yes, unless the page took the job back (pagehide, a stall) or forgot it
+ * (consent withdrawn); from the yes on, the worker's request answers for the batch.
+ */
+const heard = (id: number, gz: ArrayBuffer | false, reply?: Reply | 0): boolean | void => {
+  const job = jobs.get(id);
   if (reply === undefined) {
-    entry[0].gz = gz;
-    entry[2] = true;
-  } else {
-    waiting.delete(id);
-    entry[1](reply);
+    if (!job) return false;
+    job[0].gz = gz;
+    job[0].owner = SENT;
+    return true;
+  }
+  if (job) {
+    jobs.delete(id);
+    job[1](reply);
   }
 };
 
-/** The page sends a batch itself; `stalled` only if the worker has not even compressed it (a request may take long). */
-const takeOver = (id: number, stalled?: boolean): void => {
-  const entry = waiting.get(id);
-  if (!entry || (stalled && entry[2])) return;
-  waiting.delete(id);
-  // Sent by the worker too, perhaps: the server stores a (session_id, seq) once.
-  deliverHere(entry[0]).then(entry[1]);
+/** The page takes a job back from the worker, unless the worker was told to send it: `instead` is its outcome now. */
+const takeBack = (id: number, instead: (b: Batch) => Outcome | Promise<Outcome>): void => {
+  const job = jobs.get(id);
+  if (job && job[0].owner == id) {
+    jobs.delete(id);
+    job[1](instead(job[0]));
+  }
 };
 
 const startWorker = (): Worker | false =>
   attempt(() => {
     const source = `(${workerMain})(${compress},${readReply},${headers})`;
     const w = new Worker(URL.createObjectURL(new Blob([source], { type: "text/javascript" })));
-    w.onmessage = guard((e: MessageEvent<[number, ArrayBuffer | false, (Reply | 0)?]>) => heard(...e.data));
+    w.onmessage = guard((e: MessageEvent<[number, ArrayBuffer | false, (Reply | 0)?]>) => {
+      const send = heard(...e.data);
+      if (send != null) w.postMessage([e.data[0], send]);
+    });
+    // It could not start (a CSP without blob: workers): it sent nothing.
     w.onerror = guard(() => {
       worker = false;
-      waiting.forEach((_, id) => takeOver(id));
+      jobs.forEach((_, id) => takeBack(id, deliverHere));
     });
     return w;
   }) || false;
@@ -234,10 +264,10 @@ const deliver = (b: Batch): Promise<Outcome> => {
   if (!worker) return deliverHere(b);
   const w = worker;
   return new Promise((resolve) => {
-    const id = ++requests;
-    waiting.set(id, [b, resolve]);
-    // A worker that never answers (nor errs) must not hold the queue.
-    setTimeout(guard(takeOver), 5e3, id, true);
+    const id = (b.owner = ++jobCount);
+    jobs.set(id, [b, resolve]);
+    // A worker that never answers (nor errs) must not hold the queue; one that is sending may take long.
+    setTimeout(guard(takeBack), 5e3, id, deliverHere);
     w.postMessage([id, b.body, url]);
   });
 };
@@ -246,8 +276,7 @@ const deliver = (b: Batch): Promise<Outcome> => {
 const post = async (b: Batch, leaving?: boolean): Promise<number | undefined> => {
   let reply: Outcome;
   try {
-    // At pagehide there is no time for compressing, nor for a worker.
-    reply = await (leaving ? sendHere(b.body, { headers: { "Content-Type": TEXT } }) : deliver(b));
+    reply = await (leaving ? sendLeaving(b) : deliver(b));
   } catch (_) {
     reply = 0;
   }
@@ -281,25 +310,29 @@ const post = async (b: Batch, leaving?: boolean): Promise<number | undefined> =>
 const backoff = (): number => Math.min(30e3, 1e3 * 2 ** failures++) * (0.75 + Math.random() / 2);
 
 /**
- * The page is going away (or hidden, and may never come back): hand every
- * queued batch to the browser now, and keep a copy for the next page load of
- * this tab in case the requests die with the page.
+ * The page is going away (`gone`: pagehide), or hidden and may never come back: hand every queued
+ * batch to the browser now, and keep a copy for the next page load of this tab in case the requests
+ * die with the page. A batch whose request is out is left to it: sending it again would only double
+ * it. Gone, the page counts it as sent (its request may fail as the page goes: the copy covers it).
  */
-export const sendBeforeLeaving = (): void => {
+export const sendBeforeLeaving = (gone?: boolean): void => {
   persist();
   for (const b of queue) {
+    if (b.owner == SENT) {
+      if (gone) settle(b);
+      continue;
+    }
     const blob = new Blob([b.gz || b.body], { type: TEXT });
     // Browsers allow 64 KiB of keepalive bodies in flight per page, beacons included.
-    if (
+    const handed =
       (blob.size < 6e4 && attempt(() => navigator.sendBeacon(url, blob))) ||
-      (blob.size < 64e3 && attempt(() => request(blob, { keepalive: true }).catch(() => 0)))
-    ) {
-      // Handed to the browser (fetch's promise is truthy): counts as sent. Its
-      // seq is used, so numbering never goes back.
-      settle(b);
-    } else if (!b.busy) {
-      send(b, true);
-    }
+      (blob.size < 64e3 && attempt(() => request(blob, { keepalive: true }).catch(() => 0)));
+    // Handed to the browser (fetch's promise is truthy): counts as sent. Its
+    // seq is used, so numbering never goes back.
+    if (handed) settle(b);
+    // The worker holds it, unsent: the page takes it (the worker hears no when it asks).
+    if (typeof b.owner == "number") takeBack(b.owner, () => (handed ? undefined : sendLeaving(b)));
+    else if (!handed && !b.owner) send(b, true);
   }
 };
 
