@@ -263,3 +263,32 @@ def test_signals_active_time_and_each_facts_page_do_not_depend_on_the_order_batc
     assert want["session"][0][:7] == (8400, 6, 1, 2, 1, 1, 1)  # active, clicks, rage, dead, error, thrash, quick back
     differ = {arrival: {t: r for t, r in got.items() if r != want[t]} for arrival, got in wrong.items()}
     assert not wrong, f"{len(wrong)} of {2 * len(ORDERS)} arrivals differ from the in-order rows: {differ}"
+
+
+def test_a_late_batch_of_a_quiet_compacted_session_folds_with_the_batches_compaction_packed(dd: DataDir) -> None:
+    """Batch 2 arrives after the session went quiet (its pending clicks judged without it) and was
+    packed into one compacted record: read back from that record, the session folds as in order."""
+    key, visit = dd.projects.create("Shop").public_key, _frustrated_visit()
+    _send(dd, key, "in-order", visit, [0, 1, 2, 3], together=False)
+    _send(dd, key, "late", visit, [0, 1, 3], together=False)
+    assert _rows(dd, "late") != _rows(dd, "in-order")
+    assert dd.compactor.run(0).sessions == 2
+    _send(dd, key, "late", visit, [2], together=False)
+    packed = dd.index.read(lambda cur: cur.execute(
+        "SELECT count(DISTINCT (segment, \"offset\")), count(*) FROM records WHERE session_id = 'late'").fetchall())
+    assert packed == [(2, 4)], "three batches in the compacted record, the late one in its own"
+    assert _rows(dd, "late") == _rows(dd, "in-order")
+
+
+def test_a_late_batch_whose_session_the_log_cannot_give_back_is_still_indexed(
+        dd: DataDir, caplog: pytest.LogCaptureFixture) -> None:
+    """Batches 0, 1 and 3 indexed at places the log does not have (here: made up): batch 2 folds in
+    as it comes, and the session keeps its rows."""
+    key = dd.projects.create("Shop").public_key
+    _send(dd, key, "lost", _frustrated_visit(), [0, 1, 3], together=True)
+    _send(dd, key, "lost", _frustrated_visit(), [2], together=False)
+    got = dd.index.read(lambda cur: cur.execute(
+        "SELECT (SELECT count(*) FROM records WHERE session_id = 'lost'), page_count FROM sessions WHERE id = 'lost'"
+    ).fetchall())
+    assert got == [(4, 3)]
+    assert "cannot read session lost back from the log" in caplog.text
