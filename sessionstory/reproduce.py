@@ -8,6 +8,7 @@ generated source holds them only as repr() literals, never pasted into code or c
 from __future__ import annotations
 
 import re
+from collections import defaultdict, deque
 from urllib.parse import urlsplit
 
 import msgspec
@@ -78,7 +79,7 @@ def reproduction(events: list[Event]) -> Reproduction:
     start = min(int(e.timestamp) for e in events)
     facts = batch_facts(events)
     reader = _Reader(start, _origin(facts.pages[0].url) if facts.pages else "")
-    for _, _, fact in sorted(_timeline(facts), key=lambda item: (item[0], item[1])):
+    for _, _, fact in sorted(_timeline(events, facts), key=lambda item: (item[0], item[1])):
         reader.read(fact)
     for n, step in enumerate(reader.steps, 1):
         step.n = n
@@ -89,15 +90,54 @@ def reproduction(events: list[Event]) -> Reproduction:
 
 
 Fact = PageView | Click | InputFact | ScrollDepth | ErrorFact | NetworkFact
-# At one millisecond: the page, then what the visitor did on it, then what it showed.
-_ORDER = {PageView: 0, Click: 1, InputFact: 2, ScrollDepth: 3, NetworkFact: 4, ErrorFact: 5}
+# The events each kind of fact comes from: our SDK's Custom event of that tag; for a page, else rrweb's Meta
+# (a client without our page events).
+_KINDS: dict[type, tuple[str, ...]] = {PageView: ("page", "meta"), Click: ("click",), InputFact: ("input",),
+                                       ScrollDepth: ("scroll",), NetworkFact: ("network",), ErrorFact: ("error",)}
 
 
-def _timeline(facts: BatchFacts) -> list[tuple[int, int, Fact]]:
-    failed = [n for n in facts.network if n.status == 0 or n.status >= 400]
-    items: list[Fact] = [*facts.pages, *facts.clicks, *facts.inputs, *facts.scrolls, *failed, *facts.errors]
-    # A request's failure is seen when it settles (facts.py keeps when it started).
-    return [(f.at + f.duration if isinstance(f, NetworkFact) else f.at, _ORDER[type(f)], f) for f in items]
+class _Tag(msgspec.Struct):
+    tag: object = None
+
+
+_tag_decoder = msgspec.json.Decoder(_Tag)
+
+
+def _timeline(events: list[Event], facts: BatchFacts) -> list[tuple[int, int, Fact]]:
+    """The facts a step can come from, each with when it happened and where it was recorded: within one
+    millisecond, facts are read in the order they were recorded, not by kind. A field's change fires as
+    the next click's mousedown blurs the field, so it often shares that click's millisecond (a quick
+    click), and comes before it; a checkbox's change comes after the click that ticked it."""
+    places = _places(events)
+    timed: list[tuple[int, int, Fact]] = []
+    # Kind by kind, each in recorded order: the nth fact of a kind and millisecond is its nth event.
+    for fact in [*facts.pages, *facts.clicks, *facts.inputs, *facts.scrolls, *facts.network, *facts.errors]:
+        # A request's failure is seen when it settles, when its event was recorded (facts.py keeps when it started).
+        at = fact.at + fact.duration if isinstance(fact, NetworkFact) else fact.at
+        spots = [places[kind, at] for kind in _KINDS[type(fact)] if places.get((kind, at))]
+        # A fact with no event of its own (rrweb's clicks, from a client without ours): after the millisecond's others.
+        timed.append((at, spots[0].popleft() if spots else len(events), fact))
+    return [item for item in timed if not isinstance(item[2], NetworkFact) or _failed(item[2])]
+
+
+def _places(events: list[Event]) -> dict[tuple[str, int], deque[int]]:
+    """Where each Custom event (by tag) and Meta event sits in the session, by kind and millisecond."""
+    places: dict[tuple[str, int], deque[int]] = defaultdict(deque)
+    for i, event in enumerate(events):
+        if event.type == EventType.META:
+            places["meta", int(event.timestamp)].append(i)
+        elif event.type == EventType.CUSTOM:
+            try:
+                tag = _tag_decoder.decode(event.data).tag
+            except msgspec.DecodeError:
+                continue
+            if isinstance(tag, str):
+                places[tag, int(event.timestamp)].append(i)
+    return places
+
+
+def _failed(n: NetworkFact) -> bool:
+    return n.status == 0 or n.status >= 400
 
 
 class _Reader:

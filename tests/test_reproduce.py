@@ -72,6 +72,23 @@ def test_typing_is_one_step_and_no_value_is_ever_read() -> None:
     assert "placeholder" in source and "****" not in source
 
 
+def test_what_happened_in_one_millisecond_reads_in_the_order_it_was_recorded() -> None:
+    """A quick click (mouse down and up in one millisecond) on the next field: the change of the field left,
+    fired as the mousedown blurred it, shares the click's millisecond and was recorded before it; a
+    checkbox's change comes after the click that ticked it."""
+    events = [meta(T0), page(T0, f"{SITE}/checkout"), click(T0 + 100, selector="#name", text="name"),
+              typed(T0 + 900, "#name", "name"), click(T0 + 900, selector="#password", text="password"),
+              typed(T0 + 1500, "#password", "password"), click(T0 + 1500, selector="#terms", text="I agree"),
+              typed(T0 + 1500, "#terms", "terms", "checkbox"), click(T0 + 2000, selector="#pay", text="Pay")]
+    assert plain_text(_read(events).steps) == (
+        "1. Opened /checkout\n"
+        '2. Typed into "name" (#name)\n'
+        '3. Typed into "password" (#password)\n'
+        '4. Clicked "I agree" (#terms)\n'
+        '5. Clicked "Pay" (#pay)\n'
+    )
+
+
 def test_checkboxes_rage_clicks_and_link_back_to_the_previous_page() -> None:
     events = [meta(T0), page(T0, f"{SITE}/a"), click(T0 + 100, selector="label.terms", text="I accept"),
               typed(T0 + 110, "input#terms", "terms", "checkbox"),
