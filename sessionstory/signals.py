@@ -3,6 +3,8 @@
 Each threshold is a named constant, documented in docs/signals.md. `advance` takes the
 session's carried state and one batch's facts, and returns what became certain plus the
 new state; `settle` ends the session (or its quiet spell) and judges what was pending.
+Batches are advanced in seq order: index/apply.py folds a session again from its first
+batch when one arrives after a later one, so what is judged never depends on arrival.
 """
 
 from __future__ import annotations
