@@ -277,6 +277,8 @@ def test_a_batch_whose_request_is_out_at_pagehide_is_left_to_it(
         assert w.held.wait(10), "the batch was sent"
         page.evaluate("window.sessionstory.track('after')")  # buffered: sealed and beaconed at pagehide
         page.goto(f"{sites.url}/privacy/{site_page}.html?bare")
+        kept = json.loads(page.evaluate("sessionStorage.getItem('sessionstory.pending')") or "[]")
+        assert any('"slow"' in body for body in kept), "a copy for the tab's next page, should the request die with this one"
         w.seq_of('"after"')
         w.release.set()
         w.seq_of('"slow"')

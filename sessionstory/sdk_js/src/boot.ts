@@ -13,7 +13,7 @@ import type { Config } from "./config";
 import { guard, warnOnce } from "./guard";
 import { current, releaseTab, renewIfIdle, returnToTab, setUserId, tabReleased } from "./ids";
 import { loadPrivacy, maskDeep, optedOut, type Privacy, sampled, stars, urlBlocked } from "./privacy";
-import { dropAll, sendBeforeLeaving, whenSent } from "./transport";
+import { comeBack, dropAll, sendBeforeLeaving, whenSent } from "./transport";
 
 /** Recording happens while both hold: start()/stop() set one, consent() the other. */
 let wanted = true;
@@ -94,10 +94,10 @@ const restored = (waited = 0): void => {
   sendPageView?.(true);
 };
 
-/** The page is hidden, or (`gone`) left. */
-const leave = (gone?: boolean): void => {
+/** The page is hidden, or (`left`) left. */
+const leave = (left?: boolean): void => {
   seal(); // which also stores the session's last activity
-  sendBeforeLeaving(gone);
+  sendBeforeLeaving(left);
 };
 
 const api: Api = {
@@ -195,7 +195,7 @@ export const boot = (found: Config | "" | null | undefined): void => guard(() =>
       sync();
     }),
   );
-  addEventListener("pageshow", guard((e: PageTransitionEvent) => e.persisted && restored()));
+  addEventListener("pageshow", guard((e: PageTransitionEvent) => e.persisted && (comeBack(), restored())));
   document.addEventListener(
     "visibilitychange",
     guard(() => (document.visibilityState == "hidden" ? leave() : recording && renew())),

@@ -40,6 +40,10 @@ let queue: Batch[] = [];
 let waiters: [batches: Batch[], resolve: () => void][] = [];
 let retryTimer: ReturnType<typeof setTimeout> | 0 = 0;
 let failures = 0;
+/** The page was left (pagehide) and has not come back from the back/forward cache. */
+let gone = false;
+/** Batches whose request failed while the page was gone: sent again if it comes back. */
+let diedLeaving: Batch[] = [];
 /** The server says someone is watching this session live: batches go out sooner (see batch.ts). */
 export let watched = false;
 
@@ -119,6 +123,9 @@ const pump = (): void => {
 const send = (b: Batch, leaving?: boolean): void => {
   post(b, leaving).then(
     guard((retryIn?: number) => {
+      // Failed as the page went (its requests die with it): the copy kept for the next page load resends it.
+      // It stays SENT and queued, so a later leave() neither beacons it nor drops it from that copy.
+      if (gone && retryIn != null) return void diedLeaving.push(b);
       b.owner = undefined;
       if (retryIn == null) {
         settle(b);
@@ -310,18 +317,15 @@ const post = async (b: Batch, leaving?: boolean): Promise<number | undefined> =>
 const backoff = (): number => Math.min(30e3, 1e3 * 2 ** failures++) * (0.75 + Math.random() / 2);
 
 /**
- * The page is going away (`gone`: pagehide), or hidden and may never come back: hand every queued
+ * The page is going away (`left`: pagehide), or hidden and may never come back: hand every queued
  * batch to the browser now, and keep a copy for the next page load of this tab in case the requests
- * die with the page. A batch whose request is out is left to it: sending it again would only double
- * it. Gone, the page counts it as sent (its request may fail as the page goes: the copy covers it).
+ * die with the page. A batch whose request is out is left to it: sending it again would only double it.
  */
-export const sendBeforeLeaving = (gone?: boolean): void => {
+export const sendBeforeLeaving = (left?: boolean): void => {
+  gone ||= !!left;
   persist();
   for (const b of queue) {
-    if (b.owner == SENT) {
-      if (gone) settle(b);
-      continue;
-    }
+    if (b.owner == SENT) continue;
     const blob = new Blob([b.gz || b.body], { type: TEXT });
     // Browsers allow 64 KiB of keepalive bodies in flight per page, beacons included.
     const handed =
@@ -344,3 +348,10 @@ const persist = (): void => {
   tabStore.set(PENDING, bodies[0] && JSON.stringify(bodies));
 };
 
+/** The page is back from the back/forward cache: what failed while it was gone is sent again. */
+export const comeBack = (): void => {
+  gone = false;
+  for (const b of diedLeaving) b.owner = undefined;
+  diedLeaving = [];
+  pump();
+};
