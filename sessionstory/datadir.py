@@ -49,7 +49,7 @@ class DataDir:
         self.shared_rows = _shared_rows(settings)  # None on a single node
         self.log = SegmentLog(settings.segments_dir, sealer=Sealer(settings.encryption_key) if settings.encryption_key else None,
                               first_segment=self.shipper.first_segment if self.shipper else 1, remote=self.shipper)
-        self.index = Index(settings.index_path)
+        self.index = Index(settings.index_path, self.log)
         self.log.dictionaries.locate = lambda project_id, version: self.index.read(
             lambda cur: dictionary_location(cur, project_id, version))
         self.caught_up = self._catch_up(self.index.log_position(), progress)
@@ -207,7 +207,7 @@ class DataDir:
         fresh_path = Path(f"{self.settings.index_path}.rebuild")
         for leftover in (fresh_path, Path(f"{fresh_path}.wal")):
             leftover.unlink(missing_ok=True)
-        fresh = Index(fresh_path)
+        fresh = Index(fresh_path, self.log)
         count = self._catch_up(None, progress, fresh)
         with self.log.paused():
             self.index.flush()

@@ -27,7 +27,6 @@ T = TypeVar("T")
 @pytest.fixture
 def dd(tmp_path: Path) -> Iterator[DataDir]:
     opened = DataDir(prepare_data_dir(load_settings(tmp_path / "data", env={})))
-    opened.index.segment_log = opened.log  # DataDir does not pass it to the index yet
     yield opened
     opened.close()
 
@@ -292,3 +291,25 @@ def test_a_late_batch_whose_session_the_log_cannot_give_back_is_still_indexed(
     ).fetchall())
     assert got == [(4, 3)]
     assert "cannot read session lost back from the log" in caplog.text
+
+
+def test_a_reindex_of_a_log_holding_late_batches_gives_the_in_order_rows(dd: DataDir) -> None:
+    key, visit = dd.projects.create("Shop").public_key, _frustrated_visit()
+    _send(dd, key, "in-order", visit, [0, 1, 2, 3], together=False)
+    _send(dd, key, "late", visit, [3, 1, 0, 2], together=False)
+    want = _rows(dd, "in-order")
+    dd.reindex()
+    dd.index.settle_all()
+    assert _rows(dd, "late") == _rows(dd, "in-order") == want
+
+
+def test_a_session_past_the_refold_limit_takes_a_late_batch_as_it_comes(
+        dd: DataDir, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """A client sending its batches in reverse cannot make the writer read a long session back per batch."""
+    monkeypatch.setattr("sessionstory.index.apply.REFOLD_MOST", 2)
+    caplog.set_level("INFO", logger="sessionstory.index.apply")
+    key, visit = dd.projects.create("Shop").public_key, _frustrated_visit()
+    _send(dd, key, "reversed", visit, [3, 2, 1, 0], together=False)
+    got = dd.index.read(lambda cur: cur.execute("SELECT count(*) FROM records WHERE session_id = 'reversed'").fetchall())
+    assert got == [(4,)]
+    assert "session reversed has 3 batches indexed; its late batch is folded in as it came" in caplog.text

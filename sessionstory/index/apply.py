@@ -318,6 +318,7 @@ def _drop_known(
 
 
 LoggedBatches = list[tuple[BatchMeta, BatchFacts]]  # each batch's meta and facts, read back from the log
+REFOLD_MOST = 360  # batches read back to refold a session: an hour of the SDK's 10-second batches, ~60 ms
 
 
 def _read_back(con: duckdb.DuckDBPyConnection, log: SegmentLog, sessions: set[str]) -> dict[str, LoggedBatches]:
@@ -332,6 +333,11 @@ def _read_back(con: duckdb.DuckDBPyConnection, log: SegmentLog, sessions: set[st
         where.setdefault(sid, {})[seq] = Location(segment, offset, length)
     earlier = {}
     for sid, seqs in where.items():
+        if len(seqs) > REFOLD_MOST:
+            # Past this a refold costs more than the order is worth, and a client sending its
+            # batches in reverse would make the writer read the session back once per batch.
+            logger.info("session %s has %d batches indexed; its late batch is folded in as it came", sid, len(seqs))
+            continue
         try:
             earlier[sid] = _logged_batches(log, seqs)
         except Exception:
