@@ -1,6 +1,6 @@
 """Replay start: time to the first frame of a long session, beside fetching its events as a static file.
 
-    python -m bench.replay [--minutes 60] [--memory-minutes 120] [--checkout-minutes 5]
+    python -m bench.replay [--minutes 60] [--memory-minutes 120] [--checkout-minutes 5] [--openings-only]
 
 A real page (Python's documentation, recorded by the real SDK in Chromium) is stretched
 into a long session by a seeded generator: mouse moves, scrolls, text changes, a new
@@ -279,6 +279,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--memory-minutes", type=int, default=120, help="0 skips the memory figure")
     parser.add_argument("--checkout-minutes", type=float, default=CHECKOUT_MS / 60_000,
                         help="a full snapshot this often between page loads, as the SDK takes them (0: none)")
+    parser.add_argument("--openings-only", action="store_true",
+                        help="only the first and second openings from the list (no static file, no other position)")
     args = parser.parse_args(argv)
     executable = find_chromium()
     if executable is None:
@@ -300,7 +302,10 @@ def main(argv: list[str] | None = None) -> int:
             page.add_init_script(READY_CLOCK)
             for name, busy in (("steady", False), ("busy", True)):
                 session = long_session(opening, args.minutes, busy=busy, checkout_ms=int(args.checkout_minutes * 60_000))
-                results[name] = measure(page, server, token, key, f"bench-{name}", session, args.minutes)
+                if args.openings_only:
+                    ingest(server, key, f"bench-{name}", session)
+                else:
+                    results[name] = measure(page, server, token, key, f"bench-{name}", session, args.minutes)
             openings = second_opening(browser, server, project["id"], "bench-busy", "bench-steady")
             if args.memory_minutes:
                 ingest(server, key, "bench-2h", long_session(opening, args.memory_minutes, seed=7,
