@@ -111,7 +111,8 @@ def _timeline(events: list[Event], facts: BatchFacts) -> list[tuple[int, int, Fa
     places = _places(events)
     timed: list[tuple[int, int, Fact]] = []
     # Kind by kind, each in recorded order: the nth fact of a kind and millisecond is its nth event.
-    for fact in [*facts.pages, *facts.clicks, *facts.inputs, *facts.scrolls, *facts.network, *facts.errors]:
+    every: list[Fact] = [*facts.pages, *facts.clicks, *facts.inputs, *facts.scrolls, *facts.network, *facts.errors]
+    for fact in every:
         # A request's failure is seen when it settles, when its event was recorded (facts.py keeps when it started).
         at = fact.at + fact.duration if isinstance(fact, NetworkFact) else fact.at
         spots = [places[kind, at] for kind in _KINDS[type(fact)] if places.get((kind, at))]
