@@ -17,6 +17,7 @@ from litestar.testing import TestClient
 from sessionstory.web.assets import IMMUTABLE, Assets
 from sessionstory.web.collect import DIST
 from tests.conftest import batch, meta_event
+from tests.test_collab import _share
 from tests.events import page, snapshot
 from tests.test_dashboard import sign_in
 
@@ -44,11 +45,13 @@ def _version(url: str) -> str:
     return parse_qs(urlsplit(url).query)["v"][0]
 
 
-def test_every_page_names_its_bundles_by_their_content(client: TestClient, admin: Any, project: Any) -> None:  # type: ignore[type-arg]
+def test_every_page_names_its_bundles_by_their_content(client: TestClient, admin: Any, project: Any,  # type: ignore[type-arg]
+                                                       auth: dict[str, str]) -> None:
     _session(client, project.public_key, "cache-1", "https://shop.example/cart")
+    shared = _share(client, "cache-1", auth)
     sign_in(client)
     named: set[str] = set()
-    for path in ("/login", "/sessions/cache-1", "/overview", f"/heatmaps?project={project.id}"):
+    for path in ("/login", "/sessions/cache-1", "/overview", f"/heatmaps?project={project.id}", urlsplit(shared["url"]).path):
         urls = _static_urls(client.get(path))
         assert urls, path
         for url in urls:
