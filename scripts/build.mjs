@@ -1,12 +1,10 @@
 // Builds every browser bundle the server serves, into sessionstory/web/static/dist/.
 // Run by `make` (npm run build); the server never builds anything at run time.
 import * as esbuild from "esbuild";
-import { copyFileSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 
 const dist = "sessionstory/web/static/dist";
 mkdirSync(dist, { recursive: true });
-// Chunks are named by their hash: those of an older build would otherwise pile up.
-rmSync(`${dist}/player-chunks`, { recursive: true, force: true });
 
 const common = {
   bundle: true,
@@ -98,6 +96,19 @@ await Promise.all([
   dashboardBundle("charts"),
   dashboardBundle("heatmap"),
 ]);
+
+forgetOldChunks(`${dist}/player-chunks`, 7 * 24 * 3600 * 1000);
+
+/**
+ * Chunks are named by their hash, so those of older builds would pile up; yet a tab opened before an
+ * upgrade still imports its own player's chunk (the Screenshot button) by that name. This build has just
+ * written every chunk it uses, so only those untouched for `keepMs` go.
+ */
+function forgetOldChunks(dir, keepMs) {
+  for (const name of existsSync(dir) ? readdirSync(dir) : []) {
+    if (Date.now() - statSync(`${dir}/${name}`).mtimeMs > keepMs) rmSync(`${dir}/${name}`);
+  }
+}
 
 copyFileSync("node_modules/htmx.org/dist/htmx.min.js", `${dist}/htmx.min.js`);
 // htmx's Server-Sent Events extension: the session page's summary streams through it.
