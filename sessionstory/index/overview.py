@@ -226,7 +226,8 @@ def _whole_days(from_ms: int, to_ms: int) -> tuple[range, list[tuple[int, int]]]
 
 @dataclass(frozen=True)
 class _Sessions:
-    """Sessions' durations (sorted) and their visitors' distinct hashes (sorted)."""
+    """Sessions' durations and their visitors' distinct hashes (sorted). A day's durations as read;
+    sorted once parts are combined (`of`), which is what `_quantile` reads."""
 
     durations: np.ndarray
     visitors: np.ndarray
@@ -291,8 +292,10 @@ def _kth(a: np.ndarray, b: np.ndarray, k: int) -> Any:
             lo = taken + 1
         else:
             hi = taken
-    ends = [a[lo - 1]] if lo else []
-    return max([*ends, b[k - lo]]) if k - lo >= 0 else ends[0]
+    # The k + 1 smallest are a[:lo] and b[:k + 1 - lo]: the k-th is the larger of their last values.
+    last_of_a = [a[lo - 1]] if lo else []
+    last_of_b = [b[k - lo]] if k - lo >= 0 else []
+    return max(last_of_a + last_of_b)
 
 
 def _read_sessions(cur: duckdb.DuckDBPyConnection, project_id: str, from_ms: int, to_ms: int) -> _Sessions:
