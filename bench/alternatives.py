@@ -239,7 +239,7 @@ def run(data_dir: Path, info: synth.SynthInfo, reps: int = 10, markdown: bool = 
                 continue
             recorder = queries.Recorder(con)
             case.call(recorder, ctx)
-            found = [(s, p) for s, p in recorder.calls if _picks(rw, s)]
+            found = [(s, p) for s, p, _ in recorder.calls if _picks(rw, s)]
             if not found:
                 lines.append([case.name, _kind(rw), rw.kind, rw.label, "—", "—", "—", "statement not found"])
                 continue
