@@ -134,7 +134,7 @@ ORDERS = [list(p) for p in itertools.permutations(range(4))] + [
     [0, 3, 2, 1, 0], [2, 3, 0, 1, 2, 0], [3, 2, 1, 0, 3]]  # with retries of an old batch
 
 
-def _send(dd: DataDir, key: str, sid: str, visit: Visit, order: list[int], together: bool) -> None:
+def send_visit(dd: DataDir, key: str, sid: str, visit: Visit, order: list[int], together: bool) -> None:
     """The batches of `visit` in `order` (a seq may come twice: a retry), each in its own flush of
     the index writer, as when they reach the server apart; `together`: all in one. Then the session
     goes quiet, and clicks still awaiting an outcome are judged."""
@@ -156,12 +156,12 @@ def _every_arrival(dd: DataDir, visit: Visit, rows: Callable[[DataDir, str], T])
     """`rows` of the session when its batches arrive in order, and of each arrival that differs
     from that: every order, with retries, apart and together."""
     key = dd.projects.create("Shop").public_key
-    _send(dd, key, "in-order", visit, [0, 1, 2, 3], together=False)
+    send_visit(dd, key, "in-order", visit, [0, 1, 2, 3], together=False)
     want, wrong = rows(dd, "in-order"), {}
     for n, order in enumerate(ORDERS):
         for together in (False, True):
             sid = f"order-{n}-{'together' if together else 'apart'}"
-            _send(dd, key, sid, visit, order, together)
+            send_visit(dd, key, sid, visit, order, together)
             got = rows(dd, sid)
             if got != want:
                 wrong[(tuple(order), together)] = got
@@ -215,7 +215,7 @@ COUNTS = ("active_ms, clicks, rage_clicks, dead_clicks, error_clicks, thrashed_c
           "excessive_scrolls, error_count, console_errors, network_errors, page_count, event_count, urls, search_text")
 
 
-def _frustrated_visit() -> Visit:
+def frustrated_visit() -> Visit:
     """list -> item -> back to list, in four batches whose signals span their ends: a rage burst
     begun in batch 0 and ended in batch 1; a click at the end of batch 1 whose error and lack of
     effect batch 2 shows; a quick back across three; a thrashed cursor across batches 2 and 3; and
@@ -240,7 +240,7 @@ def _frustrated_visit() -> Visit:
     return [(events, DESKTOP, "81.2.69.160") for events in batches]
 
 
-def _rows(dd: DataDir, sid: str) -> dict[str, list[tuple[Any, ...]]]:
+def session_rows(dd: DataDir, sid: str) -> dict[str, list[tuple[Any, ...]]]:
     def read(cur: duckdb.DuckDBPyConnection) -> dict[str, list[tuple[Any, ...]]]:
         got = {"session": cur.execute(f"SELECT {COUNTS} FROM sessions WHERE id = ?", [sid]).fetchall()}
         for table, columns in FACT_TABLES.items():
@@ -252,7 +252,7 @@ def _rows(dd: DataDir, sid: str) -> dict[str, list[tuple[Any, ...]]]:
 
 
 def test_signals_active_time_and_each_facts_page_do_not_depend_on_the_order_batches_arrive_in(dd: DataDir) -> None:
-    want, wrong = _every_arrival(dd, _frustrated_visit(), _rows)
+    want, wrong = _every_arrival(dd, frustrated_visit(), session_rows)
     signals = [(at - T0, kind, url) for at, kind, url, *_ in want["interactions"]]
     assert {s for s in signals if s[1] not in ("click", "input")} == {
         (2600, "rage_click", LIST), (5400, "error_click", ITEM), (5400, "dead_click", ITEM), (4000, "quick_back", ITEM),
@@ -267,16 +267,16 @@ def test_signals_active_time_and_each_facts_page_do_not_depend_on_the_order_batc
 def test_a_late_batch_of_a_quiet_compacted_session_folds_with_the_batches_compaction_packed(dd: DataDir) -> None:
     """Batch 2 arrives after the session went quiet (its pending clicks judged without it) and was
     packed into one compacted record: read back from that record, the session folds as in order."""
-    key, visit = dd.projects.create("Shop").public_key, _frustrated_visit()
-    _send(dd, key, "in-order", visit, [0, 1, 2, 3], together=False)
-    _send(dd, key, "late", visit, [0, 1, 3], together=False)
-    assert _rows(dd, "late") != _rows(dd, "in-order")
+    key, visit = dd.projects.create("Shop").public_key, frustrated_visit()
+    send_visit(dd, key, "in-order", visit, [0, 1, 2, 3], together=False)
+    send_visit(dd, key, "late", visit, [0, 1, 3], together=False)
+    assert session_rows(dd, "late") != session_rows(dd, "in-order")
     assert dd.compactor.run(0).sessions == 2
-    _send(dd, key, "late", visit, [2], together=False)
+    send_visit(dd, key, "late", visit, [2], together=False)
     packed = dd.index.read(lambda cur: cur.execute(
         "SELECT count(DISTINCT (segment, \"offset\")), count(*) FROM records WHERE session_id = 'late'").fetchall())
     assert packed == [(2, 4)], "three batches in the compacted record, the late one in its own"
-    assert _rows(dd, "late") == _rows(dd, "in-order")
+    assert session_rows(dd, "late") == session_rows(dd, "in-order")
 
 
 def test_a_late_batch_whose_session_the_log_cannot_give_back_is_still_indexed(
@@ -284,8 +284,8 @@ def test_a_late_batch_whose_session_the_log_cannot_give_back_is_still_indexed(
     """Batches 0, 1 and 3 indexed at places the log does not have (here: made up): batch 2 folds in
     as it comes, and the session keeps its rows."""
     key = dd.projects.create("Shop").public_key
-    _send(dd, key, "lost", _frustrated_visit(), [0, 1, 3], together=True)
-    _send(dd, key, "lost", _frustrated_visit(), [2], together=False)
+    send_visit(dd, key, "lost", frustrated_visit(), [0, 1, 3], together=True)
+    send_visit(dd, key, "lost", frustrated_visit(), [2], together=False)
     got = dd.index.read(lambda cur: cur.execute(
         "SELECT (SELECT count(*) FROM records WHERE session_id = 'lost'), page_count FROM sessions WHERE id = 'lost'"
     ).fetchall())
@@ -294,13 +294,13 @@ def test_a_late_batch_whose_session_the_log_cannot_give_back_is_still_indexed(
 
 
 def test_a_reindex_of_a_log_holding_late_batches_gives_the_in_order_rows(dd: DataDir) -> None:
-    key, visit = dd.projects.create("Shop").public_key, _frustrated_visit()
-    _send(dd, key, "in-order", visit, [0, 1, 2, 3], together=False)
-    _send(dd, key, "late", visit, [3, 1, 0, 2], together=False)
-    want = _rows(dd, "in-order")
+    key, visit = dd.projects.create("Shop").public_key, frustrated_visit()
+    send_visit(dd, key, "in-order", visit, [0, 1, 2, 3], together=False)
+    send_visit(dd, key, "late", visit, [3, 1, 0, 2], together=False)
+    want = session_rows(dd, "in-order")
     dd.reindex()
     dd.index.settle_all()
-    assert _rows(dd, "late") == _rows(dd, "in-order") == want
+    assert session_rows(dd, "late") == session_rows(dd, "in-order") == want
 
 
 def test_a_session_past_the_refold_limit_takes_a_late_batch_as_it_comes(
@@ -308,8 +308,8 @@ def test_a_session_past_the_refold_limit_takes_a_late_batch_as_it_comes(
     """A client sending its batches in reverse cannot make the writer read a long session back per batch."""
     monkeypatch.setattr("sessionstory.index.apply.REFOLD_MOST", 2)
     caplog.set_level("INFO", logger="sessionstory.index.apply")
-    key, visit = dd.projects.create("Shop").public_key, _frustrated_visit()
-    _send(dd, key, "reversed", visit, [3, 2, 1, 0], together=False)
+    key, visit = dd.projects.create("Shop").public_key, frustrated_visit()
+    send_visit(dd, key, "reversed", visit, [3, 2, 1, 0], together=False)
     got = dd.index.read(lambda cur: cur.execute("SELECT count(*) FROM records WHERE session_id = 'reversed'").fetchall())
     assert got == [(4,)]
     assert "session reversed has 3 batches indexed; its late batch is folded in as it came" in caplog.text

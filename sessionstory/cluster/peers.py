@@ -10,6 +10,13 @@ file, at a single node's speed. docs/scaling.md says why this replaced the DuckL
 
 How far behind: a peer's batch shows here once its segment is sealed
 (`SESSIONSTORY_STORE_SEAL_SECONDS`), uploaded, and seen by the next poll (every POLL_S).
+
+So a session a balancer spreads over nodes reaches each node out of order: its own batches at
+once, the peers' a seal time later, below seqs indexed already. Such a batch makes its session
+fold again from its first batch (index/apply.py), as a late batch of this node's own does; the
+peers' batches are read back from the copies of their segments this node downloaded, kept on its
+disk while their sessions may still get batches (`PeerCopies`), so a refold costs preads, not
+GETs. Every node's rows are then the seq-order fold a single node gives.
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ import logging
 import shutil
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
@@ -30,7 +37,8 @@ from sessionstory.index.apply import apply_records, settle_quiet
 from sessionstory.index.compaction import forget_session
 from sessionstory.index.database import QUIET_AFTER_S
 from sessionstory.index.sessions import delete_session, record_locations
-from sessionstory.store import EntityChange, Location, Record, SegmentLog
+from sessionstory.store import BatchMeta, CompactedMeta, EntityChange, Location, Record, SegmentLog
+from sessionstory.store.compaction import Dictionaries
 from sessionstory.store.objects import ObjectStore, short_error
 from sessionstory.store.records import Sealer
 from sessionstory.store.segments import segment_path
@@ -40,6 +48,11 @@ log = logging.getLogger(__name__)
 
 POLL_S = 1.0
 CHUNK = 500  # records per transaction: a 64 MiB segment is not one giant write
+# A peer segment's copy stays on this disk while a session in it had a batch this recently (the
+# default session timeout: a session quiet longer has ended), and the copies take at most
+# COPIES_BYTES (the least recently used go first). A refold missing a copy reads by ranged GETs.
+KEEP_MS = 30 * 60 * 1000
+COPIES_BYTES = 1 << 30
 # How much of each peer segment this index holds, in the transactions of its rows (a crash
 # resumes exactly there). A table of this module's own, beside the index's.
 _TABLE = """CREATE TABLE IF NOT EXISTS cluster_peer_segments (
@@ -56,14 +69,14 @@ class PeerIndexer:
     def __init__(self, objects: ObjectStore, node: int, index: Index, note: Callable[[Record], object],
                  scratch: Path, sealer: Sealer | None = None, poll_s: float = POLL_S) -> None:
         self._objects, self._node, self._index, self._note = objects, node, index, note
-        self._scratch = scratch
-        self._reader = SegmentLog(scratch, sealer=sealer)  # parses the downloaded copies
+        self.copies = PeerCopies(scratch, sealer, index.segment_log)
         self._poll_s = poll_s
         self._applied: dict[int, int] = {}  # peer segment -> bytes of it indexed
         self._pending: dict[str, float] = {}  # sessions with clicks awaiting an outcome -> last touched
         self._polling = threading.Lock()  # a poll and a reset never interleave
         self._timer = Periodic("peer-indexer", poll_s, self._poll_or_log)
         self.indexed = 0  # peer records indexed since start (metrics, tests)
+        self.late = 0  # of which batches below a seq their session had indexed here: each refolded it
 
     def start(self) -> None:
         self.reset()
@@ -71,7 +84,7 @@ class PeerIndexer:
 
     def stop(self) -> None:
         self._timer.stop()
-        self._reader.close()
+        self.copies.close()
 
     def _poll_or_log(self) -> None:
         try:
@@ -81,9 +94,11 @@ class PeerIndexer:
 
     def reset(self) -> None:
         """Read what the index holds of each peer segment: at start, and after the index file
-        was rebuilt from this node's own log (a reindex, an erasure's purge), which holds none."""
+        was rebuilt from this node's own log (a reindex, an erasure's purge), which holds none.
+        The copies go too: a purge may follow a redaction, which rewrote what they hold."""
         with self._polling:
             self._applied = dict(self._index.write(_prepare).result())
+            self.copies.clear()
 
     def poll(self) -> int:
         """Index what the other nodes shipped since the last poll; the records indexed."""
@@ -93,6 +108,8 @@ class PeerIndexer:
                 for segment, size in self._new_segments(node):
                     count += self._index_segment(segment, size)
             self._settle_quiet()
+            self._erase_tombstoned()
+            self.copies.evict(int(time.time() * 1000))
         return count
 
     def _peer_nodes(self) -> list[int]:
@@ -109,40 +126,59 @@ class PeerIndexer:
                 if item.size > self._applied.get(segment_of(item.key), 0)]
 
     def _index_segment(self, segment: int, size: int) -> int:
-        path = segment_path(self._scratch, segment)
-        path.write_bytes(self._objects.read(segment_key(segment)))
-        try:
-            chunk: Committed = []
-            count = 0
-            for location, record in self._reader.scan_segment(segment, self._applied.get(segment, 0)):
-                if record is None:
-                    continue  # erased
-                chunk.append((location, record, self._note(record)))
-                if len(chunk) >= CHUNK:
-                    count += self._apply(segment, chunk, location.end)
-                    chunk = []
-            count += self._apply(segment, chunk, size)
-            return count
-        finally:
-            path.unlink(missing_ok=True)
+        self.copies.put(segment, self._objects.read(segment_key(segment)))
+        chunk: Committed = []
+        count, late = 0, self.late
+        for location, record in self.copies.scan(segment, self._applied.get(segment, 0)):
+            if record is None:
+                continue  # erased
+            self.copies.hold(location, record)
+            chunk.append((location, record, self._note(record)))
+            if len(chunk) >= CHUNK:
+                count += self._apply(segment, chunk, location.end)
+                chunk = []
+        count += self._apply(segment, chunk, size)
+        if count:
+            log.info("peer segment %d: %d records indexed, %d of them batches below a seq indexed here "
+                     "(their sessions folded again)", segment, count, self.late - late)
+        return count
 
     def _apply(self, segment: int, chunk: Committed, applied_to: int) -> int:
-        def rows(con: duckdb.DuckDBPyConnection) -> set[str]:
-            pending = apply_records(con, chunk) if chunk else set()
+        def rows(con: duckdb.DuckDBPyConnection) -> tuple[set[str], int]:
+            late = _late_batches(con, chunk)
+            pending = apply_records(con, chunk, self.copies) if chunk else set()
             con.execute("INSERT INTO cluster_peer_segments VALUES (?, ?) ON CONFLICT (segment) "
                         "DO UPDATE SET applied_to = excluded.applied_to", [segment, applied_to])
-            return pending
+            return pending, late
 
-        pending: set[str] = self._index.write(lambda con: _in_transaction(con, lambda: rows(con))).result()
+        pending, late = self._index.write(lambda con: _in_transaction(con, lambda: rows(con))).result()
         erased = _erased_sessions(chunk)
         if erased:  # the erasing node erased the records everywhere; the rows here are this node's to drop
             own = (first_segment(self._node), first_segment(self._node + 1))
             self._index.write(lambda con: _drop_sessions(con, erased, own)).result()
+            self.copies.erase(erased)
+        for location, record, _ in chunk:
+            if isinstance(record.meta, CompactedMeta):  # the batches it packed are read from it now
+                self.copies.erase([record.meta.session_id], keep=location)
         self._applied[segment] = applied_to
         now = time.monotonic()
         self._pending.update(dict.fromkeys(pending, now))
         self.indexed += len(chunk)
+        self.late += late
         return len(chunk)
+
+    def _erase_tombstoned(self) -> None:
+        """Sessions erased, deleted or expired through this node (or a peer whose tombstone came
+        first): their batches leave the copies as they left the log."""
+        held = self.copies.sessions()
+        if held:
+            self.copies.erase(self._index.read(lambda cur: _tombstoned(cur, held), fresh=False))
+
+    def settle_all(self) -> None:
+        """Judge every pending click of peer sessions now (tests, as `Index.settle_all`)."""
+        with self._polling:
+            self._pending = dict.fromkeys(self._pending, 0.0)
+            self._settle_quiet()
 
     def _settle_quiet(self) -> None:
         """Peer sessions quiet for QUIET_AFTER_S: their pending clicks are judged, as the index
@@ -153,9 +189,106 @@ class PeerIndexer:
             self._index.write(lambda con: _in_transaction(con, lambda: settle_quiet(con, sorted(quiet)))).result()
 
 
+class PeerCopies:
+    """The peer segments this node downloaded, kept on its disk while their sessions may still get
+    batches: where a refolding session's batches are read back from (an index/apply.py
+    `RecordSource`); this node's own, and what no copy holds, come from its log (a peer's by a
+    ranged GET). Erasure reaches the copies as it reaches the log: a session tombstoned, or packed
+    by a peer into a compacted record, has its records here overwritten in place."""
+
+    def __init__(self, directory: Path, sealer: Sealer | None, own_log: SegmentLog | None) -> None:
+        self._files = SegmentLog(directory, sealer=sealer)  # parses and erases the copies
+        self._own_log = own_log
+        self.dictionaries: Dictionaries = (own_log or self._files).dictionaries
+        self._held: dict[int, dict[str, list[Location]]] = {}  # copy -> its records of each session
+        self._sizes: dict[int, int] = {}  # copy -> its bytes, the least recently used first
+        self._latest_ms: dict[str, int] = {}  # session -> when its latest peer batch was received
+
+    def put(self, segment: int, data: bytes) -> None:
+        self._files.path(segment).write_bytes(data)
+        self._sizes.pop(segment, None)
+        self._sizes[segment] = len(data)
+        self._held.setdefault(segment, {})
+
+    def scan(self, segment: int, start: int) -> Iterator[tuple[Location, Record | None]]:
+        return self._files.scan_segment(segment, start)
+
+    def hold(self, location: Location, record: Record) -> None:
+        """Note a record of a copy under its session (batches and compacted records)."""
+        meta = record.meta
+        if isinstance(meta, BatchMeta):
+            self._latest_ms[meta.session_id] = max(meta.received_ms, self._latest_ms.get(meta.session_id, 0))
+        if isinstance(meta, BatchMeta | CompactedMeta):
+            self._held[location.segment].setdefault(meta.session_id, []).append(location)
+
+    def read_many(self, locations: list[Location]) -> list[Record | None]:
+        copied = [loc for loc in locations if loc.segment in self._held]
+        elsewhere = [loc for loc in locations if loc.segment not in self._held]
+        found = dict(zip(copied, self._files.read_many(copied), strict=True))
+        if elsewhere and self._own_log is not None:
+            found.update(zip(elsewhere, self._own_log.read_many(elsewhere), strict=True))
+        for segment in {loc.segment for loc in copied}:
+            self._sizes[segment] = self._sizes.pop(segment)  # used: the last to go
+        return [found.get(loc) for loc in locations]
+
+    def sessions(self) -> list[str]:
+        return sorted({sid for held in self._held.values() for sid in held})
+
+    def erase(self, session_ids: list[str], keep: Location | None = None) -> None:
+        """Overwrite the sessions' records in the copies (all but `keep`)."""
+        doomed: list[Location] = []
+        for held in self._held.values():
+            for sid in session_ids:
+                records = held.pop(sid, [])
+                doomed += [loc for loc in records if loc != keep]
+                if keep in records:
+                    held[sid] = [keep]
+        if doomed:
+            self._files.erase(doomed)
+
+    def evict(self, now_ms: int) -> None:
+        """Delete the copies no session may still need (quiet for KEEP_MS), then the least
+        recently used past COPIES_BYTES."""
+        for segment in [s for s, held in self._held.items()
+                        if all(self._latest_ms.get(sid, 0) < now_ms - KEEP_MS for sid in held)]:
+            self._drop(segment)
+        while self._sizes and sum(self._sizes.values()) > COPIES_BYTES:
+            self._drop(next(iter(self._sizes)))
+        held_now = {sid for held in self._held.values() for sid in held}
+        self._latest_ms = {sid: ms for sid, ms in self._latest_ms.items() if sid in held_now}
+
+    def _drop(self, segment: int) -> None:
+        self._files.path(segment).unlink(missing_ok=True)
+        self._held.pop(segment, None)
+        self._sizes.pop(segment, None)
+
+    def clear(self) -> None:
+        for segment in list(self._held):
+            self._drop(segment)
+        self._latest_ms.clear()
+
+    def close(self) -> None:
+        self._files.close()
+
+
 def _prepare(con: duckdb.DuckDBPyConnection) -> list[tuple[int, int]]:
     con.execute(_TABLE)
     return [(int(s), int(n)) for s, n in con.execute("SELECT segment, applied_to FROM cluster_peer_segments").fetchall()]
+
+
+def _late_batches(con: duckdb.DuckDBPyConnection, chunk: Committed) -> int:
+    """The chunk's batches below a seq their session has indexed here: each makes it fold again."""
+    batches = [(r.meta.session_id, r.meta.seq) for _, r, _ in chunk if isinstance(r.meta, BatchMeta)]
+    if not batches:
+        return 0
+    top = dict(con.execute("SELECT session_id, max(seq) FROM records WHERE session_id IN (SELECT unnest(?::VARCHAR[])) "
+                           "GROUP BY session_id", [sorted({sid for sid, _ in batches})]).fetchall())
+    return sum(seq < top.get(sid, -1) for sid, seq in batches)
+
+
+def _tombstoned(cur: duckdb.DuckDBPyConnection, session_ids: list[str]) -> list[str]:
+    return [row[0] for row in cur.execute(
+        "SELECT session_id FROM tombstones WHERE session_id IN (SELECT unnest(?::VARCHAR[]))", [session_ids]).fetchall()]
 
 
 def _erased_sessions(chunk: Committed) -> list[str]:
@@ -191,7 +324,7 @@ def _in_transaction(con: duckdb.DuckDBPyConnection, work: Callable[[], T]) -> T:
 
 
 def scratch_dir(data_dir: Path) -> Path:
-    """Where a peer segment is downloaded while it is indexed (emptied at every start)."""
+    """Where peer segments are downloaded and their copies kept (emptied at every start)."""
     path = data_dir / "peer-segments"
     shutil.rmtree(path, ignore_errors=True)
     path.mkdir()

@@ -17,7 +17,7 @@ import functools
 import logging
 from bisect import bisect_right
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Protocol
 
 import duckdb
 import msgspec
@@ -29,8 +29,9 @@ from sessionstory.signals import SessionState, Signal, advance, settle
 from sessionstory.index.compaction import TABLES as COMPACTION_TABLES
 from sessionstory.index.compaction import apply_compacted, apply_dictionary, events_facts, newest_change
 from sessionstory.index.schema import TABLES
-from sessionstory.store import (BatchMeta, CompactedMeta, DictionaryMeta, EntityChange, Location, Record, SegmentLog,
+from sessionstory.store import (BatchMeta, CompactedMeta, DictionaryMeta, EntityChange, Location, Record,
                                 batches as batches_in)
+from sessionstory.store.compaction import Dictionaries
 from sessionstory.store.compression import decompress
 
 logger = logging.getLogger(__name__)
@@ -101,8 +102,17 @@ _SIGNAL_COLUMNS = {
 }
 
 
+class RecordSource(Protocol):
+    """Where a session's batches are read back from: the log (`SegmentLog`), or a cluster node's
+    log beside its copies of the peers' segments (cluster/peers.py)."""
+
+    dictionaries: Dictionaries
+
+    def read_many(self, locations: list[Location]) -> list[Record | None]: ...
+
+
 def apply_records(con: duckdb.DuckDBPyConnection, committed: Iterable[tuple[Location, Record, object]],
-                  log: SegmentLog | None = None) -> set[str]:
+                  log: RecordSource | None = None) -> set[str]:
     """Index the records; returns the sessions left with clicks whose outcome is pending. `log`:
     where a session's batches are read back when one arrives late (without it, it folds in as it comes)."""
     batches: list[tuple[Location, BatchMeta, BatchFacts]] = []
@@ -172,7 +182,7 @@ class _Flush:
 
 
 def _apply_batches(con: duckdb.DuckDBPyConnection, batches: list[tuple[Location, BatchMeta, BatchFacts]],
-                   log: SegmentLog | None = None) -> set[str]:
+                   log: RecordSource | None = None) -> set[str]:
     fresh, last_seqs = _drop_known(con, _drop_erased(con, batches))
     if not fresh:
         return set()
@@ -321,7 +331,7 @@ LoggedBatches = list[tuple[BatchMeta, BatchFacts]]  # each batch's meta and fact
 REFOLD_MOST = 360  # batches read back to refold a session: an hour of the SDK's 10-second batches, ~60 ms
 
 
-def _read_back(con: duckdb.DuckDBPyConnection, log: SegmentLog, sessions: set[str]) -> dict[str, LoggedBatches]:
+def _read_back(con: duckdb.DuckDBPyConnection, log: RecordSource, sessions: set[str]) -> dict[str, LoggedBatches]:
     """The batches indexed before of each session that received a late one, read back from the
     log. A session the log cannot give back whole (a record erased, a peer's store unreachable)
     keeps its rows, and its late batch folds in as it comes."""
@@ -345,7 +355,7 @@ def _read_back(con: duckdb.DuckDBPyConnection, log: SegmentLog, sessions: set[st
     return earlier
 
 
-def _logged_batches(log: SegmentLog, seqs: dict[int, Location]) -> LoggedBatches:
+def _logged_batches(log: RecordSource, seqs: dict[int, Location]) -> LoggedBatches:
     """The facts of the batches at these seqs, each from the record the index has it in (a
     compacted record holds many); LookupError if one is gone."""
     records = sorted(set(seqs.values()))
