@@ -40,6 +40,24 @@ const rrwebWithoutCanvas = {
   },
 };
 
+/**
+ * rrweb's replay with its CSS rewrite for :hover (adaptCssForReplay) exported beside the Replayer: the player
+ * draws the first frame with the recorded stylesheets and rewrites them right after (player/src/hover-css.ts).
+ * The export is all that changes; @rrweb/replay is pinned, and if the function moves the build fails here.
+ */
+const rrwebCssRewriteExported = {
+  name: "rrweb-css-rewrite-exported",
+  setup(build) {
+    build.onLoad({ filter: /@rrweb[\\/]replay[\\/]dist[\\/]replay\.js$/ }, ({ path }) => {
+      const source = readFileSync(path, "utf8");
+      if (!source.includes("\nfunction adaptCssForReplay(cssText, cache) {")) {
+        throw new Error(`${path}: rrweb's adaptCssForReplay is not where the player build expects it (see rrwebCssRewriteExported)`);
+      }
+      return { contents: `${source}\nexport { adaptCssForReplay };\n`, loader: "js" };
+    });
+  },
+};
+
 /** A stylesheet bundled and minified, as text: the dashboard bundles carry their own CSS (see web/js/styles.ts). */
 async function cssText(entry) {
   const result = await esbuild.build({ ...common, entryPoints: [entry], write: false, outfile: "inline.css" });
@@ -86,6 +104,7 @@ await Promise.all([
     // put in a third file that the player then fetches before it can start.
     target: ["es2022"],
     chunkNames: "player-chunks/[name]-[hash]",
+    plugins: [rrwebCssRewriteExported],
   }),
   esbuild.build({
     ...common,

@@ -12,6 +12,7 @@ import type { PanelContext } from "./panel-kit";
 import { buildMarkers } from "./markers";
 import { ConsolePanel, ErrorsPanel, EventsPanel, NetworkPanel, PagesPanel } from "./panels";
 import { bindKeys } from "./keyboard";
+import { HoverCss } from "./hover-css";
 import { frameRendered } from "./ready";
 import { createReplayer } from "./replayer";
 import { StageScaler, type Size } from "./scale";
@@ -38,6 +39,7 @@ const STAGE_CHROME_PX = 33;
 
 export class Player {
   readonly replayer: Replayer;
+  private readonly hoverCss: HoverCss;
   /** What has arrived so far, in timestamp order; the rest of a long session comes through extend() and prepend(). */
   private events: RecordedEvent[];
   /** Whether the session's end, and its start, have arrived. */
@@ -128,6 +130,7 @@ export class Player {
     // rrweb counts time from its first event: a mark at the session's start keeps its clock on the session's.
     this.startMark = this.startIn ? null : startMark(this.started);
     this.replayer = createReplayer(stage, this.startMark ? [this.startMark, ...events] : events, DEFAULTS);
+    this.hoverCss = new HoverCss(this.replayer);
     this.scaler = new StageScaler(viewport, stage, this.replayer.wrapper, (size, scale) => this.onScale(size, scale));
     const size = firstViewport(events);
     if (size) {
@@ -177,6 +180,7 @@ export class Player {
    * on screen: answered during it, their parsing and drawing would hold it up.
    */
   afterFirstFrame(): void {
+    this.hoverCss.afterFirstFrame();
     this.stepsPanel?.start();
     this.commentsPanel?.start();
     this.tabs?.start();
@@ -270,6 +274,7 @@ export class Player {
     const sameSize = sameViewport(firstViewport(this.events), viewportAt(this.events, this.started + ms));
     if (!sameSize) await new Promise((resolve) => setTimeout(resolve, 0));
     this.seek(ms);
+    this.hoverCss.afterFirstBuild(() => this.seek(ms));
     seeked();
     await frameRendered(this.replayer.iframe);
   }

@@ -1,0 +1,159 @@
+// rrweb's rewrite of the recorded page's CSS for :hover, done right after the first frame instead of before it.
+import type { Replayer } from "@rrweb/replay";
+import * as rrwebReplay from "@rrweb/replay";
+
+/**
+ * rrweb's own rewrite (exported by scripts/build.mjs, which fails the build if it moves): every selector with
+ * :hover gets a copy with the class `.\:hover`, which rrweb sets on the elements under the replayed mouse, and
+ * device-width/height media features become width/height ones.
+ */
+const adaptCss = (rrwebReplay as unknown as { adaptCssForReplay: (css: string) => string }).adaptCssForReplay;
+/** The media features rrweb rewrites (its MEDIA_SELECTOR): a stylesheet with one is rewritten before the frame. */
+const DEVICE_MEDIA = /(max|min)-device-(width|height)/;
+const HOVER_CLASS = ":hover";
+
+/**
+ * rrweb's cache of rewritten stylesheets (original text → rewritten), asked before every rewrite. While
+ * `deferring`, a stylesheet it has not rewritten yet is answered with itself, and remembered.
+ */
+class DeferringCache extends Map<string, string> {
+  deferring = true;
+  readonly deferred = new Set<string>();
+
+  override get(css: string): string | undefined {
+    const known = super.get(css);
+    if (known !== undefined || !this.deferring || css === "" || DEVICE_MEDIA.test(css)) return known;
+    this.deferred.add(css);
+    return css;
+  }
+}
+
+type Seeking = Pick<Replayer, "play" | "pause">;
+
+interface Idle {
+  cancel(): void;
+}
+
+/** `work` once the page has nothing else to do (within 2 s); a timer where there is no requestIdleCallback (Safari). */
+function whenIdle(work: () => void): Idle {
+  if (typeof requestIdleCallback === "function") {
+    const handle = requestIdleCallback(work, { timeout: 2000 });
+    return { cancel: () => cancelIdleCallback(handle) };
+  }
+  const handle = setTimeout(work, 50);
+  return { cancel: () => clearTimeout(handle) };
+}
+
+/**
+ * Builds the first frame with the recorded stylesheets as they are, and rewrites them (rrweb's hackCss) once it
+ * is on screen. The rewrite is postcss parsing and printing every stylesheet of the page, a quarter of a large
+ * page's build. Until an element has the class `:hover`, the copied selectors match nothing, and without
+ * device-width media features the rest of the rewrite changes nothing, so the frame is drawn the same; rrweb
+ * sets the class only when it replays the mouse (a seek or playback). So: a frame with a hovered element gets
+ * the rewrite before it is drawn, and any play or seek waits for it.
+ */
+export class HoverCss {
+  private readonly cache: DeferringCache | null;
+  /** The Replayer's own play and pause, while ours stand in front of them. */
+  private own: Seeking | null = null;
+  private idle: Idle = { cancel: () => undefined };
+  /** Where the deferred stylesheets are in the frame. */
+  private texts: Text[] = [];
+
+  /** Call right after the Replayer is made, before its first full snapshot is built. */
+  constructor(private readonly replayer: Replayer) {
+    const holder = (replayer as unknown as { cache?: { stylesWithHoverClass?: unknown } }).cache;
+    this.cache = holder && holder.stylesWithHoverClass instanceof Map && typeof adaptCss === "function" ? new DeferringCache() : null;
+    if (holder && this.cache) holder.stylesWithHoverClass = this.cache;
+  }
+
+  /**
+   * Call right after the seek that builds the first frame, in the same task: the rewrite is done at once if the
+   * frame needs it, else it waits for `afterFirstFrame` or for the next play or seek, whichever comes first.
+   * `seekAgain` builds the frame again, rewritten: for a style element whose text rrweb split between several
+   * text nodes, which this does not take apart.
+   */
+  afterFirstBuild(seekAgain: () => void): void {
+    const cache = this.cache;
+    if (!cache) return;
+    cache.deferring = false;
+    if (cache.deferred.size === 0) return;
+    const found = this.styleTexts(cache.deferred);
+    if (found === null) {
+      cache.deferred.clear();
+      seekAgain();
+    } else {
+      this.texts = found.texts;
+      if (found.hovered) this.rewrite();
+      else this.holdSeeks();
+    }
+  }
+
+  /** Once the first frame is on screen: the rewrite, when the page has nothing else to do. */
+  afterFirstFrame(): void {
+    if (this.cache?.deferred.size) this.idle = whenIdle(() => this.rewrite());
+  }
+
+  /**
+   * The text nodes that hold a deferred stylesheet (each the only text of its style element), and whether an
+   * element is hovered; null if a style element has several text nodes. A deferred stylesheet found nowhere
+   * left no trace: it is rewritten into the cache all the same.
+   */
+  private styleTexts(deferred: Set<string>): { texts: Text[]; hovered: boolean } | null {
+    const mirror = this.replayer.getMirror();
+    const texts: Text[] = [];
+    let hovered = false;
+    for (const id of mirror.getIds()) {
+      const node = mirror.getNode(id);
+      // Nodes of the frame's own realm: `instanceof Element` would be false.
+      if (node?.nodeType !== Node.ELEMENT_NODE) continue;
+      const element = node as Element;
+      if (element.classList.contains(HOVER_CLASS)) hovered = true;
+      if (element.localName !== "style") continue;
+      const children = Array.from(element.childNodes).filter((child): child is Text => child.nodeType === Node.TEXT_NODE);
+      if (children.length > 1) return null;
+      if (children.length === 1 && deferred.has(children[0].data)) texts.push(children[0]);
+    }
+    return { texts, hovered };
+  }
+
+  /** rrweb's rewrite of each deferred stylesheet, into the frame and into its cache. */
+  private rewrite(): void {
+    const cache = this.cache;
+    if (!cache || cache.deferred.size === 0) return;
+    this.idle.cancel();
+    this.releaseSeeks();
+    const rewritten = new Map<string, string>();
+    for (const css of cache.deferred) rewritten.set(css, adaptCss(css));
+    cache.deferred.clear();
+    for (const [css, adapted] of rewritten) cache.set(css, adapted);
+    for (const text of this.texts) {
+      const adapted = rewritten.get(text.data);
+      if (adapted !== undefined) text.data = adapted;
+    }
+    this.texts = [];
+  }
+
+  /** Any play or seek (ours, rrweb's own, a test's) rewrites first: it may hover an element. */
+  private holdSeeks(): void {
+    const replayer = this.replayer;
+    this.own = { play: replayer.play, pause: replayer.pause };
+    const own = this.own;
+    replayer.play = (timeOffset?: number) => {
+      this.rewrite();
+      own.play.call(replayer, timeOffset);
+    };
+    replayer.pause = (timeOffset?: number) => {
+      this.rewrite();
+      own.pause.call(replayer, timeOffset);
+    };
+  }
+
+  private releaseSeeks(): void {
+    if (!this.own) return;
+    // The instance's own properties shadowed the prototype's methods: removing them restores rrweb's.
+    delete (this.replayer as Partial<Seeking>).play;
+    delete (this.replayer as Partial<Seeking>).pause;
+    this.own = null;
+  }
+}
