@@ -15,9 +15,9 @@ import pytest
 
 from sessionstory.config import load_settings, prepare_data_dir
 from sessionstory.datadir import DataDir
-from sessionstory.index.apply import apply_records, insert_rows, replace_rows
+from sessionstory.index.apply import apply_records, insert_rows, refold, replace_rows, settle_quiet
 from sessionstory.ingest import prepare
-from sessionstory.store import EntityChange, Kind, Location, Record
+from sessionstory.store import EntityChange, Kind, Location, Record, SegmentLog
 from tests.conftest import batch, meta_event
 from tests.events import click, custom, error, mouse_moves, mutation, network, page
 
@@ -313,3 +313,31 @@ def test_a_session_past_the_refold_limit_takes_a_late_batch_as_it_comes(
     got = dd.index.read(lambda cur: cur.execute("SELECT count(*) FROM records WHERE session_id = 'reversed'").fetchall())
     assert got == [(4,)]
     assert "session reversed has 3 batches indexed; its late batch is folded in as it came" in caplog.text
+
+
+def test_late_batches_put_off_fold_in_with_one_refold(dd: DataDir, tmp_path: Path) -> None:
+    """As a cluster node's peer indexer takes a peer segment: batches 0 and 2 indexed, then 1 and 3
+    arrive late in two chunks, only recorded; one refold at the end gives the in-order rows."""
+    key, visit = dd.projects.create("Shop").public_key, frustrated_visit()
+    send_visit(dd, key, "in-order", visit, [0, 1, 2, 3], together=False)
+    peer = SegmentLog(tmp_path / "peer")  # where the batches are read back from
+    taken = []
+    for seq, (events, agent, ip) in enumerate(visit):
+        body = json.dumps(batch(key, "put-off", seq, events, visitor_id="v-put-off")).encode()
+        prepared = prepare(dd.projects, body, "", None, agent, dd.settings.limits, client_ip=ip)
+        taken.append((peer.append_now(prepared.record), prepared.record, prepared.facts))
+    later: set[str] = set()
+    dd.index.write(lambda con: apply_records(con, [taken[0], taken[2]], peer, later)).result()
+    assert later == set()
+    for seq in (1, 3):
+        dd.index.write(lambda con, seq=seq: apply_records(con, [taken[seq]], peer, later)).result()  # type: ignore[misc]
+        assert later == {"put-off"}
+    recorded = dd.index.read(lambda cur: cur.execute(
+        "SELECT (SELECT count(*) FROM records WHERE session_id = 'put-off'), page_count FROM sessions WHERE id = 'put-off'"
+    ).fetchall())
+    assert recorded == [(4, 2)], "all four recorded; batch 1's page view not folded in yet"
+    pending, unread = dd.index.write(lambda con: refold(con, sorted(later), peer)).result()
+    assert unread == set()
+    dd.index.write(lambda con: settle_quiet(con, sorted(pending))).result()
+    assert session_rows(dd, "put-off") == session_rows(dd, "in-order")
+    peer.close()

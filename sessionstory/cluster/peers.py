@@ -33,7 +33,7 @@ import duckdb
 
 from sessionstory.cluster.periodic import Periodic
 from sessionstory.index import Index
-from sessionstory.index.apply import apply_records, settle_quiet
+from sessionstory.index.apply import apply_records, refold, settle_quiet
 from sessionstory.index.compaction import forget_session
 from sessionstory.index.database import QUIET_AFTER_S
 from sessionstory.index.sessions import delete_session, record_locations
@@ -41,7 +41,6 @@ from sessionstory.store import BatchMeta, CompactedMeta, EntityChange, Location,
 from sessionstory.store.compaction import Dictionaries
 from sessionstory.store.objects import ObjectStore, short_error
 from sessionstory.store.records import Sealer
-from sessionstory.store.segments import segment_path
 from sessionstory.store.shipping import first_segment, segment_key, segment_of
 
 log = logging.getLogger(__name__)
@@ -53,10 +52,13 @@ CHUNK = 500  # records per transaction: a 64 MiB segment is not one giant write
 # COPIES_BYTES (the least recently used go first). A refold missing a copy reads by ranged GETs.
 KEEP_MS = 30 * 60 * 1000
 COPIES_BYTES = 1 << 30
+REFOLD_GROUP = 100  # sessions folded again per transaction
 # How much of each peer segment this index holds, in the transactions of its rows (a crash
-# resumes exactly there). A table of this module's own, beside the index's.
-_TABLE = """CREATE TABLE IF NOT EXISTS cluster_peer_segments (
-    segment INTEGER PRIMARY KEY, applied_to BIGINT NOT NULL)"""
+# resumes exactly there), and the sessions whose late batches were recorded but not yet folded
+# in (index/apply.py's `later`; folded at the end of the poll, or of the next after a crash).
+# Tables of this module's own, beside the index's.
+_TABLES = """CREATE TABLE IF NOT EXISTS cluster_peer_segments (segment INTEGER PRIMARY KEY, applied_to BIGINT NOT NULL);
+CREATE TABLE IF NOT EXISTS cluster_refolds (session_id VARCHAR PRIMARY KEY)"""
 
 Committed = list[tuple[Location, Record, object]]
 T = TypeVar("T")
@@ -107,6 +109,7 @@ class PeerIndexer:
             for node in self._peer_nodes():
                 for segment, size in self._new_segments(node):
                     count += self._index_segment(segment, size)
+            self._refold_put_off()
             self._settle_quiet()
             self._erase_tombstoned()
             self.copies.evict(int(time.time() * 1000))
@@ -145,8 +148,10 @@ class PeerIndexer:
 
     def _apply(self, segment: int, chunk: Committed, applied_to: int) -> int:
         def rows(con: duckdb.DuckDBPyConnection) -> tuple[set[str], int]:
-            late = _late_batches(con, chunk)
-            pending = apply_records(con, chunk, self.copies) if chunk else set()
+            late, put_off = _late_batches(con, chunk), set[str]()
+            # A session with a late batch is folded again once at the end of the poll, not once per chunk.
+            pending = apply_records(con, chunk, self.copies, put_off) if chunk else set()
+            con.execute("INSERT INTO cluster_refolds SELECT unnest(?::VARCHAR[]) ON CONFLICT DO NOTHING", [sorted(put_off)])
             con.execute("INSERT INTO cluster_peer_segments VALUES (?, ?) ON CONFLICT (segment) "
                         "DO UPDATE SET applied_to = excluded.applied_to", [segment, applied_to])
             return pending, late
@@ -166,6 +171,24 @@ class PeerIndexer:
         self.indexed += len(chunk)
         self.late += late
         return len(chunk)
+
+    def _refold_put_off(self) -> None:
+        """Fold again, each once, the sessions whose late batches this poll's chunks only recorded."""
+        put_off = [row[0] for row in self._index.read(
+            lambda cur: cur.execute("SELECT session_id FROM cluster_refolds ORDER BY session_id").fetchall(), fresh=False)]
+        for start in range(0, len(put_off), REFOLD_GROUP):
+            group = put_off[start:start + REFOLD_GROUP]
+
+            def again(con: duckdb.DuckDBPyConnection, group: list[str] = group) -> set[str]:
+                pending, unread = refold(con, group, self.copies)
+                if unread:
+                    log.error("%d sessions could not be read back to fold their late peer batches in; "
+                              "a reindex will", len(unread))
+                con.execute("DELETE FROM cluster_refolds WHERE session_id IN (SELECT unnest(?::VARCHAR[]))", [group])
+                return pending
+
+            pending = self._index.write(lambda con: _in_transaction(con, lambda: again(con))).result()
+            self._pending.update(dict.fromkeys(pending, time.monotonic()))
 
     def _erase_tombstoned(self) -> None:
         """Sessions erased, deleted or expired through this node (or a peer whose tombstone came
@@ -272,7 +295,7 @@ class PeerCopies:
 
 
 def _prepare(con: duckdb.DuckDBPyConnection) -> list[tuple[int, int]]:
-    con.execute(_TABLE)
+    con.execute(_TABLES)
     return [(int(s), int(n)) for s, n in con.execute("SELECT segment, applied_to FROM cluster_peer_segments").fetchall()]
 
 

@@ -112,12 +112,14 @@ class RecordSource(Protocol):
 
 
 def apply_records(con: duckdb.DuckDBPyConnection, committed: Iterable[tuple[Location, Record, object]],
-                  log: RecordSource | None = None) -> set[str]:
+                  log: RecordSource | None = None, later: set[str] | None = None) -> set[str]:
     """Index the records; returns the sessions left with clicks whose outcome is pending. `log`:
-    where a session's batches are read back when one arrives late (without it, it folds in as it comes)."""
+    where a session's batches are read back when one arrives late (without it, it folds in as it
+    comes). `later`: given, such a session is not folded again now but joins it, its batches only
+    recorded, for the caller to `refold` once after many calls (a peer segment's chunks)."""
     batches: list[tuple[Location, BatchMeta, BatchFacts]] = []
     pending: set[str] = set()
-    apply_batches = functools.partial(_apply_batches, log=log)
+    apply_batches = functools.partial(_apply_batches, log=log, later=later)
     for location, record, note in committed:
         if isinstance(record.meta, BatchMeta):
             facts = note if isinstance(note, BatchFacts) else facts_of(record)
@@ -182,19 +184,56 @@ class _Flush:
 
 
 def _apply_batches(con: duckdb.DuckDBPyConnection, batches: list[tuple[Location, BatchMeta, BatchFacts]],
-                   log: RecordSource | None = None) -> set[str]:
-    fresh, last_seqs = _drop_known(con, _drop_erased(con, batches))
+                   log: RecordSource | None = None, later: set[str] | None = None) -> set[str]:
+    fresh, indexed = _drop_known(con, _drop_erased(con, batches))
     if not fresh:
         return set()
-    late = {m.session_id for _, m, _ in fresh if m.seq < last_seqs.get(m.session_id, -1)}
-    earlier = _read_back(con, log, late) if late and log is not None else {}
+    late = {m.session_id for _, m, _ in fresh if m.seq < indexed.get(m.session_id, (0, -1))[1]}
+    put_off = _put_off(fresh, indexed, late, later)
+    earlier = _read_back(con, log, late - put_off) if late - put_off and log is not None else {}
     insert_rows(con, "records", [(m.session_id, m.seq, loc.segment, loc.offset, loc.length) for loc, m, _ in fresh])
+    fresh = [batch for batch in fresh if batch[1].session_id not in put_off]  # recorded, to be folded by `refold`
     flush = _Flush(con, sorted({m.session_id for _, m, _ in fresh}))
     _unfold(con, flush, earlier)
-    folding = [(m, f) for _, m, f in fresh] + [batch for held in earlier.values() for batch in held]
+    return _fold(con, flush, [(m, f) for _, m, f in fresh] + [batch for held in earlier.values() for batch in held],
+                 earlier.keys())
+
+
+def _put_off(fresh: list[tuple[Location, BatchMeta, BatchFacts]], indexed: dict[str, tuple[int, int]], late: set[str],
+             later: set[str] | None) -> set[str]:
+    """The sessions whose batches are only recorded now, and folded again once by the caller
+    (`later` given, which they join): each with a late batch, or put off already, and not past
+    REFOLD_MOST batches (the caller's one refold reads every batch back)."""
+    if later is None:
+        return set()
+    put_off = {sid for _, m, _ in fresh if (sid := m.session_id) in late | later and indexed.get(sid, (0, -1))[0] < REFOLD_MOST}
+    later |= put_off
+    return put_off
+
+
+def refold(con: duckdb.DuckDBPyConnection, session_ids: list[str], log: RecordSource) -> tuple[set[str], set[str]]:
+    """Fold these sessions again from their first batch, each read back from `log`: the sessions
+    `apply_records` put off (`later`). The sessions left with pending clicks, and those the log
+    could not give back (their rows lack the batches put off until a reindex)."""
+    earlier = _read_back(con, log, set(session_ids), bounded=False)  # `_put_off` bounded them
+    flush = _Flush(con, sorted(earlier))
+    _unfold(con, flush, earlier)
+    pending = _fold(con, flush, [batch for held in earlier.values() for batch in held], earlier.keys())
+    return pending, _still_recorded(con, set(session_ids) - earlier.keys())
+
+
+def _still_recorded(con: duckdb.DuckDBPyConnection, session_ids: set[str]) -> set[str]:
+    """Those of the sessions the index has batches of (not erased meanwhile)."""
+    return {row[0] for row in con.execute("SELECT DISTINCT session_id FROM records WHERE session_id IN "
+                                          "(SELECT unnest(?::VARCHAR[]))", [sorted(session_ids)]).fetchall()}
+
+
+def _fold(con: duckdb.DuckDBPyConnection, flush: _Flush, folding: LoggedBatches, refolded: Iterable[str]) -> set[str]:
+    """Fold the batches into their sessions in seq order and write the rows; the sessions left
+    with pending clicks."""
     for meta, facts in sorted(folding, key=lambda batch: batch[0].seq):
         _merge(flush, meta, facts)
-    flush.new_sessions -= earlier.keys()  # folded again, not new
+    flush.new_sessions -= set(refolded)  # folded again, not new
     for table, rows in flush.tables.items():
         insert_rows(con, table, rows)
     _write_sessions(con, flush)
@@ -306,35 +345,37 @@ def _drop_erased(
 
 def _drop_known(
     con: duckdb.DuckDBPyConnection, batches: list[tuple[Location, BatchMeta, BatchFacts]]
-) -> tuple[list[tuple[Location, BatchMeta, BatchFacts]], dict[str, int]]:
+) -> tuple[list[tuple[Location, BatchMeta, BatchFacts]], dict[str, tuple[int, int]]]:
     """Keep each (session, seq) once (the log may hold a batch twice after a failed write, and a
-    client may send one again); with the highest seq each session had indexed before."""
+    client may send one again); with how many batches each session had indexed before, and its
+    highest seq."""
     sessions = sorted({m.session_id for _, m, _ in batches})
     known = set(
         con.execute("SELECT session_id, seq FROM records WHERE session_id IN (SELECT unnest(?::VARCHAR[]))",
                     [sessions]).fetchall()
     )
-    last_seqs: dict[str, int] = {}
+    indexed: dict[str, tuple[int, int]] = {}
     for sid, seq in known:
-        if seq > last_seqs.get(sid, -1):
-            last_seqs[sid] = seq
+        count, top = indexed.get(sid, (0, -1))
+        indexed[sid] = (count + 1, max(top, seq))
     fresh = []
     for item in batches:
         key = (item[1].session_id, item[1].seq)
         if key not in known:
             known.add(key)
             fresh.append(item)
-    return fresh, last_seqs
+    return fresh, indexed
 
 
 LoggedBatches = list[tuple[BatchMeta, BatchFacts]]  # each batch's meta and facts, read back from the log
-REFOLD_MOST = 360  # batches read back to refold a session: an hour of the SDK's 10-second batches, ~60 ms
+REFOLD_MOST = 360  # batches read back to refold a session: twelve busy minutes at the SDK's 2-second pace, ~60 ms
 
 
-def _read_back(con: duckdb.DuckDBPyConnection, log: RecordSource, sessions: set[str]) -> dict[str, LoggedBatches]:
-    """The batches indexed before of each session that received a late one, read back from the
-    log. A session the log cannot give back whole (a record erased, a peer's store unreachable)
-    keeps its rows, and its late batch folds in as it comes."""
+def _read_back(con: duckdb.DuckDBPyConnection, log: RecordSource, sessions: set[str],
+               bounded: bool = True) -> dict[str, LoggedBatches]:
+    """The batches indexed of each session that received a late one, read back from the log
+    (`bounded`: sessions with more than REFOLD_MOST left out). A session the log cannot give back whole (a record
+    erased, a peer's store unreachable) keeps its rows, and its late batch folds in as it comes."""
     where: dict[str, dict[int, Location]] = {}
     for sid, seq, segment, offset, length in con.execute(
         'SELECT session_id, seq, segment, "offset", length FROM records '
@@ -343,7 +384,7 @@ def _read_back(con: duckdb.DuckDBPyConnection, log: RecordSource, sessions: set[
         where.setdefault(sid, {})[seq] = Location(segment, offset, length)
     earlier = {}
     for sid, seqs in where.items():
-        if len(seqs) > REFOLD_MOST:
+        if bounded and len(seqs) > REFOLD_MOST:
             # Past this a refold costs more than the order is worth, and a client sending its
             # batches in reverse would make the writer read the session back once per batch.
             logger.info("session %s has %d batches indexed; its late batch is folded in as it came", sid, len(seqs))

@@ -43,28 +43,34 @@ def _record(node: DataDir, sessions: int, batch_events: int) -> int:
     return batches
 
 
-def _costed(work: Callable[[], object]) -> tuple[float, float]:
+def costed(work: Callable[[], object]) -> tuple[float, float]:
     """Wall seconds and this process's CPU seconds of `work`."""
     wall, cpu = time.perf_counter(), time.process_time()
     work()
     return time.perf_counter() - wall, time.process_time() - cpu
 
 
+def shipping_node(work: Path, pg: Postgres, s3: MotoS3, name: str) -> tuple[DataDir, dict[str, str]]:
+    """Node A on a fresh bucket and catalog (`name`), its log shipped once sealed by hand; and the
+    environment of its peers."""
+    env = {"SESSIONSTORY_STORE_URL": f"s3://{s3.create_bucket(name)}/cluster",
+           "SESSIONSTORY_STORE_SEAL_SECONDS": "3600", "SESSIONSTORY_CATALOG_URL": pg.create_database(name), **s3.env}
+    writer = DataDir(prepare_data_dir(load_settings(work / "a", env=env)))
+    writer.index.start()
+    writer.log.start()
+    writer.shipper.start(writer.log)  # type: ignore[union-attr]
+    return writer, env
+
+
 def measure(sessions: int, batch_events: int) -> list[str]:
     work = Path(tempfile.mkdtemp(prefix="peer-cost-"))
     pg, s3 = Postgres().start(), MotoS3(work).start()
     try:
-        env = {"SESSIONSTORY_STORE_URL": f"s3://{s3.create_bucket('cost')}/cluster",
-               "SESSIONSTORY_STORE_SEAL_SECONDS": "3600", "SESSIONSTORY_CATALOG_URL": pg.create_database("cost"),
-               **s3.env}
-        writer = DataDir(prepare_data_dir(load_settings(work / "a", env=env)))
-        writer.index.start()
-        writer.log.start()
-        writer.shipper.start(writer.log)  # type: ignore[union-attr]
+        writer, env = shipping_node(work, pg, s3, "cost")
         batches = _record(writer, sessions, batch_events)
         writer.log.roll()
         writer.shipper.wait_idle(300)  # type: ignore[union-attr]
-        own_wall, own_cpu = _costed(writer.reindex)
+        own_wall, own_cpu = costed(writer.reindex)
         reader = DataDir(prepare_data_dir(load_settings(work / "b", env=env)))
         reader.index.start()  # the index writer, not the node's own peer thread
         shipper = reader.shipper
@@ -73,7 +79,7 @@ def measure(sessions: int, batch_events: int) -> list[str]:
                             scratch_dir(work / "b"), poll_s=3600)
         peers.start()  # its thread waits an hour: the poll below is the one that indexes
         indexed: list[int] = []
-        peer_wall, peer_cpu = _costed(lambda: indexed.append(peers.poll()))
+        peer_wall, peer_cpu = costed(lambda: indexed.append(peers.poll()))
         listed = reader.index.read(lambda cur: cur.execute("SELECT count(*) FROM sessions").fetchone()[0])
         peers.stop()
         for node in (reader, writer):
