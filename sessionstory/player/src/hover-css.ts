@@ -10,7 +10,6 @@ import * as rrwebReplay from "@rrweb/replay";
 const adaptCss = (rrwebReplay as unknown as { adaptCssForReplay: (css: string) => string }).adaptCssForReplay;
 /** The media features rrweb rewrites (its MEDIA_SELECTOR): a stylesheet with one is rewritten before the frame. */
 const DEVICE_MEDIA = /(max|min)-device-(width|height)/;
-const HOVER_CLASS = ":hover";
 
 /**
  * rrweb's cache of rewritten stylesheets (original text → rewritten), asked before every rewrite. While
@@ -29,6 +28,12 @@ class DeferringCache extends Map<string, string> {
 }
 
 type Seeking = Pick<Replayer, "play" | "pause">;
+/** rrweb's own (private) method that sets the class `:hover`, which this stands in front of. */
+type Hovering = { hoverElements?: (element: Element) => void };
+/** What rrweb's mirror is told of each node it builds: the node as recorded. */
+type Recorded = { type?: number; tagName?: string; attributes?: Record<string, unknown> };
+type Adding = { add?: (node: Node, recorded: Recorded) => void };
+const ELEMENT = 2; // rrweb-snapshot's NodeType.Element
 
 interface Idle {
   cancel(): void;
@@ -59,12 +64,32 @@ export class HoverCss {
   private idle: Idle = { cancel: () => undefined };
   /** Where the deferred stylesheets are in the frame. */
   private texts: Text[] = [];
+  /** Whether rrweb set the class `:hover` while building the first frame. */
+  private hovered = false;
+  /** The style elements rrweb built for the first frame (a recorded <link> with its CSS becomes one). */
+  private readonly styles: Node[] = [];
 
   /** Call right after the Replayer is made, before its first full snapshot is built. */
   constructor(private readonly replayer: Replayer) {
     const holder = (replayer as unknown as { cache?: { stylesWithHoverClass?: unknown } }).cache;
-    this.cache = holder && holder.stylesWithHoverClass instanceof Map && typeof adaptCss === "function" ? new DeferringCache() : null;
-    if (holder && this.cache) holder.stylesWithHoverClass = this.cache;
+    const hovering = replayer as unknown as Hovering;
+    const ownHover = hovering.hoverElements;
+    const mirror = replayer.getMirror() as unknown as Adding;
+    const ownAdd = mirror.add;
+    const known = holder?.stylesWithHoverClass instanceof Map && typeof adaptCss === "function";
+    this.cache = known && ownHover && ownAdd ? new DeferringCache() : null;
+    if (!holder || !this.cache || !ownHover || !ownAdd) return;
+    holder.stylesWithHoverClass = this.cache;
+    hovering.hoverElements = (element: Element) => {
+      this.hovered = true;
+      ownHover.call(replayer, element);
+    };
+    mirror.add = (node: Node, recorded: Recorded) => {
+      if (recorded.type === ELEMENT && (recorded.tagName === "style" || typeof recorded.attributes?._cssText === "string")) {
+        this.styles.push(node);
+      }
+      ownAdd.call(mirror, node, recorded);
+    };
   }
 
   /**
@@ -77,14 +102,17 @@ export class HoverCss {
     const cache = this.cache;
     if (!cache) return;
     cache.deferring = false;
+    // The instance's own properties shadowed the prototype's methods: removing them restores rrweb's.
+    delete (this.replayer as unknown as Hovering).hoverElements;
+    delete (this.replayer.getMirror() as unknown as Adding).add;
     if (cache.deferred.size === 0) return;
-    const found = this.styleTexts(cache.deferred);
-    if (found === null) {
+    const texts = this.styleTexts(cache.deferred);
+    if (texts === null) {
       cache.deferred.clear();
       seekAgain();
     } else {
-      this.texts = found.texts;
-      if (found.hovered) this.rewrite();
+      this.texts = texts;
+      if (this.hovered) this.rewrite();
       else this.holdSeeks();
     }
   }
@@ -95,26 +123,19 @@ export class HoverCss {
   }
 
   /**
-   * The text nodes that hold a deferred stylesheet (each the only text of its style element), and whether an
-   * element is hovered; null if a style element has several text nodes. A deferred stylesheet found nowhere
-   * left no trace: it is rewritten into the cache all the same.
+   * The text nodes that hold a deferred stylesheet, each the only text of its style element; null if a style
+   * element has several. A deferred stylesheet found nowhere left no trace: it is rewritten into the cache all
+   * the same.
    */
-  private styleTexts(deferred: Set<string>): { texts: Text[]; hovered: boolean } | null {
-    const mirror = this.replayer.getMirror();
+  private styleTexts(deferred: Set<string>): Text[] | null {
     const texts: Text[] = [];
-    let hovered = false;
-    for (const id of mirror.getIds()) {
-      const node = mirror.getNode(id);
-      // Nodes of the frame's own realm: `instanceof Element` would be false.
-      if (node?.nodeType !== Node.ELEMENT_NODE) continue;
-      const element = node as Element;
-      if (element.classList.contains(HOVER_CLASS)) hovered = true;
-      if (element.localName !== "style") continue;
-      const children = Array.from(element.childNodes).filter((child): child is Text => child.nodeType === Node.TEXT_NODE);
+    for (const node of this.styles) {
+      const children = Array.from(node.childNodes).filter((child): child is Text => child.nodeType === Node.TEXT_NODE);
       if (children.length > 1) return null;
       if (children.length === 1 && deferred.has(children[0].data)) texts.push(children[0]);
     }
-    return { texts, hovered };
+    this.styles.length = 0;
+    return texts;
   }
 
   /** rrweb's rewrite of each deferred stylesheet, into the frame and into its cache. */
@@ -157,3 +178,4 @@ export class HoverCss {
     this.own = null;
   }
 }
+
