@@ -81,7 +81,8 @@ export class HoverCss {
     if (!holder || !this.cache || !ownHover || !ownAdd) return;
     holder.stylesWithHoverClass = this.cache;
     hovering.hoverElements = (element: Element) => {
-      this.hovered = true;
+      // rrweb sets the class on the element and its ancestors: on none when the mouse was over the document.
+      this.hovered ||= element.classList !== undefined || element.parentElement !== null;
       ownHover.call(replayer, element);
     };
     mirror.add = (node: Node, recorded: Recorded) => {

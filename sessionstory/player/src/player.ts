@@ -24,6 +24,11 @@ import { Timeline } from "./timeline";
 import { UrlBar } from "./urlbar";
 
 const DEFAULTS = { speed: 1, skipInactive: true };
+/**
+ * Seeks apply the events before their moment to the recorded page itself, not to rrweb's virtual DOM: opening
+ * 4.5 minutes after a full snapshot of a large page, rrweb's seek took about half as long (docs/performance.md).
+ */
+const REPLAY = { ...DEFAULTS, virtualDomSeeks: false };
 /** After skipping an idle stretch, resume this long before the next action so it does not come out of nowhere. */
 const SKIP_LEAD_MS = 1000;
 /** How long the "Skipping inactivity" badge stays up after a jump (rrweb's own skipping shows it throughout). */
@@ -129,7 +134,7 @@ export class Player {
 
     // rrweb counts time from its first event: a mark at the session's start keeps its clock on the session's.
     this.startMark = this.startIn ? null : startMark(this.started);
-    this.replayer = createReplayer(stage, this.startMark ? [this.startMark, ...events] : events, DEFAULTS);
+    this.replayer = createReplayer(stage, this.startMark ? [this.startMark, ...events] : events, REPLAY);
     this.hoverCss = new HoverCss(this.replayer);
     this.scaler = new StageScaler(viewport, stage, this.replayer.wrapper, (size, scale) => this.onScale(size, scale));
     const size = firstViewport(events);

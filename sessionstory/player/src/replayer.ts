@@ -5,6 +5,13 @@ import { LoadError, type RecordedEvent } from "./events";
 export interface ReplaySettings {
   speed: number;
   skipInactive: boolean;
+  /**
+   * Whether a seek applies the events before its moment to rrweb's virtual DOM (a copy of the whole recorded
+   * page, compared node by node with the page afterwards) rather than to the page itself (default: yes, except
+   * in live mode). On a large page with a few minutes of changes the copy and the comparison cost more than the
+   * changes do: the player says no.
+   */
+  virtualDomSeeks?: boolean;
 }
 
 /**
@@ -27,7 +34,7 @@ export function createReplayer(
     UNSAFE_replayCanvas: false,
     liveMode,
     // Events cast "at once" (as live mode does) would collect in rrweb's virtual DOM until a seek flushes it.
-    useVirtualDom: !liveMode,
+    useVirtualDom: !liveMode && (settings.virtualDomSeeks ?? true),
     // rrweb's tail is a canvas drawn over the page; the cursor alone is enough and keeps frames clean.
     mouseTail: false,
     // The warnings are about rrweb internals (missing nodes); the person watching cannot act on them.
