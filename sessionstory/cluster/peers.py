@@ -52,6 +52,8 @@ CHUNK = 500  # records per transaction: a 64 MiB segment is not one giant write
 # COPIES_BYTES (the least recently used go first). A refold missing a copy reads by ranged GETs.
 KEEP_MS = 30 * 60 * 1000
 COPIES_BYTES = 1 << 30
+EVICT_EVERY_MS = 10_000
+TOMBSTONE_SKEW_MS = 10 * 60 * 1000  # a tombstone indexed here may be stamped this much before the newest seen
 REFOLD_GROUP = 100  # sessions folded again per transaction
 # How much of each peer segment this index holds, in the transactions of its rows (a crash
 # resumes exactly there), and the sessions whose late batches were recorded but not yet folded
@@ -79,6 +81,7 @@ class PeerIndexer:
         self._timer = Periodic("peer-indexer", poll_s, self._poll_or_log)
         self.indexed = 0  # peer records indexed since start (metrics, tests)
         self.late = 0  # of which batches below a seq their session had indexed here: each refolded it
+        self._tombstones_seen_ms = int(time.time() * 1000)  # the copies start empty: older ones erased nothing
 
     def start(self) -> None:
         self.reset()
@@ -191,11 +194,14 @@ class PeerIndexer:
             self._pending.update(dict.fromkeys(pending, time.monotonic()))
 
     def _erase_tombstoned(self) -> None:
-        """Sessions erased, deleted or expired through this node (or a peer whose tombstone came
-        first): their batches leave the copies as they left the log."""
-        held = self.copies.sessions()
-        if held:
-            self.copies.erase(self._index.read(lambda cur: _tombstoned(cur, held), fresh=False))
+        """Sessions erased, deleted or expired through this node (a peer's come with its log,
+        `_apply`): their batches leave the copies as they left the log. Tombstones stamped since
+        the last look, less TOMBSTONE_SKEW_MS, as this node's clock stamps its own."""
+        since = self._tombstones_seen_ms - TOMBSTONE_SKEW_MS
+        stamped = self._index.read(lambda cur: cur.execute(
+            "SELECT session_id, at_ms FROM tombstones WHERE at_ms > ?", [since]).fetchall(), fresh=False)
+        self.copies.erase([sid for sid, _ in stamped])
+        self._tombstones_seen_ms = max([self._tombstones_seen_ms, *(at for _, at in stamped)])
 
     def settle_all(self) -> None:
         """Judge every pending click of peer sessions now (tests, as `Index.settle_all`)."""
@@ -224,8 +230,10 @@ class PeerCopies:
         self._own_log = own_log
         self.dictionaries: Dictionaries = (own_log or self._files).dictionaries
         self._held: dict[int, dict[str, list[Location]]] = {}  # copy -> its records of each session
+        self._copies_of: dict[str, set[int]] = {}  # session -> the copies holding its records
         self._sizes: dict[int, int] = {}  # copy -> its bytes, the least recently used first
         self._latest_ms: dict[str, int] = {}  # session -> when its latest peer batch was received
+        self._next_evict_ms = 0
 
     def put(self, segment: int, data: bytes) -> None:
         self._files.path(segment).write_bytes(data)
@@ -243,6 +251,7 @@ class PeerCopies:
             self._latest_ms[meta.session_id] = max(meta.received_ms, self._latest_ms.get(meta.session_id, 0))
         if isinstance(meta, BatchMeta | CompactedMeta):
             self._held[location.segment].setdefault(meta.session_id, []).append(location)
+            self._copies_of.setdefault(meta.session_id, set()).add(location.segment)
 
     def read_many(self, locations: list[Location]) -> list[Record | None]:
         copied = [loc for loc in locations if loc.segment in self._held]
@@ -255,34 +264,41 @@ class PeerCopies:
         return [found.get(loc) for loc in locations]
 
     def sessions(self) -> list[str]:
-        return sorted({sid for held in self._held.values() for sid in held})
+        return sorted(self._copies_of)
 
     def erase(self, session_ids: list[str], keep: Location | None = None) -> None:
         """Overwrite the sessions' records in the copies (all but `keep`)."""
         doomed: list[Location] = []
-        for held in self._held.values():
-            for sid in session_ids:
-                records = held.pop(sid, [])
+        for sid in session_ids:
+            for segment in self._copies_of.pop(sid, set()):
+                records = self._held[segment].pop(sid, [])
                 doomed += [loc for loc in records if loc != keep]
                 if keep in records:
-                    held[sid] = [keep]
+                    self._held[segment][sid] = [keep]
+                    self._copies_of[sid] = {segment}
         if doomed:
             self._files.erase(doomed)
 
     def evict(self, now_ms: int) -> None:
         """Delete the copies no session may still need (quiet for KEEP_MS), then the least
-        recently used past COPIES_BYTES."""
+        recently used past COPIES_BYTES; at most every EVICT_EVERY_MS (it walks every session held)."""
+        if now_ms < self._next_evict_ms:
+            return
+        self._next_evict_ms = now_ms + EVICT_EVERY_MS
         for segment in [s for s, held in self._held.items()
                         if all(self._latest_ms.get(sid, 0) < now_ms - KEEP_MS for sid in held)]:
             self._drop(segment)
         while self._sizes and sum(self._sizes.values()) > COPIES_BYTES:
             self._drop(next(iter(self._sizes)))
-        held_now = {sid for held in self._held.values() for sid in held}
-        self._latest_ms = {sid: ms for sid, ms in self._latest_ms.items() if sid in held_now}
 
     def _drop(self, segment: int) -> None:
         self._files.path(segment).unlink(missing_ok=True)
-        self._held.pop(segment, None)
+        for sid in self._held.pop(segment, {}):
+            copies = self._copies_of.get(sid, set())
+            copies.discard(segment)
+            if not copies:
+                self._copies_of.pop(sid, None)
+                self._latest_ms.pop(sid, None)
         self._sizes.pop(segment, None)
 
     def clear(self) -> None:
@@ -307,11 +323,6 @@ def _late_batches(con: duckdb.DuckDBPyConnection, chunk: Committed) -> int:
     top = dict(con.execute("SELECT session_id, max(seq) FROM records WHERE session_id IN (SELECT unnest(?::VARCHAR[])) "
                            "GROUP BY session_id", [sorted({sid for sid, _ in batches})]).fetchall())
     return sum(seq < top.get(sid, -1) for sid, seq in batches)
-
-
-def _tombstoned(cur: duckdb.DuckDBPyConnection, session_ids: list[str]) -> list[str]:
-    return [row[0] for row in cur.execute(
-        "SELECT session_id FROM tombstones WHERE session_id IN (SELECT unnest(?::VARCHAR[]))", [session_ids]).fetchall()]
 
 
 def _erased_sessions(chunk: Committed) -> list[str]:

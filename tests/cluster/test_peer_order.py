@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from sessionstory.cluster.peers import KEEP_MS, PeerCopies
+from sessionstory.cluster.peers import EVICT_EVERY_MS, KEEP_MS, PeerCopies
 from sessionstory.config import load_settings, prepare_data_dir
 from sessionstory.datadir import DataDir
 from sessionstory.index.sessions import record_locations
@@ -130,6 +130,6 @@ def test_a_copy_is_kept_while_a_session_in_it_may_get_batches(single_node: DataD
     copied = tmp_path / "copies" / single_node.log.path(segment).name
     copies.evict(received + KEEP_MS - 1)
     assert copied.exists() and copies.sessions() == ["quiet"]
-    copies.evict(received + KEEP_MS + 1)
+    copies.evict(received + KEEP_MS + EVICT_EVERY_MS)  # evictions are EVICT_EVERY_MS apart
     assert not copied.exists() and copies.sessions() == []
     copies.close()
