@@ -1,6 +1,6 @@
 """The SDK's weight: gzipped size and main-thread time, beside bare @rrweb/record.
 
-    python -m bench.sdk [--runs 3] [--seconds 5] [--before OLD_SDK.js] [--pages rrweb,sdk,...]
+    python -m bench.sdk [--runs 3] [--seconds 5] [--sdk NEW_SDK.js] [--before OLD_SDK.js] [--pages rrweb,sdk,...]
 
 Size: `gzip -9` of sessionstory/web/static/dist/sdk.js beside a bundle of bare
 `@rrweb/record` built the same way (esbuild from node_modules, bundled, minified, es2020,
@@ -41,7 +41,9 @@ A/B of the SDK: `--before` takes another build of `dist/sdk.js` (say, one built 
 and kept aside) and adds its page, run in turn with the others. Both SDK bundles are then served
 from the bench's own site, which forwards their requests under `api/` to the real server: the same
 origin for both (the page's own, so no CORS preflight), unlike the default run, where the SDK comes
-from the server as the snippet loads it. `--pages` runs only some of the pages (`none` always runs).
+from the server as the snippet loads it. `--sdk` takes the build measured as "our SDK" in place of
+`dist/sdk.js` (served the same way): an A/B of two builds kept aside, which a rebuild of the shared
+`dist/` during the run cannot change. `--pages` runs only some of the pages (`none` always runs).
 """
 
 from __future__ import annotations
@@ -242,24 +244,27 @@ PAGES = ("none", "rrweb", "rrweb_private", "rrweb_json", "sdk", "sdk_before")
 LABELS = {"none": "no recording", "rrweb": "bare @rrweb/record (baseline)",
           "rrweb_private": "bare @rrweb/record with the SDK's privacy options (reference)",
           "rrweb_json": "bare @rrweb/record + JSON.stringify of each event (reference)",
-          "sdk": "our SDK (dist/sdk.js)", "sdk_before": "our SDK before (--before)"}
+          "sdk": "our SDK (dist/sdk.js, or --sdk)", "sdk_before": "our SDK before (--before)"}
 
 
-def recorder_tags(server_url: str, key: str, site: Path, before: Path | None) -> dict[str, str]:
-    """Each page's recorder. With `before`, both SDK bundles are served by the site (see _SiteHandler)."""
+def recorder_tags(server_url: str, key: str, site: Path, before: Path | None, sdk: Path = SDK) -> dict[str, str]:
+    """Each page's recorder. With `before` or another `sdk`, the SDK bundles are served by the site (see _SiteHandler)."""
     tags = {"none": "", "rrweb": '<script src="rrweb-record.js"></script>',
             "rrweb_private": '<script src="rrweb-record-private.js"></script>',
             "rrweb_json": '<script src="rrweb-record-json.js"></script>',
             "sdk": f'<script src="{server_url}/sdk.js" data-key="{key}"></script>'}
-    if before:
-        for name, bundle in (("sdk", SDK), ("sdk_before", before)):
+    if before or sdk != SDK:
+        for name, bundle in (("sdk", sdk), ("sdk_before", before)):
+            if bundle is None:
+                continue
             (site / name).mkdir()
             (site / name / "sdk.js").write_bytes(bundle.read_bytes())
             tags[name] = f'<script src="{name}/sdk.js" data-key="{key}"></script>'
     return tags
 
 
-def run(runs: int, seconds: float, before: Path | None = None, only: tuple[str, ...] = PAGES) -> dict[str, Any]:
+def run(runs: int, seconds: float, before: Path | None = None, only: tuple[str, ...] = PAGES,
+        sdk: Path = SDK) -> dict[str, Any]:
     from playwright.sync_api import sync_playwright
 
     from tests.e2e.conftest import CHROMIUM_ARGS, find_chromium
@@ -268,7 +273,7 @@ def run(runs: int, seconds: float, before: Path | None = None, only: tuple[str, 
     executable = find_chromium()
     if executable is None:
         raise SystemExit("no Chromium found: install Debian's chromium or set SESSIONSTORY_CHROMIUM")
-    if not SDK.exists():
+    if not sdk.exists():
         raise SystemExit("sessionstory/web/static/dist/sdk.js is not built: run `make build`")
     with tempfile.TemporaryDirectory() as tmp:
         site = Path(tmp) / "site"
@@ -276,13 +281,13 @@ def run(runs: int, seconds: float, before: Path | None = None, only: tuple[str, 
         bare = build_bare_rrweb(site)
         build_bare_rrweb(site, "rrweb-record-json", kept="JSON.stringify(e)")
         build_bare_rrweb(site, "rrweb-record-private", options=PRIVATE_OPTIONS)
-        sizes = {"sdk": gzip9(SDK), "rrweb": gzip9(bare), "sdk_raw": SDK.stat().st_size, "rrweb_raw": bare.stat().st_size}
+        sizes = {"sdk": gzip9(sdk), "rrweb": gzip9(bare), "sdk_raw": sdk.stat().st_size, "rrweb_raw": bare.stat().st_size}
         if before:
             sizes |= {"sdk_before": gzip9(before), "sdk_before_raw": before.stat().st_size}
         server = Server(Path(tmp) / "data").start()
         httpd, origin = serve_dir(site, upstream=server.url)
         try:
-            tags = recorder_tags(server.url, server.project("SDK bench")["public_key"], site, before)
+            tags = recorder_tags(server.url, server.project("SDK bench")["public_key"], site, before, sdk)
             pages = [name for name in PAGES if name in tags and (name == "none" or name in only)]
             for name in pages:
                 (site / f"{name}.html").write_text(PAGE.format(recorder=tags[name]))
@@ -351,16 +356,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.sdk", description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=3, help="runs of each page, alternating (default 3)")
     parser.add_argument("--seconds", type=float, default=5.0, help="seconds of mutation per run (default 5)")
+    parser.add_argument("--sdk", type=Path, default=SDK, help="the build measured as our SDK (default: dist/sdk.js)")
     parser.add_argument("--before", type=Path, help="another build of dist/sdk.js to compare with (A/B, same run)")
     parser.add_argument("--pages", default=",".join(PAGES[1:]),
                         help=f"the pages to run besides `none`, comma-separated (default: all of {', '.join(PAGES[1:])})")
     args = parser.parse_args(argv)
-    if args.before and not args.before.is_file():
-        parser.error(f"--before: no file {args.before}")
+    for flag, path in (("--sdk", args.sdk), ("--before", args.before)):
+        if path and not path.is_file():
+            parser.error(f"{flag}: no file {path}")
     command = ("python -m bench.sdk " + " ".join(argv if argv is not None else sys.argv[1:])).strip()
     load_before = os.getloadavg()[0]
     started = time.perf_counter()
-    r = run(args.runs, args.seconds, args.before, tuple(args.pages.split(",")))
+    r = run(args.runs, args.seconds, args.before, tuple(args.pages.split(",")), args.sdk)
     load = (f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after (1 min; {os.cpu_count()} cores, "
             f"shared); {time.perf_counter() - started:.0f} s")
     print(report(r, command, load, args.seconds))
