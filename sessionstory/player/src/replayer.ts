@@ -26,6 +26,7 @@ export function createReplayer(
   settings: ReplaySettings,
   liveMode = false,
 ): Replayer {
+  const virtualDom = !liveMode && (settings.virtualDomSeeks ?? true);
   const replayer = new Replayer(events, {
     root: stage,
     speed: settings.speed,
@@ -34,7 +35,7 @@ export function createReplayer(
     UNSAFE_replayCanvas: false,
     liveMode,
     // Events cast "at once" (as live mode does) would collect in rrweb's virtual DOM until a seek flushes it.
-    useVirtualDom: !liveMode && (settings.virtualDomSeeks ?? true),
+    useVirtualDom: virtualDom,
     // rrweb's tail is a canvas drawn over the page; the cursor alone is enough and keeps frames clean.
     mouseTail: false,
     // The warnings are about rrweb internals (missing nodes); the person watching cannot act on them.
@@ -45,7 +46,38 @@ export function createReplayer(
   });
   refuseUnsafeFrame(replayer);
   describeFrame(replayer.iframe);
+  if (!virtualDom && !liveMode) lastScrollsOnly(replayer);
   return replayer;
+}
+
+/** A scroll as rrweb records it, and its own (private) method that applies one. */
+type ScrollData = { id: number };
+type Scrolling = { applyScroll?: (scroll: ScrollData, isSync: boolean) => void };
+
+/**
+ * A seek applies all the events before its moment at once, and a scroll makes the browser lay the page out
+ * first (to know how far it can scroll): after the changes since the last one, a whole layout of the recorded
+ * page. Over minutes of a busy page that made a seek take seconds. Each scroll sets an absolute position, so
+ * only each element's last one shows: those are applied once the seek's other events are in, as rrweb's
+ * virtual DOM does.
+ */
+function lastScrollsOnly(replayer: Replayer): void {
+  const scrolling = replayer as unknown as Scrolling;
+  const own = scrolling.applyScroll;
+  if (typeof own !== "function") return;
+  const last = new Map<number, ScrollData>();
+  scrolling.applyScroll = (scroll, isSync) => {
+    if (!isSync) return own.call(replayer, scroll, isSync);
+    last.delete(scroll.id); // applied in the order of their last scrolls
+    last.set(scroll.id, scroll);
+  };
+  // After rrweb's own handler of the seek's end (listeners run in the order they were added).
+  replayer.on("flush", () => {
+    for (const scroll of last.values()) own.call(replayer, scroll, true);
+    last.clear();
+  });
+  // A new page: the scrolls before it were of nodes it replaced.
+  replayer.on("fullsnapshot-rebuilded", () => last.clear());
 }
 
 /** Defence in depth: if rrweb ever built the frame without our sandbox, take it down before it renders anything. */
