@@ -223,9 +223,12 @@ class PeerCopies:
     batches: where a refolding session's batches are read back from (an index/apply.py
     `RecordSource`); this node's own, and what no copy holds, come from its log (a peer's by a
     ranged GET). Erasure reaches the copies as it reaches the log: a session tombstoned, or packed
-    by a peer into a compacted record, has its records here overwritten in place."""
+    by a peer into a compacted record, has its records here overwritten in place. The peer
+    indexer's thread keeps them; the index writer's may read them too (a refold of this node's own
+    late batch), hence the lock."""
 
     def __init__(self, directory: Path, sealer: Sealer | None, own_log: SegmentLog | None) -> None:
+        self._lock = threading.Lock()
         self._files = SegmentLog(directory, sealer=sealer)  # parses and erases the copies
         self._own_log = own_log
         self.dictionaries: Dictionaries = (own_log or self._files).dictionaries
@@ -236,10 +239,11 @@ class PeerCopies:
         self._next_evict_ms = 0
 
     def put(self, segment: int, data: bytes) -> None:
-        self._files.path(segment).write_bytes(data)
-        self._sizes.pop(segment, None)
-        self._sizes[segment] = len(data)
-        self._held.setdefault(segment, {})
+        with self._lock:
+            self._files.path(segment).write_bytes(data)
+            self._sizes.pop(segment, None)
+            self._sizes[segment] = len(data)
+            self._held.setdefault(segment, {})
 
     def scan(self, segment: int, start: int) -> Iterator[tuple[Location, Record | None]]:
         return self._files.scan_segment(segment, start)
@@ -247,37 +251,42 @@ class PeerCopies:
     def hold(self, location: Location, record: Record) -> None:
         """Note a record of a copy under its session (batches and compacted records)."""
         meta = record.meta
-        if isinstance(meta, BatchMeta):
-            self._latest_ms[meta.session_id] = max(meta.received_ms, self._latest_ms.get(meta.session_id, 0))
-        if isinstance(meta, BatchMeta | CompactedMeta):
+        if not isinstance(meta, BatchMeta | CompactedMeta):
+            return
+        with self._lock:
+            if isinstance(meta, BatchMeta):
+                self._latest_ms[meta.session_id] = max(meta.received_ms, self._latest_ms.get(meta.session_id, 0))
             self._held[location.segment].setdefault(meta.session_id, []).append(location)
             self._copies_of.setdefault(meta.session_id, set()).add(location.segment)
 
     def read_many(self, locations: list[Location]) -> list[Record | None]:
-        copied = [loc for loc in locations if loc.segment in self._held]
-        elsewhere = [loc for loc in locations if loc.segment not in self._held]
-        found = dict(zip(copied, self._files.read_many(copied), strict=True))
+        with self._lock:
+            copied = [loc for loc in locations if loc.segment in self._held]
+            found = dict(zip(copied, self._files.read_many(copied), strict=True))
+            for segment in {loc.segment for loc in copied}:
+                self._sizes[segment] = self._sizes.pop(segment)  # used: the last to go
+        elsewhere = [loc for loc in locations if loc not in found]
         if elsewhere and self._own_log is not None:
             found.update(zip(elsewhere, self._own_log.read_many(elsewhere), strict=True))
-        for segment in {loc.segment for loc in copied}:
-            self._sizes[segment] = self._sizes.pop(segment)  # used: the last to go
         return [found.get(loc) for loc in locations]
 
     def sessions(self) -> list[str]:
-        return sorted(self._copies_of)
+        with self._lock:
+            return sorted(self._copies_of)
 
     def erase(self, session_ids: list[str], keep: Location | None = None) -> None:
         """Overwrite the sessions' records in the copies (all but `keep`)."""
         doomed: list[Location] = []
-        for sid in session_ids:
-            for segment in self._copies_of.pop(sid, set()):
-                records = self._held[segment].pop(sid, [])
-                doomed += [loc for loc in records if loc != keep]
-                if keep in records:
-                    self._held[segment][sid] = [keep]
-                    self._copies_of[sid] = {segment}
-        if doomed:
-            self._files.erase(doomed)
+        with self._lock:
+            for sid in session_ids:
+                for segment in self._copies_of.pop(sid, set()):
+                    records = self._held[segment].pop(sid, [])
+                    doomed += [loc for loc in records if loc != keep]
+                    if keep in records:
+                        self._held[segment][sid] = [keep]
+                        self._copies_of[sid] = {segment}
+            if doomed:
+                self._files.erase(doomed)
 
     def evict(self, now_ms: int) -> None:
         """Delete the copies no session may still need (quiet for KEEP_MS), then the least
@@ -285,11 +294,12 @@ class PeerCopies:
         if now_ms < self._next_evict_ms:
             return
         self._next_evict_ms = now_ms + EVICT_EVERY_MS
-        for segment in [s for s, held in self._held.items()
-                        if all(self._latest_ms.get(sid, 0) < now_ms - KEEP_MS for sid in held)]:
-            self._drop(segment)
-        while self._sizes and sum(self._sizes.values()) > COPIES_BYTES:
-            self._drop(next(iter(self._sizes)))
+        with self._lock:
+            for segment in [s for s, held in self._held.items()
+                            if all(self._latest_ms.get(sid, 0) < now_ms - KEEP_MS for sid in held)]:
+                self._drop(segment)
+            while self._sizes and sum(self._sizes.values()) > COPIES_BYTES:
+                self._drop(next(iter(self._sizes)))
 
     def _drop(self, segment: int) -> None:
         self._files.path(segment).unlink(missing_ok=True)
@@ -302,9 +312,10 @@ class PeerCopies:
         self._sizes.pop(segment, None)
 
     def clear(self) -> None:
-        for segment in list(self._held):
-            self._drop(segment)
-        self._latest_ms.clear()
+        with self._lock:
+            for segment in list(self._held):
+                self._drop(segment)
+            self._latest_ms.clear()
 
     def close(self) -> None:
         self._files.close()
