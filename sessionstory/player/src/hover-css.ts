@@ -130,12 +130,12 @@ export class HoverCss {
    */
   private styleTexts(deferred: Set<string>): Text[] | null {
     const texts: Text[] = [];
-    for (const node of this.styles) {
+    const styles = this.styles.splice(0);
+    for (const node of styles) {
       const children = Array.from(node.childNodes).filter((child): child is Text => child.nodeType === Node.TEXT_NODE);
       if (children.length > 1) return null;
       if (children.length === 1 && deferred.has(children[0].data)) texts.push(children[0]);
     }
-    this.styles.length = 0;
     return texts;
   }
 
