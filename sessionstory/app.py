@@ -142,8 +142,8 @@ def format_when_ms(ms: int) -> str:
 
 
 def counted(n: int, noun: str) -> str:
-    """"1 session", "3 sessions": one output where a template would write the number and the plural
-    apart (each output of an autoescaping template is escaped on its own)."""
+    """The number and its noun, plural unless one ("1 session", "3 sessions"): one template output
+    where there were three (each output of an autoescaping template is escaped on its own)."""
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
