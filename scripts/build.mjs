@@ -55,19 +55,23 @@ const sdkRrweb = {
 };
 
 /**
- * rrweb's replay with its CSS rewrite for :hover (adaptCssForReplay) exported beside the Replayer: the player
- * draws the first frame with the recorded stylesheets and rewrites them right after (player/src/hover-css.ts).
- * The export is all that changes; @rrweb/replay is pinned, and if the function moves the build fails here.
+ * rrweb's replay with its CSS rewrite for :hover (adaptCssForReplay) exported beside the Replayer, and the way it
+ * shares a rewritten stylesheet out between the text nodes of a style element it recorded split (applyCssSplits):
+ * the player draws the first frame with the recorded stylesheets and rewrites them right after
+ * (player/src/hover-css.ts). The exports are all that changes; @rrweb/replay is pinned, and if either function
+ * moves the build fails here.
  */
 const rrwebCssRewriteExported = {
   name: "rrweb-css-rewrite-exported",
   setup(build) {
     build.onLoad({ filter: /@rrweb[\\/]replay[\\/]dist[\\/]replay\.js$/ }, ({ path }) => {
       const source = readFileSync(path, "utf8");
-      if (!source.includes("\nfunction adaptCssForReplay(cssText, cache) {")) {
-        throw new Error(`${path}: rrweb's adaptCssForReplay is not where the player build expects it (see rrwebCssRewriteExported)`);
+      for (const signature of ["function adaptCssForReplay(cssText, cache) {", "function applyCssSplits(n2, cssText, hackCss, cache) {"]) {
+        if (!source.includes(`\n${signature}`)) {
+          throw new Error(`${path}: rrweb's ${signature} is not where the player build expects it (see rrwebCssRewriteExported)`);
+        }
       }
-      return { contents: `${source}\nexport { adaptCssForReplay };\n`, loader: "js" };
+      return { contents: `${source}\nexport { adaptCssForReplay, applyCssSplits };\n`, loader: "js" };
     });
   },
 };

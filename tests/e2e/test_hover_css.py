@@ -21,9 +21,14 @@ LINKED = "@media (min-device-width: 1200px) { .wide { color: rgb(0, 128, 0); } }
 HOVER_AT = 2_000  # the visitor's mouse comes over the box
 
 
-def _session(server: Server, key: str, session_id: str) -> None:
+# A style element with two text nodes, as the SDK's rrweb records one: its text in `_cssText` with a marker where
+# the second node begins, the nodes themselves empty. rrweb shares the rewritten text out between them.
+SPLIT = ".box { width: 200px; height: 200px; background: rgb(0, 0, 255); }/* rr_split */.box:hover { background: rgb(255, 0, 0); }"
+
+
+def _session(server: Server, key: str, session_id: str, split: bool = False) -> None:
     box = el("div", {"class": "box", "id": "box"})
-    style = el("style", {}, [{**text(STYLE), "isStyle": True}])
+    style = el("style", {"_cssText": SPLIT}, [text(""), text("")]) if split else el("style", {}, [{**text(STYLE), "isStyle": True}])
     linked = el("link", {"rel": "stylesheet", "_cssText": LINKED})
     html = el("html", {}, [el("head", {}, [el("title", {}, [text("Hover")]), style, linked]),
                            el("body", {}, [box, el("p", {"class": "wide badge", "id": "wide"}, [text("Wide")])])])
@@ -107,4 +112,30 @@ def test_a_seek_right_after_the_first_frame_waits_for_the_hover_rules(browser: A
     first = page.evaluate("window.__firstFrame")
     assert first["box"] == BLUE and not first["boxRewritten"], "the frame without hover is drawn before the rewrite"
     assert page.evaluate("window.__afterSeek") == RED, "a seek in the same task as data-ready hovers correctly"
+    page.context.close()
+
+
+# The frame's style elements as the viewer's browser has them: the text of each of their text nodes.
+STYLE_TEXTS = """() => [...document.querySelector('[data-testid="player"] iframe').contentDocument.querySelectorAll("style")]
+    .map((style) => [...style.childNodes].filter((node) => node.nodeType === Node.TEXT_NODE).map((node) => node.data))"""
+
+
+def test_a_style_element_split_over_text_nodes_is_rewritten_before_the_frame(browser: Any, server: Server,
+                                                                             project: dict[str, str]) -> None:
+    """rrweb shares a split stylesheet out between the element's text nodes as it builds them: the player has it
+    rewritten then (seeking again to the same moment would build nothing, and the rule would never hover)."""
+    _session(server, project["public_key"], "hover-split", split=True)
+    page = _open(browser, server, "hover-split", 500)
+    first = page.evaluate("window.__firstFrame")
+    assert first["box"] == BLUE and first["boxRewritten"], "rewritten before the first frame, hovering nothing"
+    split = [texts for texts in page.evaluate(STYLE_TEXTS) if len(texts) == 2]
+    assert len(split) == 1, "the split style element keeps its two text nodes"
+    head, tail = split[0]
+    assert ".box {" in head and ":hover" not in head
+    assert tail.count(".box:hover") == 1 and tail.count(".box.\\:hover") == 1, "each rule once, in its own node"
+    page.evaluate(f"document.querySelector('[data-testid=\"player\"]').replayer.pause({HOVER_AT + 500})")
+    assert _frame_color(page, "box", "backgroundColor") == RED
+    page.context.close()
+    page = _open(browser, server, "hover-split", HOVER_AT + 500)
+    assert page.evaluate("window.__firstFrame")["box"] == RED
     page.context.close()

@@ -2,12 +2,21 @@
 import type { Replayer } from "@rrweb/replay";
 import * as rrwebReplay from "@rrweb/replay";
 
+/** rrweb's cache of rewritten stylesheets, as its rebuild is given it. */
+type CssCache = { stylesWithHoverClass: Map<string, string> };
 /**
- * rrweb's own rewrite (exported by scripts/build.mjs, which fails the build if it moves): every selector with
- * :hover gets a copy with the class `.\:hover`, which rrweb sets on the elements under the replayed mouse, and
- * device-width/height media features become width/height ones.
+ * rrweb's own rewrite and its way of sharing a rewritten stylesheet out between a style element's text nodes
+ * (both exported by scripts/build.mjs, which fails the build if they move). The rewrite gives every selector with
+ * :hover a copy with the class `.\:hover`, which rrweb sets on the elements under the replayed mouse, and turns
+ * device-width/height media features into width/height ones.
  */
-const adaptCss = (rrwebReplay as unknown as { adaptCssForReplay: (css: string) => string }).adaptCssForReplay;
+const rrweb = rrwebReplay as unknown as {
+  adaptCssForReplay: (css: string) => string;
+  applyCssSplits: (recorded: Recorded, css: string, hackCss: boolean, cache: CssCache) => void;
+};
+const adaptCss = rrweb.adaptCssForReplay;
+/** Where rrweb's recorder split a style element's stylesheet between its text nodes (rrweb's own marker). */
+const CSS_SPLIT = "/* rr_split */";
 /** The media features rrweb rewrites (its MEDIA_SELECTOR): a stylesheet with one is rewritten before the frame. */
 const DEVICE_MEDIA = /(max|min)-device-(width|height)/;
 
@@ -25,13 +34,18 @@ class DeferringCache extends Map<string, string> {
     this.deferred.add(css);
     return css;
   }
+
+  /** The stylesheet as rrweb rewrites it: from the cache if it was rewritten already. */
+  rewritten(css: string): string {
+    return super.get(css) ?? adaptCss(css);
+  }
 }
 
 type Seeking = Pick<Replayer, "play" | "pause">;
 /** rrweb's own (private) method that sets the class `:hover`, which this stands in front of. */
 type Hovering = { hoverElements?: (element: Element) => void };
 /** What rrweb's mirror is told of each node it builds: the node as recorded. */
-type Recorded = { type?: number; tagName?: string; attributes?: Record<string, unknown> };
+type Recorded = { type?: number; tagName?: string; attributes?: Record<string, unknown>; childNodes?: unknown[] };
 type Adding = { add?: (node: Node, recorded: Recorded) => void };
 const ELEMENT = 2; // rrweb-snapshot's NodeType.Element
 
@@ -47,6 +61,23 @@ function whenIdle(work: () => void): Idle {
   }
   const handle = setTimeout(work, 50);
   return { cancel: () => clearTimeout(handle) };
+}
+
+/**
+ * A style element whose stylesheet rrweb's recorder split between several text nodes (`_cssText` with its marker),
+ * rewritten before the frame: rrweb finds where each node's part begins in the rewritten text, and writes the
+ * parts into the recorded nodes, which it builds right after the element. Rewritten later, the parts would have
+ * to be found again in the frame; and a seek to the same moment builds nothing again.
+ */
+function rewriteSplit(recorded: Recorded, cache: DeferringCache): void {
+  const css = recorded.attributes?._cssText;
+  if (!cache.deferring || typeof css !== "string" || !css.includes(CSS_SPLIT) || (recorded.childNodes?.length ?? 0) < 2) return;
+  cache.deferring = false;
+  try {
+    rrweb.applyCssSplits(recorded, css, true, { stylesWithHoverClass: cache });
+  } finally {
+    cache.deferring = true;
+  }
 }
 
 /**
@@ -76,10 +107,11 @@ export class HoverCss {
     const ownHover = hovering.hoverElements;
     const mirror = replayer.getMirror() as unknown as Adding;
     const ownAdd = mirror.add;
-    const known = holder?.stylesWithHoverClass instanceof Map && typeof adaptCss === "function";
+    const known = holder?.stylesWithHoverClass instanceof Map && typeof adaptCss === "function" && typeof rrweb.applyCssSplits === "function";
     this.cache = known && ownHover && ownAdd ? new DeferringCache() : null;
     if (!holder || !this.cache || !ownHover || !ownAdd) return;
     holder.stylesWithHoverClass = this.cache;
+    const cache = this.cache;
     hovering.hoverElements = (element: Element) => {
       // rrweb sets the class on the element and its ancestors: on none when the mouse was over the document.
       this.hovered ||= element.classList !== undefined || element.parentElement !== null;
@@ -88,6 +120,7 @@ export class HoverCss {
     mirror.add = (node: Node, recorded: Recorded) => {
       if (recorded.type === ELEMENT && (recorded.tagName === "style" || typeof recorded.attributes?._cssText === "string")) {
         this.styles.push(node);
+        rewriteSplit(recorded, cache);
       }
       ownAdd.call(mirror, node, recorded);
     };
@@ -96,10 +129,8 @@ export class HoverCss {
   /**
    * Call right after the seek that builds the first frame, in the same task: the rewrite is done at once if the
    * frame needs it, else it waits for `afterFirstFrame` or for the next play or seek, whichever comes first.
-   * `seekAgain` builds the frame again, rewritten: for a style element whose text rrweb split between several
-   * text nodes, which this does not take apart.
    */
-  afterFirstBuild(seekAgain: () => void): void {
+  afterFirstBuild(): void {
     const cache = this.cache;
     if (!cache) return;
     cache.deferring = false;
@@ -107,15 +138,9 @@ export class HoverCss {
     delete (this.replayer as unknown as Hovering).hoverElements;
     delete (this.replayer.getMirror() as unknown as Adding).add;
     if (cache.deferred.size === 0) return;
-    const texts = this.styleTexts(cache.deferred);
-    if (texts === null) {
-      cache.deferred.clear();
-      seekAgain();
-    } else {
-      this.texts = texts;
-      if (this.hovered) this.rewrite();
-      else this.holdSeeks();
-    }
+    this.texts = this.styleTexts(cache.deferred);
+    if (this.hovered) this.rewrite();
+    else this.holdSeeks();
   }
 
   /** Once the first frame is on screen: the rewrite, when the page has nothing else to do. */
@@ -124,17 +149,17 @@ export class HoverCss {
   }
 
   /**
-   * The text nodes that hold a deferred stylesheet, each the only text of its style element; null if a style
-   * element has several. A deferred stylesheet found nowhere left no trace: it is rewritten into the cache all
-   * the same.
+   * The text nodes that hold a deferred stylesheet whole (those of a split stylesheet hold rewritten parts
+   * already: rewriteSplit). A deferred stylesheet found nowhere left no trace: it is rewritten into the cache
+   * all the same.
    */
-  private styleTexts(deferred: Set<string>): Text[] | null {
+  private styleTexts(deferred: Set<string>): Text[] {
     const texts: Text[] = [];
-    const styles = this.styles.splice(0);
-    for (const node of styles) {
-      const children = Array.from(node.childNodes).filter((child): child is Text => child.nodeType === Node.TEXT_NODE);
-      if (children.length > 1) return null;
-      if (children.length === 1 && deferred.has(children[0].data)) texts.push(children[0]);
+    for (const node of this.styles.splice(0)) {
+      // Nodes of the frame's own window: not instances of this window's Text.
+      for (const child of Array.from(node.childNodes)) {
+        if (child.nodeType === Node.TEXT_NODE && deferred.has((child as Text).data)) texts.push(child as Text);
+      }
     }
     return texts;
   }
@@ -146,7 +171,7 @@ export class HoverCss {
     this.idle.cancel();
     this.releaseSeeks();
     const rewritten = new Map<string, string>();
-    for (const css of cache.deferred) rewritten.set(css, adaptCss(css));
+    for (const css of cache.deferred) rewritten.set(css, cache.rewritten(css));
     cache.deferred.clear();
     for (const [css, adapted] of rewritten) cache.set(css, adapted);
     for (const text of this.texts) {

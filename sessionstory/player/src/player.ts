@@ -279,7 +279,7 @@ export class Player {
     const sameSize = sameViewport(firstViewport(this.events), viewportAt(this.events, this.started + ms));
     if (!sameSize) await new Promise((resolve) => setTimeout(resolve, 0));
     this.seek(ms);
-    this.hoverCss.afterFirstBuild(() => this.seek(ms));
+    this.hoverCss.afterFirstBuild();
     seeked();
     await frameRendered(this.replayer.iframe);
   }
