@@ -26,7 +26,7 @@ from sessionstory.datadir import DataDir
 from sessionstory.live import LiveHub
 from sessionstory.throttle import SignInLimits
 from sessionstory.web import admin_pages, analytics, api, collab, collect, dashboard, errors, insight_stream, live, ops, pages, privacy_audit, reproduce, share, visitors
-from sessionstory.web.digest import digest_data, digest_page
+from sessionstory.web.digest import digest_data, digest_page, digest_summary_card
 from sessionstory.web.assets import Assets
 from sessionstory.web.headers import csp_nonce, security_headers
 from sessionstory.web.schema import api_only, openapi_config
@@ -85,7 +85,7 @@ def create_app(settings: Settings, dd: DataDir | None = None) -> Litestar:
             analytics.funnels_page, visitors.visitors_page, visitors.visitor_page, visitors.erase_visitor,
             admin_pages.users_page, admin_pages.create_user, admin_pages.change_role, admin_pages.delete_user,
             admin_pages.audit_page, *privacy_audit.ROUTES,
-            digest_page, digest_data,
+            digest_page, digest_summary_card, digest_data,
             demo_page,
             *assets.routes(),
         ]),

@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 from litestar.testing import TestClient
+from markupsafe import escape
 
 from sessionstory.datadir import DataDir
 from sessionstory.insights.digest import HOUR_MS, PERIODS, FrictionPoint, from_facts, grounded, saved_funnels, span
@@ -32,6 +33,12 @@ def test_digest_over_the_api_and_as_a_page(client: TestClient, admin: Any, proje
 
     record_shop(client, datadir, project.public_key, days=8)
     datadir.saved_filters.create(project.id, "Checkout", "funnel=/teas|/cart")
+    assert client.get("/api/v1/digest", params={"project": project.id}).status_code == 401
+    sign_in(client)
+    html = client.get("/digest", params={"project": project.id, "period": "day"}).text
+    assert "/cart: 2 rage clicks and 8 dead clicks" in html, "the facts are on the page at once"
+    assert f'hx-get="/digest/summary?project={project.id}&amp;period=day"' in html and 'aria-busy="true"' in html, \
+        "the paragraph is asked for once the page is up, not waited for"
     started = time.monotonic()
     r = client.get("/api/v1/digest", params={"project": project.id, "period": "day"}, headers=auth)
     took = time.monotonic() - started
@@ -58,8 +65,13 @@ def test_digest_over_the_api_and_as_a_page(client: TestClient, admin: Any, proje
     assert client.get("/api/v1/digest", params={"project": project.id, "period": "year"},
                       headers=auth).status_code == 400
     assert client.get("/api/v1/digest", params={"project": "nope"}, headers=auth).status_code == 404
-    assert client.get("/api/v1/digest", params={"project": project.id}).status_code == 401
 
-    sign_in(client)
     html = client.get("/digest", params={"project": project.id, "period": "day"}).text
     assert 'id="digest-facts"' in html and "/cart: 2 rage clicks and 8 dead clicks" in html and "/sessions/shop-0-5" in html
+    assert "/digest/summary" not in html, "written once: the page shows it at once"
+    assert escape(body["summary"]) in html
+    card = client.get("/digest/summary", params={"project": project.id, "period": "day"})
+    assert card.status_code == 200 and 'id="digest-summary"' in card.text and escape(body["summary"]) in card.text
+    assert "hx-get" not in card.text, "the card never asks for itself again"
+    assert client.get("/digest/summary", params={"project": "nope"}).status_code == 404
+    assert client.get("/digest/summary", params={"project": project.id, "period": "year"}).status_code == 400

@@ -65,7 +65,9 @@ class Digest(msgspec.Struct):
     start: str  # ISO 8601 UTC
     end: str
     summary: str
-    source: str  # model | facts (the model's paragraph did not hold up, or there is no model)
+    # model | facts (the model's paragraph did not hold up, or there is no model) | pending (the
+    # model has yet to write it: only from `project_digest(..., write_now=False)`, with no summary)
+    source: str
     model: str
     facts: list[FrictionPoint]
     anomalies: list[Anomaly]
@@ -164,8 +166,11 @@ def write(model: LocalModel, facts: list[FrictionPoint]) -> tuple[str, str]:
 
 
 def project_digest(index: Index, model: LocalModel, project_id: str, period: str,
-                   funnels: list[tuple[str, list[str]]], now_ms: int | None = None) -> Digest:
-    """The cached digest, or a new one (seconds of model time; facts alone without a model)."""
+                   funnels: list[tuple[str, list[str]]], now_ms: int | None = None, write_now: bool = True) -> Digest:
+    """The cached digest, or a new one (seconds of model time; facts alone without a model).
+
+    `write_now` False: a digest whose paragraph the model has yet to write comes back at once,
+    pending and not cached, so that a page can show its facts while the model writes."""
     from_ms, to_ms = span(period, now_ms if now_ms is not None else int(time.time() * 1000))
     key = f"digest/{project_id}/{period}/{to_ms}"  # '/' is never in a session id
     stamp = index.read(lambda cur: data_stamp(cur, project_id, from_ms, to_ms))
@@ -181,6 +186,8 @@ def project_digest(index: Index, model: LocalModel, project_id: str, period: str
     anomalies = index.read(lambda cur: find_anomalies(cur, project_id, from_ms, to_ms))
     if digest_of_model is None:
         summary, source = from_facts(facts), "facts"
+    elif facts and not write_now:
+        return Digest(project_id, period, _iso(from_ms), _iso(to_ms), "", "pending", model.name, facts, anomalies)
     else:
         summary, source = write(model, facts)
     made = Digest(project_id, period, _iso(from_ms), _iso(to_ms), summary, source, model.name, facts, anomalies)

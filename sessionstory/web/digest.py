@@ -1,4 +1,7 @@
-"""A project's daily or weekly digest: as a page and as JSON."""
+"""A project's daily or weekly digest: as a page and as JSON.
+
+The page shows the facts at once; when the model has yet to write the paragraph, its card asks
+for it (`/digest/summary`, by htmx) once the page is up, as a session's summary does."""
 
 from __future__ import annotations
 
@@ -13,7 +16,8 @@ from sessionstory.web.security import api_user, datadir
 from sessionstory.web.threads import blocking
 
 
-def _digest(request: Request, project_id: str | None, period: str) -> Digest | None:  # type: ignore[type-arg]
+def _digest(request: Request, project_id: str | None, period: str,  # type: ignore[type-arg]
+            write_now: bool = True) -> Digest | None:
     if period not in PERIODS:
         raise ValidationException(f"period must be one of {', '.join(PERIODS)}")
     _, current = chosen_project(request, project_id)
@@ -21,7 +25,7 @@ def _digest(request: Request, project_id: str | None, period: str) -> Digest | N
         return None
     dd = datadir(request)
     funnels = saved_funnels([(f.name, f.query) for f in dd.saved_filters.for_project(current.id)])
-    return project_digest(dd.index, dd.model, current.id, period, funnels)
+    return project_digest(dd.index, dd.model, current.id, period, funnels, write_now=write_now)
 
 
 @get("/digest")
@@ -31,7 +35,18 @@ def digest_page(request: Request, project: FromQuery[str | None] = None,  # type
     sign_in = require_sign_in(request)
     projects, current = chosen_project(request, project)
     return render("digest.html", request, sign_in, projects=projects, project=current, period=period,
-                  digest=_digest(request, project, period))
+                  digest=_digest(request, project, period, write_now=False))
+
+
+@get("/digest/summary")
+@blocking
+def digest_summary_card(request: Request, project: FromQuery[str], period: FromQuery[str] = "day") -> Template:  # type: ignore[type-arg]
+    """The paragraph's card, loaded by the page when the model had yet to write it (seconds)."""
+    sign_in = require_sign_in(request)
+    made = _digest(request, project, period)
+    if made is None:
+        raise NotFoundException(f"no project {project!r}")
+    return render("_digest_summary.html", request, sign_in, project=made.project_id, period=period, digest=made)
 
 
 @get("/api/v1/digest")
