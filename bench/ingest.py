@@ -20,6 +20,10 @@ Also: the server's CPU per request (every thread, from /proc) at each level, for
 bare endpoint, and how much of ingest's is the event loop's thread (the main one), which every
 request passes through holding the GIL: the rest is the committer, the index writer and workers.
 
+Also: the log's group commits (a write and an fsync each) during each ingest level, from the
+server's own `sessionstory_log_commit_seconds` histogram at /metrics: the bucket holding their
+99th percentile, against the acknowledgements' p99 (at concurrency 1 every answer waits for one).
+
 Also: extraction and sanitising CPU per batch (facts.batch_facts + signals.advance, and
 ingest's scrub_inputs + sanitize_event, timed here on the same batches) as a share of
 the server's whole CPU per acknowledged batch (every thread, from /proc) in the run.
@@ -38,6 +42,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -170,6 +175,27 @@ def per_request_ms(before: tuple[float, float], after: tuple[float, float], requ
     return (after[0] - before[0]) * 1000 / n, (after[1] - before[1]) * 1000 / n
 
 
+def commit_histogram(url: str) -> dict[float, float]:
+    """The server's group commits so far, by duration: {bucket's upper bound in s: commits at most that long}."""
+    with urllib.request.urlopen(f"{url}/metrics", timeout=30) as answer:
+        text = answer.read().decode()
+    buckets = {}
+    for line in text.splitlines():
+        if line.startswith("sessionstory_log_commit_seconds_bucket{"):
+            bound = line.split('le="', 1)[1].split('"', 1)[0]
+            buckets[float(bound)] = float(line.rsplit(" ", 1)[1])
+    return buckets
+
+
+def commit_p99_bound_ms(before: dict[float, float], after: dict[float, float]) -> float:
+    """The upper bound of the bucket holding the 99th percentile of the commits between two scrapes, in ms."""
+    counts = {bound: after[bound] - before.get(bound, 0.0) for bound in sorted(after)}
+    total = counts.get(float("inf"), 0.0)
+    if not total:
+        return float("nan")
+    return next(bound for bound, n in counts.items() if n >= 0.99 * total) * 1000
+
+
 def part_cpu_ms(sessions: list[list[list[dict[str, Any]]]]) -> tuple[float, float, int]:
     """CPU of sanitising (scrub_inputs + sanitize_event) and of extraction (batch_facts +
     signals.advance) over every batch of these sessions, in ms, and the batch count."""
@@ -238,17 +264,19 @@ def run(seconds: float, levels: list[int], sessions: int) -> dict[str, Any]:
                 bare = summary(run_generator({**base, "kind": "bare", "concurrency": level, "seconds": seconds,
                                               "max_requests": 200_000 // level}))
                 between = cpu_split(pid)
+                commits_before = commit_histogram(server.url)
                 # Enough distinct batches that no request is a retry of another.
                 raw = run_generator({**base, "kind": "ingest", "run": f"c{level}", "concurrency": level,
                                      "seconds": seconds, "max_requests": max(400, int(2500 * seconds) // level)})
                 ingest = summary(raw)
                 ingest_cpu = per_request_ms(between, cpu_split(pid), ingest["requests"])
+                commit_p99 = commit_p99_bound_ms(commits_before, commit_histogram(server.url))
                 cpu_per_batch.append(ingest_cpu[0])
                 rows.append({"concurrency": level, "ingest": ingest, "bare": bare, "cpu_ms_per_batch": ingest_cpu[0],
-                             "loop_ms_per_batch": ingest_cpu[1],
+                             "loop_ms_per_batch": ingest_cpu[1], "commit_p99_ms": commit_p99,
                              "bare_cpu_ms": per_request_ms(before, between, bare["requests"])[0]})
                 print(f"  c={level}: ingest {ingest['rps']:.0f}/s p50 {ingest['p50']:.1f} p99 {ingest['p99']:.1f} ms, "
-                      f"CPU {ingest_cpu[0]:.2f} ms/batch ({ingest_cpu[1]:.2f} on the loop); bare {bare['rps']:.0f}/s "
+                      f"CPU {ingest_cpu[0]:.2f} ms/batch ({ingest_cpu[1]:.2f} on the loop), commit p99 ≤ {commit_p99:g} ms; bare {bare['rps']:.0f}/s "
                       f"p50 {bare['p50']:.2f} p99 {bare['p99']:.2f} ms, CPU {rows[-1]['bare_cpu_ms']:.2f} ms/request "
                       f"(load {os.getloadavg()[0]:.1f})", flush=True)
         finally:
@@ -268,15 +296,17 @@ def report(r: dict[str, Any], command: str, load: str) -> str:
              f"{r['gzip_bytes_per_batch']:,.0f} gzipped bytes per batch on average",
              "",
              "| concurrency | ingest req/s | bare req/s | ingest/bare | ingest p50 ms | ingest p99 ms | bare p50 ms "
-             "| bare p99 ms | p99 ratio | rate ≥ 50 % | p99 ≤ 2× | CPU ms/batch (on the loop) | bare CPU ms/request |",
-             "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | ---: | ---: |"]
+             "| bare p99 ms | p99 ratio | rate ≥ 50 % | p99 ≤ 2× | CPU ms/batch (on the loop) | bare CPU ms/request "
+             "| log commit p99 ≤ ms |",
+             "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | ---: | ---: | ---: |"]
     for row in r["rows"]:
         i, b = row["ingest"], row["bare"]
         rate, p99 = i["rps"] / b["rps"], i["p99"] / b["p99"]
         lines.append(f"| {row['concurrency']} | {i['rps']:,.0f} | {b['rps']:,.0f} | {rate:.1%} | {i['p50']:.1f} | "
                      f"{i['p99']:.1f} | {b['p50']:.2f} | {b['p99']:.2f} | {p99:.1f}× | "
                      f"{'PASS' if rate >= GOAL_RATE else 'MISS'} | {'PASS' if p99 <= GOAL_P99 else 'MISS'} | "
-                     f"{row['cpu_ms_per_batch']:.2f} ({row['loop_ms_per_batch']:.2f}) | {row['bare_cpu_ms']:.2f} |")
+                     f"{row['cpu_ms_per_batch']:.2f} ({row['loop_ms_per_batch']:.2f}) | {row['bare_cpu_ms']:.2f} | "
+                     f"{row['commit_p99_ms']:g} |")
     errors = sum(row["ingest"]["errors"] for row in r["rows"])
     share = (r["sanitising_ms"] + r["extraction_ms"]) / r["server_cpu_ms"]
     lines += ["", f"non-200 ingest answers: {errors}",
