@@ -169,7 +169,7 @@ def cpu_split(pid: int) -> tuple[float, float]:
     return server_cpu_s(pid), server_cpu_s(pid, pid)
 
 
-def per_request_ms(before: tuple[float, float], after: tuple[float, float], requests: int) -> tuple[float, float]:
+def per_request_ms(before: tuple[float, float], after: tuple[float, float], requests: float) -> tuple[float, float]:
     """CPU per request between two `cpu_split`s: the whole server's, and its event loop's."""
     n = max(1, requests)
     return (after[0] - before[0]) * 1000 / n, (after[1] - before[1]) * 1000 / n
@@ -245,12 +245,12 @@ def run(seconds: float, levels: list[int], sessions: int) -> dict[str, Any]:
         sessions_file = Path(tmp) / "sessions.json"
         sessions_file.write_text(json.dumps([[json.dumps(b, separators=(",", ":")) for b in s] for s in built]))
         fsyncs = fsync_ms(Path(tmp))
-        before = os.environ.get(RATE_VARIABLE)
+        rate_limit = os.environ.get(RATE_VARIABLE)
         os.environ[RATE_VARIABLE] = "0"  # the bench is one project's flood: no per-project rate limit
         try:
             server = Server(Path(tmp) / "data").start()
         finally:
-            os.environ.pop(RATE_VARIABLE) if before is None else os.environ.update({RATE_VARIABLE: before})
+            os.environ.pop(RATE_VARIABLE) if rate_limit is None else os.environ.update({RATE_VARIABLE: rate_limit})
         try:
             key = server.project("Ingest bench")["public_key"]
             assert server.proc is not None
