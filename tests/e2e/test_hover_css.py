@@ -14,7 +14,8 @@ from tests.server import Server
 from tests.xss_corpus import el, text
 
 BLUE, RED, GREEN = "rgb(0, 0, 255)", "rgb(255, 0, 0)", "rgb(0, 128, 0)"
-STYLE = ".box { width: 200px; height: 200px; background: rgb(0, 0, 255); }\n.box:hover { background: rgb(255, 0, 0); }"
+STYLE = (".box { width: 200px; height: 200px; background: rgb(0, 0, 255); }\n.box:hover { background: rgb(255, 0, 0); }\n"
+         "@media screen { p, .box:is(:hover, .never) { outline: 3px solid rgb(0, 128, 0); } }")
 # rrweb turns device-width into width for replay: in a 1024 px recording, this rule must not apply, although the
 # viewer's screen (1440 px) is that wide.
 LINKED = "@media (min-device-width: 1200px) { .wide { color: rgb(0, 128, 0); } }\n.badge:hover { color: rgb(255, 0, 0); }"
@@ -54,7 +55,7 @@ new MutationObserver((_, watch) => {
   watch.disconnect();
   const doc = root.querySelector("iframe").contentDocument;
   const color = (id, property) => getComputedStyle(doc.getElementById(id))[property];
-  window.__firstFrame = { box: color("box", "backgroundColor"), wide: color("wide", "color"),
+  window.__firstFrame = { box: color("box", "backgroundColor"), wide: color("wide", "color"), outline: color("box", "outlineColor"),
                           boxRewritten: [...doc.querySelectorAll("style")].some((s) => s.textContent.includes(".box.\\\\:hover")) };
   if (window.__seekAtOnce !== undefined) {
     root.replayer.pause(window.__seekAtOnce);
@@ -100,8 +101,13 @@ def test_a_first_frame_on_a_hovered_element_shows_its_hover_style(browser: Any, 
     _session(server, project["public_key"], "hover-first")
     page = _open(browser, server, "hover-first", HOVER_AT + 500)
     first = page.evaluate("window.__firstFrame")
-    assert first["box"] == RED and first["boxRewritten"]
+    assert first["box"] == RED and not first["boxRewritten"], "rrweb's :hover copies put in the rules, not the text"
+    assert first["outline"] == GREEN, "in a rule within @media too, one selector of a list with commas inside :is()"
     assert first["wide"] != GREEN
+    # Then the text as rrweb rewrites it, which takes the place of those rules: the box stays hovered.
+    page.wait_for_function("""() => [...document.querySelector('[data-testid="player"] iframe').contentDocument
+        .querySelectorAll("style")].some((s) => s.textContent.includes(".box.\\\\:hover"))""", timeout=10_000)
+    assert _frame_color(page, "box", "backgroundColor") == RED
     page.context.close()
 
 

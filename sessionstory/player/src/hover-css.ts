@@ -81,12 +81,55 @@ function rewriteSplit(recorded: Recorded, cache: DeferringCache): void {
 }
 
 /**
+ * What rrweb's rewrite does to :hover (its pseudoClassPlugin), done on a stylesheet's rules: each selector with
+ * :hover gets a copy for the class `.\:hover`, in rules at any depth (media, supports, nesting).
+ */
+function withHoverCopies(rules: CSSRuleList): void {
+  for (const rule of Array.from(rules)) {
+    // Rules of the frame's own window: told by their properties, not by this window's classes.
+    const style = rule as Partial<CSSStyleRule> & Partial<CSSGroupingRule>;
+    if (typeof style.selectorText === "string" && style.selectorText.includes(":hover")) {
+      const copies = selectorList(style.selectorText)
+        .filter((selector) => selector.includes(":hover"))
+        .map((selector) => selector.replace(/:hover/g, ".\\:hover"));
+      style.selectorText = [style.selectorText, ...copies].join(", ");
+    }
+    if (style.cssRules) withHoverCopies(style.cssRules);
+  }
+}
+
+/** The selectors of a selector list: split at its commas, but not at those in parentheses, brackets or quotes. */
+function selectorList(list: string): string[] {
+  const selectors: string[] = [];
+  let depth = 0;
+  let quote = "";
+  let start = 0;
+  for (let i = 0; i < list.length; i++) {
+    const c = list[i];
+    if (quote) {
+      if (c === "\\") i++;
+      else if (c === quote) quote = "";
+    } else if (c === '"' || c === "'") quote = c;
+    else if (c === "\\") i++;
+    else if (c === "(" || c === "[") depth++;
+    else if (c === ")" || c === "]") depth--;
+    else if (c === "," && depth === 0) {
+      selectors.push(list.slice(start, i).trim());
+      start = i + 1;
+    }
+  }
+  selectors.push(list.slice(start).trim());
+  return selectors;
+}
+
+/**
  * Builds the first frame with the recorded stylesheets as they are, and rewrites them (rrweb's hackCss) once it
  * is on screen. The rewrite is postcss parsing and printing every stylesheet of the page, a quarter of a large
  * page's build. Until an element has the class `:hover`, the copied selectors match nothing, and without
  * device-width media features the rest of the rewrite changes nothing, so the frame is drawn the same; rrweb
  * sets the class only when it replays the mouse (a seek or playback). So: a frame with a hovered element gets
- * the rewrite before it is drawn, and any play or seek waits for it.
+ * the rewrite's copies of the :hover selectors in its rules before it is drawn, and any play or seek waits for
+ * the rewrite.
  */
 export class HoverCss {
   private readonly cache: DeferringCache | null;
@@ -139,8 +182,8 @@ export class HoverCss {
     delete (this.replayer.getMirror() as unknown as Adding).add;
     if (cache.deferred.size === 0) return;
     this.texts = this.styleTexts(cache.deferred);
-    if (this.hovered) this.rewrite();
-    else this.holdSeeks();
+    if (this.hovered) this.copyHoverRules();
+    this.holdSeeks();
   }
 
   /** Once the first frame is on screen: the rewrite, when the page has nothing else to do. */
@@ -162,6 +205,18 @@ export class HoverCss {
       }
     }
     return texts;
+  }
+
+  /**
+   * A frame with a hovered element: rrweb's copies of the :hover selectors put into the deferred stylesheets'
+   * rules in place, for this frame (a few ms), instead of rewriting their text first (postcss over all of it).
+   * The text is rewritten as usual afterwards; it then replaces these rules with the same ones.
+   */
+  private copyHoverRules(): void {
+    for (const text of this.texts) {
+      const sheet = (text.parentNode as HTMLStyleElement | null)?.sheet;
+      if (sheet) withHoverCopies(sheet.cssRules);
+    }
   }
 
   /** rrweb's rewrite of each deferred stylesheet, into the frame and into its cache. */
