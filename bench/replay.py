@@ -1,12 +1,14 @@
 """Replay start: time to the first frame of a long session, beside fetching its events as a static file.
 
-    python -m bench.replay [--minutes 60] [--memory-minutes 120] [--checkout-minutes 5] [--openings-only]
+    python -m bench.replay [--minutes 60] [--memory-minutes 120] [--checkout-minutes 5] [--hover] [--openings-only]
 
 A real page (Python's documentation, recorded by the real SDK in Chromium) is stretched
 into a long session by a seeded generator: mouse moves, scrolls, text changes, a new
 page load every ten minutes and, between them, a full snapshot every five minutes as the
 SDK takes them (`--checkout-minutes 0`: none, as the generator had before), sent through
-ingest in 10-second batches. Then, in Chromium:
+ingest in 10-second batches. The mouse is over the document, hovering nothing (`--hover`: over
+one of the page's links, so a frame after its first move shows a hovered element, as most real
+ones do). Then, in Chromium:
 
 - baseline: the same events as one static file served by the same server, fetched and
   parsed (`fetch().json()`), timed in the page;
@@ -68,13 +70,18 @@ def record_page(browser: Any, server: Server, sites: Sites, token: str) -> list[
 
 
 def long_session(opening: list[dict[str, Any]], minutes: int, seed: int = 20261126, busy: bool = False,
-                 checkout_ms: int = CHECKOUT_MS) -> list[dict[str, Any]]:
+                 checkout_ms: int = CHECKOUT_MS, hover: bool = False) -> list[dict[str, Any]]:
     """`minutes` of plausible activity over the recorded page, page loads every ten minutes; `busy`
     adds what a single-page app does all the time: a list re-rendered every half second. Between page
-    loads, a full snapshot every `checkout_ms` as the SDK takes them (0: none)."""
+    loads, a full snapshot every `checkout_ms` as the SDK takes them (0: none). The mouse is over the
+    document, which hovers nothing; `hover`: over one of the page's links, as a recording names the element
+    under the pointer (a frame after the first move then shows that link hovered)."""
     rng = random.Random(seed)
     meta, snapshot = opening
-    text_ids = [n["id"] for n in _nodes(snapshot["data"]["node"]) if n.get("type") == 3 and n.get("textContent", "").strip()]
+    nodes = _nodes(snapshot["data"]["node"])
+    text_ids = [n["id"] for n in nodes if n.get("type") == 3 and n.get("textContent", "").strip()]
+    links = [n["id"] for n in nodes if n.get("type") == 2 and n.get("tagName") == "a"]
+    under_mouse = rng.choice(links) if hover and links else 1
     start = int(time.time() * 1000) - minutes * 60_000 - 60_000
     events: list[dict[str, Any]] = []
     for t in range(0, minutes * 60_000, 500):
@@ -83,7 +90,7 @@ def long_session(opening: list[dict[str, Any]], minutes: int, seed: int = 202611
             # rrweb's checkout is a page load's pair of events too (Meta, then the full snapshot), on the same page.
             events += [{**meta, "timestamp": at}, {**snapshot, "timestamp": at + 1}]
             continue
-        positions = [{"x": rng.randrange(1280), "y": rng.randrange(800), "id": 1, "timeOffset": -450 + 50 * i}
+        positions = [{"x": rng.randrange(1280), "y": rng.randrange(800), "id": under_mouse, "timeOffset": -450 + 50 * i}
                      for i in range(10)]
         events.append({"type": 3, "timestamp": at, "data": {"source": 1, "positions": positions}})
         if t % 4_000 == 0:
@@ -279,6 +286,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--memory-minutes", type=int, default=120, help="0 skips the memory figure")
     parser.add_argument("--checkout-minutes", type=float, default=CHECKOUT_MS / 60_000,
                         help="a full snapshot this often between page loads, as the SDK takes them (0: none)")
+    parser.add_argument("--hover", action="store_true",
+                        help="the mouse over a link of the page, not over the document: openings after its first move show it hovered")
     parser.add_argument("--openings-only", action="store_true",
                         help="only the first and second openings from the list (no static file, no other position)")
     args = parser.parse_args(argv)
@@ -301,7 +310,8 @@ def main(argv: list[str] | None = None) -> int:
             _, page = signed_in_page(browser, server)
             page.add_init_script(READY_CLOCK)
             for name, busy in (("steady", False), ("busy", True)):
-                session = long_session(opening, args.minutes, busy=busy, checkout_ms=int(args.checkout_minutes * 60_000))
+                session = long_session(opening, args.minutes, busy=busy, checkout_ms=int(args.checkout_minutes * 60_000),
+                                       hover=args.hover)
                 if args.openings_only:
                     ingest(server, key, f"bench-{name}", session)
                 else:
@@ -317,7 +327,8 @@ def main(argv: list[str] | None = None) -> int:
             browser.close()
             server.stop()
     print(f"Replay start: {args.minutes}-minute sessions over a recorded documentation page "
-          f"(Chromium, loopback, median of {REPS}; a full snapshot every {args.checkout_minutes:g} min between page loads); "
+          f"(Chromium, loopback, median of {REPS}; a full snapshot every {args.checkout_minutes:g} min between page loads"
+          f"{'; the mouse over a link' if args.hover else ''}); "
           "first frame = navigation start to data-ready")
     for name, r in results.items():
         firsts = ", ".join(f"at {minute(at)} {steps['ready']:.0f} ms ({steps['ready'] / r['static']:.2f}x)"
