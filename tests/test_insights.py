@@ -358,6 +358,38 @@ def test_a_missing_model_file_is_unavailable_every_time_never_a_crash(tmp_path: 
             model.path()
 
 
+def test_a_model_file_llama_cannot_load_is_unavailable_never_a_500(tmp_path: Path) -> None:
+    """A damaged or foreign file where the model should be: the session's summary says so, the
+    digest falls back to its facts, both answer 200."""
+    from sessionstory.insights.llm import LocalModel, ModelUnavailable
+    bad = tmp_path / "damaged.gguf"
+    bad.write_bytes(b"GGUF" + bytes(range(256)) * 64)
+    model = LocalModel(tmp_path, str(bad))
+    with pytest.raises(ModelUnavailable, match="cannot be loaded"):
+        model.complete("Facts: x\nSummary:", max_tokens=4)
+    settings = prepare_data_dir(load_settings(tmp_path / "data", env={"SESSIONSTORY_LLM_MODEL": str(bad)}))
+    dd = DataDir(settings)
+    try:
+        with TestClient(create_app(settings, dd)) as client:
+            project = dd.projects.create("Shop")
+            now = int(time.time() * 1000) - 60_000  # inside the digest's last 24 hours
+            events = [meta(now), snapshot(now + 1), error(now + 2000, "TypeError: x is undefined")]
+            assert client.post("/api/v1/ingest", json=batch(project.public_key, "s-bad-model", 0, events)).status_code == 200
+            dd.index.flush()
+            from tests.conftest import PASSWORD
+            from tests.test_dashboard import sign_in
+
+            dd.accounts.create_user("owner@example.com", PASSWORD, "admin")
+            sign_in(client)
+            card = client.get("/sessions/s-bad-model/insight")
+            assert card.status_code == 200 and "Summaries are unavailable" in card.text and "cannot be loaded" in card.text
+            for path in ("/digest/summary", "/api/v1/digest"):
+                answer = client.get(path, params={"project": project.id, "period": "day"})
+                assert answer.status_code == 200, (path, answer.text)
+    finally:
+        dd.close()
+
+
 # Gemma's own turn markers (special tokens of its vocabulary): the default base model's file
 # prompted as a chat model would be, since its GGUF carries no template of its own.
 GEMMA_TURNS = ("{% for m in messages %}<start_of_turn>{{ m['role'] }}\n{{ m['content'] }}<end_of_turn>\n{% endfor %}"

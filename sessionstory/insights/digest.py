@@ -189,7 +189,11 @@ def project_digest(index: Index, model: LocalModel, project_id: str, period: str
     elif facts and not write_now:
         return Digest(project_id, period, _iso(from_ms), _iso(to_ms), "", "pending", model.name, facts, anomalies)
     else:
-        summary, source = write(model, facts)
+        try:
+            summary, source = write(model, facts)
+        except ModelUnavailable:  # a model file llama.cpp cannot load: the facts speak, and nothing is cached
+            return Digest(project_id, period, _iso(from_ms), _iso(to_ms), from_facts(facts), "facts", model.name,
+                          facts, anomalies)
     made = Digest(project_id, period, _iso(from_ms), _iso(to_ms), summary, source, model.name, facts, anomalies)
     if digest_of_model is not None:
         index.write(lambda con: store(con, key, digest_of_model, stamp, made)).result()

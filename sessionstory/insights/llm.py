@@ -211,7 +211,11 @@ class LocalModel:
             except ImportError:
                 raise ModelUnavailable("llama-cpp-python is not installed") from None
             started = time.monotonic()
-            self._llama = Llama(model_path=str(self.path()), n_ctx=DEFAULT_CONTEXT, n_threads=2, verbose=False)
+            try:
+                self._llama = Llama(model_path=str(self.path()), n_ctx=DEFAULT_CONTEXT, n_threads=2, verbose=False)
+            except ValueError as exc:  # llama.cpp refused the file: not a GGUF, damaged, or of a newer format
+                raise ModelUnavailable(f"{self.name} cannot be loaded ({exc}): point SESSIONSTORY_LLM_MODEL "
+                                       "at a GGUF model file") from None
             self._chat = chat_formatter(self._llama, self._chat_template)
             log.info("loaded %s in %.1f s (%s prompts)", self.name, time.monotonic() - started,
                      "chat-template" if self._chat else "completion")
