@@ -374,9 +374,6 @@ def _pooled(counts: list[tuple[int, int]]) -> float:
     return sum(rec for rec, _ in counts) / page if page else float("nan")
 
 
-    return "\n".join(lines)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.sdk", description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=3, help="runs of each page, alternating (default 3)")
