@@ -184,17 +184,17 @@ def project_digest(index: Index, model: LocalModel, project_id: str, period: str
             return hit
     facts = index.read(lambda cur: friction_points(cur, project_id, from_ms, to_ms, funnels))
     anomalies = index.read(lambda cur: find_anomalies(cur, project_id, from_ms, to_ms))
+    keep = digest_of_model is not None
     if digest_of_model is None:
         summary, source = from_facts(facts), "facts"
     elif facts and not write_now:
-        return Digest(project_id, period, _iso(from_ms), _iso(to_ms), "", "pending", model.name, facts, anomalies)
+        summary, source, keep = "", "pending", False
     else:
         try:
             summary, source = write(model, facts)
         except ModelUnavailable:  # a model file llama.cpp cannot load: the facts speak, and nothing is cached
-            return Digest(project_id, period, _iso(from_ms), _iso(to_ms), from_facts(facts), "facts", model.name,
-                          facts, anomalies)
+            summary, source, keep = from_facts(facts), "facts", False
     made = Digest(project_id, period, _iso(from_ms), _iso(to_ms), summary, source, model.name, facts, anomalies)
-    if digest_of_model is not None:
+    if keep and digest_of_model is not None:
         index.write(lambda con: store(con, key, digest_of_model, stamp, made)).result()
     return made

@@ -46,7 +46,7 @@ def digest_summary_card(request: Request, project: FromQuery[str], period: FromQ
     made = _digest(request, project, period)
     if made is None:
         raise NotFoundException(f"no project {project!r}")
-    return render("_digest_summary.html", request, sign_in, project=made.project_id, period=period, digest=made)
+    return render("_digest_summary.html", request, sign_in, project_id=made.project_id, period=period, digest=made)
 
 
 @get("/api/v1/digest")
