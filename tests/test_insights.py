@@ -132,6 +132,30 @@ def test_a_running_job_cancelled_stops_within_a_token_or_two(app: Any) -> None:
     assert nxt.result(timeout=30) is not None, "the worker is free for the next job"
 
 
+def _long_prompt(word: str) -> str:
+    """About 1,200 tokens (a summary's prompt is 1,400), opening with `word`: prompts with different words
+    share no prefix the model could have kept from the last one."""
+    return " ".join(f"{word} number {i}," for i in range(240))
+
+
+def test_a_job_cancelled_while_the_model_reads_its_prompt_stops_within_a_step(app: Any) -> None:
+    _, dd, _ = app
+    dd.model.complete("One,", max_tokens=1)  # loaded
+    started = time.monotonic()
+    dd.model.complete(_long_prompt("apple"), max_tokens=1, timeout_s=120)
+    whole = time.monotonic() - started  # reading the whole prompt (one token after it)
+    job = dd.model.submit(_long_prompt("pear"), max_tokens=1, timeout_s=120)
+    time.sleep(whole / 10)
+    cancelled_at = time.monotonic()
+    job.cancel()
+    with pytest.raises(Cancelled):
+        job.result(timeout=120)
+    stopped = time.monotonic() - cancelled_at
+    # Before, the prompt was read whole before the first token checked the job: ~90 % of `whole` after the cancel.
+    assert stopped < whole / 3, f"stopped {stopped:.2f} s after the cancel; reading the prompt takes {whole:.2f} s"
+    assert dd.model.complete("One, two,", max_tokens=1, timeout_s=60) is not None, "the worker is free"
+
+
 def test_a_cancelled_summary_caches_nothing(app: Any) -> None:
     from sessionstory.insights.summary import session_insight
 
@@ -267,6 +291,31 @@ def test_the_worker_streams_each_piece_as_it_comes(app: Any) -> None:
     assert not made.model_text or made.model_text in "".join(pieces).strip()
     pieces.clear()
     assert session_insight(dd.index, dd.model, "ai-stream", on_text=pieces.append) == made and not pieces, "cached"
+
+
+def _nice_values() -> dict[int, int]:
+    """Each thread of this process and its nice value (field 19 of /proc's stat, after the name)."""
+    nice = {}
+    for tid in Path("/proc/self/task").iterdir():
+        stat = (tid / "stat").read_text()
+        nice[int(tid.name)] = int(stat[stat.rindex(")") + 2:].split()[16])
+    return nice
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="a thread's own nice value is Linux's")
+def test_the_model_and_its_compute_threads_yield_the_cpu_to_everything_else(app: Any) -> None:
+    from sessionstory.insights.llm import MODEL_NICE
+
+    _, dd, _ = app
+    dd.model.complete("One, two, three,", max_tokens=4)
+    worker = dd.model._thread
+    assert worker is not None and worker.native_id is not None
+    threads = _nice_values()
+    assert threads[worker.native_id] == MODEL_NICE
+    assert threads[threading.get_native_id()] == 0, "the rest of the process keeps its priority"
+    # llama.cpp's compute threads are started by the worker, so they inherit its nice value: threads at the
+    # model's value beside the worker show that the model's work really runs there.
+    assert sum(nice == MODEL_NICE for nice in threads.values()) >= 2
 
 
 def test_the_card_shows_whose_words_are_whose(app: Any) -> None:

@@ -1,4 +1,4 @@
-"""The local model: llama.cpp in one worker thread, fed by a queue of jobs.
+"""The local model: llama.cpp in one worker thread, fed by a queue of jobs, at the lowest CPU priority.
 
 Nothing here talks to a network. The default model is the small Gemma 3 270M base model
 shipped as a PyPI package (assembled into the data directory on first use, its SHA-256
@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import queue
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -27,6 +29,14 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 DEFAULT_CONTEXT = 2048
+# The model's nice value: it shares the machine with ingest and the dashboard, and gets the cores only when
+# nothing else wants them.
+MODEL_NICE = 19
+# Tokens of the prompt read per step, the job's cancellation and deadline checked between steps. Read whole
+# (a summary's 1,400 tokens: seconds of both cores), a prompt kept the cores long after its viewer had left:
+# in bench.replay's back-to-back openings, each session's first frame took 380-420 ms against 245 without a
+# model, the last session's summary still reading its prompt. A viewer who leaves now stops it within a step.
+PROMPT_STEP = 64
 
 
 class ModelUnavailable(Exception):
@@ -193,6 +203,7 @@ class LocalModel:
                 self._thread.start()
 
     def _work(self) -> None:
+        lowest_priority()
         while True:
             job = self._queue.get()
             if job is None:
@@ -230,6 +241,8 @@ class LocalModel:
     def _generate(self, job: Job) -> str:
         llama = self._load()
         prompt, stop = self._prompt(llama, job)
+        if not read_prompt(llama, prompt, job):
+            return ""  # past its deadline before a word: no answer, as a timeout gives
         grammar = None
         if job.grammar:
             from llama_cpp.llama_grammar import LlamaGrammar
@@ -261,15 +274,42 @@ class LocalModel:
         content = f"{task}\n\n{prompt}" if task else prompt
         return self._chat(messages=[{"role": "user", "content": content}])
 
-    def _prompt(self, llama: Any, job: Job) -> tuple[str | list[int], list[str]]:
-        """What generation starts from: a base model's text, or a chat model's rendered turn as
-        tokens (its template writes the special tokens itself), with the template's stop words."""
+    def _prompt(self, llama: Any, job: Job) -> tuple[list[int], list[str]]:
+        """The tokens generation starts from, with the stop words: a base model's text as llama.cpp
+        tokenizes a text prompt itself (its BOS first), or a chat model's rendered turn (its template
+        writes the special tokens itself) with the template's stop words."""
         if self._chat is None:
-            return job.prompt, job.stop
+            return llama.tokenize(job.prompt.encode(), add_bos=True, special=True), job.stop
         turn = self._turn(job.prompt, job.task)
         tokens = llama.tokenize(turn.prompt.encode(), add_bos=not turn.added_special, special=True)
         extra = turn.stop if isinstance(turn.stop, list) else [turn.stop] if turn.stop else []
         return tokens, job.stop + extra
+
+
+def read_prompt(llama: Any, tokens: list[int], job: Job) -> bool:
+    """Reads all but the prompt's last token into llama.cpp's cache, PROMPT_STEP at a time, from the
+    longest prefix it already holds; generation then reads just the last one (llama-cpp-python reuses a
+    cached prefix). Raises Cancelled when the job is; False when its deadline passed."""
+    held = llama.longest_token_prefix(llama.input_ids[: llama.n_tokens].tolist(), tokens[:-1])
+    llama.n_tokens = held  # eval drops whatever the cache holds beyond this
+    for start in range(held, len(tokens) - 1, PROMPT_STEP):
+        if job.cancelled:
+            raise Cancelled("cancelled")
+        if time.monotonic() > job.deadline:
+            return False
+        llama.eval(tokens[start : min(start + PROMPT_STEP, len(tokens) - 1)])
+    return True
+
+
+def lowest_priority() -> None:
+    """Gives the calling thread the model's nice value, as the threads it starts will inherit (llama.cpp's
+    compute threads). On Linux the nice value is a thread's own (setpriority(2) with its thread id); elsewhere
+    that call would lower the whole server, so the model runs at the server's priority there."""
+    if sys.platform == "linux":
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), MODEL_NICE)
+        except OSError as exc:  # a sandbox may forbid it: slower first frames, never a failed summary
+            log.warning("could not lower the local model's CPU priority: %s", exc)
 
 
 def chat_formatter(llama: Any, template: str | None) -> Any:
