@@ -27,7 +27,9 @@ divides the page's own work out: in runs of their own, CDP's sampling profiler a
 main thread's samples to the nearest script on the stack, and the recorder's samples (bare
 rrweb's bundle, or our SDK; the SDK's compression worker is another thread, not counted) are
 counted per sample of the page's own script (the same mutation work in every run). Our
-ratio divided by bare rrweb's is the overhead figure; it still varies with load, less.
+ratio divided by bare rrweb's is the overhead figure; it still varies with load, less. Not under
+real-time scheduling (`chrt -r`, which Chromium's threads inherit): it skews these counts (2026-11-27,
+load 3: bare rrweb 8.5-10.6 recorder samples a page sample, 3.6-4.0 without; one SDK's runs 9-22).
 Samples are counted, not summed by their time deltas: a thread the machine descheduled has its
 whole gap in the delta of the one sample after it (same-SDK A/A runs at load 6-9: counts 4 %
 apart, deltas 16 %). The profiled runs of a round go page after page, every other round in reverse, so no
