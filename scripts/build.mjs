@@ -37,6 +37,13 @@ const common = {
  * 758 to 518 a frame. What is recorded stays the same: tests/e2e/test_sdk_rrweb_build.py records pages
  * with the SDK and with unpatched rrweb side by side and compares their events.
  *
+ * And rrweb's text-mask check taken through shadow roots. `closest()` stops at a shadow root, so text
+ * that a web component (a shadow host) shows under a masked element went out in clear whenever it came
+ * in a mutation, and in full snapshots too when the host itself was the masked element (rrweb decides
+ * that an element without child nodes shows no text, overlooking its shadow root). The check now goes on
+ * from the host, and a text node right under a shadow root is decided by its host. Pages without shadow
+ * roots record the same as before (test_sdk_rrweb_build); tests/e2e/test_privacy.py shows the masking.
+ *
  * @rrweb/record is pinned: if its code moves, the build fails here instead of shipping it
  * unpatched without a word.
  */
@@ -63,6 +70,23 @@ const sdkRrweb = {
       const maskCheck = "\n  if (!needsMask) {\n    const checkAncestors = needsMask === void 0;\n";
       const unread = 'skipChild && isElement(n) && toLowerCase(n.tagName) != "iframe" && toLowerCase(n.tagName) != "link"';
       patch(maskCheck, "text-mask check", maskCheck.replace("!needsMask", `!needsMask && !(${unread})`));
+      patch(
+        "\n    if (!index.childNodes(el).length) {\n      return false;\n    }\n  } else if (index.parentElement(node) === null) {\n    return false;\n",
+        "needMaskingText's opening",
+        "\n    if (!index.childNodes(el).length && !index.shadowRoot(el)) {\n      return false;\n    }\n  } else if (index.parentElement(node) === null) {\n    if (!(el = shadowHostAbove(node))) return false;\n",
+      );
+      patch(
+        '\n  try {\n    if (typeof maskTextClass === "string") {\n',
+        "needMaskingText's checks",
+        '\n  try {\n    for (; el; el = checkAncestors ? shadowHostAbove(el) : null) {\n    if (typeof maskTextClass === "string") {\n',
+      );
+      patch(
+        "\n  } catch (e) {\n  }\n  return false;\n}\nfunction onceIframeLoaded(",
+        "needMaskingText's end",
+        "\n    }\n  } catch (e) {\n  }\n  return false;\n}\n" +
+          "function shadowHostAbove(n) {\n  const root = n.getRootNode();\n  return root !== n && isShadowRoot(root) ? root.host : null;\n}\n" +
+          "function onceIframeLoaded(",
+      );
       return { contents, loader: "js" };
     });
   },

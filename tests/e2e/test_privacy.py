@@ -115,7 +115,8 @@ def test_default_settings_store_no_personal_data(server: Server, sites: Sites, t
 
 def test_the_pages_mask_markers_hide_text(server: Server, sites: Sites, token: str, recorder: Any) -> None:
     """`ss-mask` and `data-ss-mask`, on an element or an ancestor: its text is masked in nodes added,
-    text changed and a full snapshot alike, before it leaves the browser; text outside them is recorded as is."""
+    text changed and a full snapshot alike, before it leaves the browser, in shadow roots too; text outside
+    them is recorded as is."""
     page = recorder
     sent: list[Any] = []
     page.on("request", lambda r: sent.append(r) if r.url.endswith("/api/v1/ingest") else None)
@@ -131,6 +132,21 @@ def test_the_pages_mask_markers_hide_text(server: Server, sites: Sites, token: s
         document.querySelector("#plain").firstChild.data = "SHOWN-CHANGED";
     }""")
     page.wait_for_timeout(100)
+    # Web components: closest() stops at a shadow root, yet a shadow host under a mask, or masked itself, shows
+    # masked text; and a shadow root's own text node is decided by its host.
+    page.evaluate("""() => {
+        const under = document.querySelector("section.ss-mask").appendChild(document.createElement("div"));
+        under.attachShadow({ mode: "open" }).innerHTML = "<p>MASKED-IN-SHADOW-6</p>";
+        const itself = document.getElementById("view").appendChild(document.createElement("div"));
+        itself.setAttribute("data-ss-mask", "");
+        itself.attachShadow({ mode: "open" }).append("MASKED-SHADOW-TEXT-7");
+        const shown = document.getElementById("view").appendChild(document.createElement("div"));
+        shown.attachShadow({ mode: "open" }).innerHTML = "<p>SHOWN-IN-SHADOW</p>";
+        window.__underMask = under;
+    }""")
+    page.wait_for_timeout(100)
+    page.evaluate("() => { window.__underMask.shadowRoot.firstChild.firstChild.data = 'MASKED-SHADOW-CHANGED-8'; }")
+    page.wait_for_timeout(100)
     page.evaluate("window.sessionstory.stop(); window.sessionstory.start()")  # a full snapshot of it all
     session_id = page.evaluate("window.sessionstory.sessionId()")
     page.evaluate("window.sessionstory.flush()")
@@ -141,9 +157,10 @@ def test_the_pages_mask_markers_hide_text(server: Server, sites: Sites, token: s
     events = _session_events(server, token, session_id)
     assert sum(e["type"] == 2 for e in events) == 2, "the page's first full snapshot and the one after start()"
     assert "SHOWN-AS-IS" in text and "SHOWN-CHANGED" in text, "unmarked text is recorded as is"
+    assert text.count("SHOWN-IN-SHADOW") >= 2, "a shadow root's unmarked text, added and in the full snapshot"
     assert "*" * len("MASKED-BY-ATTRIBUTE-2") in text, "masked text keeps its length"
     for n, secret in enumerate(("MASKED-BY-CLASS", "MASKED-BY-ATTRIBUTE", "MASKED-BY-CLASS", "MASKED-CHANGED",
-                                "MASKED-CHANGED"), 1):
+                                "MASKED-CHANGED", "MASKED-IN-SHADOW", "MASKED-SHADOW-TEXT", "MASKED-SHADOW-CHANGED"), 1):
         assert f"{secret}-{n}" not in text, f"{secret}-{n} recorded"
 
 

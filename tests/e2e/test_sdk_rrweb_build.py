@@ -1,8 +1,9 @@
-"""The SDK's build patches rrweb's recorder for speed (scripts/build.mjs, sdkRrweb): what it records must not change.
+"""The SDK's build patches rrweb's recorder for speed (scripts/build.mjs, sdkRrweb): what it records must not change
+(but for text in shadow roots under a mask, which only the SDK masks: test_privacy.py).
 
 On one page, our SDK and bare @rrweb/record, built from node_modules unpatched and given the options the SDK
 gives rrweb, record the same DOM changes: masked and unmasked text, blocked elements, added subtrees, iframes,
-a stylesheet link and a shadow root under masked ancestors, and bench/sdk.py's mutation page. Their full
+a stylesheet link under masked ancestors, a shadow root, and bench/sdk.py's mutation page. Their full
 snapshots and mutations, as the SDK sends them and as bare rrweb emits them, must be the same but for their
 timestamps (the pages hold no personal data, which the SDK would mask and bare rrweb would not)."""
 
@@ -56,7 +57,8 @@ window.mutate = async () => {{
   link.appendChild(document.createTextNode("a link's text"));
   frames.push(loaded(link));
   b.appendChild(link);
-  const host = a.appendChild(document.createElement("div"));
+  // Unmasked: under a mask the SDK masks a shadow root's text, which bare rrweb misses (test_privacy.py).
+  const host = document.body.appendChild(document.createElement("div"));
   host.attachShadow({{ mode: "open" }}).innerHTML = "<p>in a shadow root</p>";
   await Promise.all(frames);
   await frame();
