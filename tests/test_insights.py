@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 import time
@@ -307,12 +308,15 @@ def test_the_model_and_its_compute_threads_yield_the_cpu_to_everything_else(app:
     from sessionstory.insights.llm import MODEL_NICE
 
     _, dd, _ = app
+    ours = os.nice(0)  # this thread's nice value (the suite may itself run under `nice`)
+    if ours >= MODEL_NICE:
+        pytest.skip(f"the suite runs at nice {ours}: nothing lower to show")
     dd.model.complete("One, two, three,", max_tokens=4)
     worker = dd.model._thread
     assert worker is not None and worker.native_id is not None
     threads = _nice_values()
     assert threads[worker.native_id] == MODEL_NICE
-    assert threads[threading.get_native_id()] == 0, "the rest of the process keeps its priority"
+    assert threads[threading.get_native_id()] == ours, "the rest of the process keeps its priority"
     # llama.cpp's compute threads are started by the worker, so they inherit its nice value: threads at the
     # model's value beside the worker show that the model's work really runs there.
     assert sum(nice == MODEL_NICE for nice in threads.values()) >= 2
