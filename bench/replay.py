@@ -12,7 +12,8 @@ ones do). Then, in Chromium:
 
 - baseline: the same events as one static file served by the same server, fetched and
   parsed (`fetch().json()`), timed in the page;
-- the player: navigation (from a blank page) to `/sessions/{id}?t=T` until the root says
+- the player: navigation (from a blank page, once the server's local model has stopped the last
+  opening's summary: wait_for_idle_model) to `/sessions/{id}?t=T` until the root says
   `data-ready="true"`, at the start, half-way in (30 minutes: a page load's very moment) and 9.5
   minutes later, just before the next page load, where the most events follow the last full
   snapshot (4.5 minutes of them, or 9.5 without checkouts; the requested time must be on screen).
@@ -204,10 +205,28 @@ def time_player(page: Any, server: Server, session_id: str, at_ms: int, via: str
     page, as a viewer comes from the session list: leaving the last player (a large page) would
     otherwise be counted in the next one's first frame (`via`: the page it comes from)."""
     page.goto(via)
+    wait_for_idle_model(server)
     page.goto(f"{server.url}/sessions/{session_id}?t={at_ms}")
     first_frame(page)
     page.wait_for_selector('[data-testid="player"][data-loaded="true"]', timeout=120_000)
     return {name: float(ms) for name, ms in page.evaluate(READ_STEPS).items()}
+
+
+def wait_for_idle_model(server: Server, timeout_s: float = 30.0) -> None:
+    """Until the server's local model has no job (`sessionstory_model_jobs` in /metrics). Each opening asks for
+    its session's summary once drawn; leaving the page stops it, within a step of the prompt. Waiting for that
+    starts every opening, like the static file's fetch, on an idle server: on this one machine the summary
+    left running took the cores from the next opening's browser (on a real one, the viewer's browser runs
+    elsewhere)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen(f"{server.url}/metrics") as r:
+            jobs = next(float(line.split()[-1]) for line in r.read().decode().splitlines()
+                        if line.startswith("sessionstory_model_jobs "))
+        if jobs == 0:
+            return
+        time.sleep(0.02)
+    raise RuntimeError(f"the local model still had {jobs:g} job(s) after {timeout_s:g} s")
 
 
 def second_opening(browser: Any, server: Server, project_id: str, before: str, session_id: str) -> dict[str, dict[str, float]]:

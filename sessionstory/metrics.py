@@ -158,6 +158,8 @@ class _State(Collector):
                      dd.index.queued)
         yield _gauge("sessionstory_index_lag_records", "Records durable in the log but not yet indexed.", lag_records)
         yield _gauge("sessionstory_index_lag_bytes", "Log bytes of the records not yet indexed.", lag_bytes)
+        yield _gauge("sessionstory_model_jobs", "Jobs of the local model queued or running (summaries, digests, questions).",
+                     dd.model.jobs)
         yield _gauge("sessionstory_log_committer_up", "1 while the log's committer thread runs.", dd.log.committing)
         yield _gauge("sessionstory_index_writer_up", "1 while the index writer thread runs.", dd.index.writing)
         ready = Readiness(dd, self.admission).checks()

@@ -145,13 +145,16 @@ def test_a_job_cancelled_while_the_model_reads_its_prompt_stops_within_a_step(ap
     started = time.monotonic()
     dd.model.complete(_long_prompt("apple"), max_tokens=1, timeout_s=120)
     whole = time.monotonic() - started  # reading the whole prompt (one token after it)
+    assert dd.model.jobs == 0
     job = dd.model.submit(_long_prompt("pear"), max_tokens=1, timeout_s=120)
     time.sleep(whole / 10)
+    assert dd.model.jobs == 1, "running (/metrics' sessionstory_model_jobs)"
     cancelled_at = time.monotonic()
     job.cancel()
     with pytest.raises(Cancelled):
         job.result(timeout=120)
     stopped = time.monotonic() - cancelled_at
+    assert dd.model.jobs == 0, "idle once its waiter has heard"
     # Before, the prompt was read whole before the first token checked the job: ~90 % of `whole` after the cancel.
     assert stopped < whole / 3, f"stopped {stopped:.2f} s after the cancel; reading the prompt takes {whole:.2f} s"
     assert dd.model.complete("One, two,", max_tokens=1, timeout_s=60) is not None, "the worker is free"

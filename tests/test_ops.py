@@ -59,9 +59,10 @@ def test_metrics_parse_and_move_with_an_ingest(client: TestClient, project: Any)
     before = samples(client)
     for name in ("sessionstory_log_queue_records", "sessionstory_index_lag_records", "sessionstory_live_viewers",
                  "sessionstory_disk_free_bytes", "sessionstory_data_dir_bytes", "sessionstory_index_sessions",
-                 "process_resident_memory_bytes"):
+                 "sessionstory_model_jobs", "process_resident_memory_bytes"):
         assert name in before, name
     assert before["sessionstory_ready"] == 1 and before["sessionstory_index_writer_up"] == 1
+    assert before["sessionstory_model_jobs"] == 0, "no summary asked for: the model is idle"
     at = 1_700_000_000_000
     events = [meta_event(at), mutation(at + 1), mutation(at + 2)]
     assert client.post("/api/v1/ingest", json=batch(project.public_key, "metrics-1", events=events)).status_code == 200

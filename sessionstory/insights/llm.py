@@ -124,6 +124,7 @@ class LocalModel:
         self._chat: Any = None
         self._queue: queue.Queue[Job | None] = queue.Queue()
         self._thread: threading.Thread | None = None
+        self._running = False  # the worker is on a job (read by /metrics)
         self._llama: Any = None
         self._path: Path | None = None
         self._sha: str | None = None
@@ -189,6 +190,11 @@ class LocalModel:
     def complete(self, prompt: str, **kwargs: Any) -> str:
         return self.submit(prompt, **kwargs).result()
 
+    @property
+    def jobs(self) -> int:
+        """Jobs queued or running (a cancelled one still counts until the worker has dropped or stopped it)."""
+        return self._queue.qsize() + self._running
+
     def close(self) -> None:
         if self._thread is not None:
             self._queue.put(None)
@@ -210,10 +216,15 @@ class LocalModel:
                 return
             if not job.start():
                 continue  # cancelled while queued: its waiter already knows
+            self._running = True
             try:
-                job.future.set_result(self._generate(job))
+                text = self._generate(job)
             except BaseException as exc:  # the caller decides; the worker lives on
+                self._running = False  # before the waiter hears: it may ask next whether the model is idle
                 job.future.set_exception(exc)
+            else:
+                self._running = False
+                job.future.set_result(text)
 
     def _load(self) -> Any:
         if self._llama is None:
