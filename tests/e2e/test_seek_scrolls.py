@@ -66,3 +66,32 @@ def test_a_seek_shows_each_elements_last_scroll_before_its_moment(browser: Any, 
     page.evaluate(f"{player}.pause(1200)")
     assert _positions(page) == {"page": 1_000, "inner": 0, "note": "before"}
     context.close()
+
+
+def test_the_recorded_pages_animations_stand_still_while_paused_and_run_while_playing(
+        browser: Any, server: Server, project: dict[str, str]) -> None:
+    """rrweb's own rule for it keyed the pause on a class it toggled within every paused seek, which styled the
+    whole recorded page again after the seek's layout; ours (replayer.ts: PAUSED_ANIMATIONS) changes only when
+    the playing state does."""
+    _session(server, project["public_key"], "seek-animations")
+    context, page = signed_in_page(browser, server)
+    page.goto(f"{server.url}/sessions/seek-animations?t=3500")
+    page.wait_for_selector('[data-testid="player"][data-ready="true"]', timeout=30_000)
+    states = page.evaluate("""async () => {
+        const replayer = document.querySelector('[data-testid="player"]').replayer;
+        const settled = () => new Promise((done) => setTimeout(done));
+        const state = () => getComputedStyle(replayer.iframe.contentDocument.getElementById("note")).animationPlayState;
+        const seen = [state()];
+        replayer.pause(1500);  // a paused seek to an earlier moment: the page is built again
+        await settled();
+        seen.push(state());
+        replayer.play(1500);
+        await settled();
+        seen.push(state());
+        replayer.pause();
+        await settled();
+        seen.push(state());
+        return seen;
+    }""")
+    assert states == ["paused", "paused", "running", "paused"]
+    context.close()

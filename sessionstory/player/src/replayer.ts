@@ -42,12 +42,44 @@ export function createReplayer(
     showWarning: false,
     // Focusing replayed inputs would steal keyboard focus from the dashboard and scroll the page.
     triggerFocus: false,
-    insertStyleRules: [],
+    // rrweb's own rule keys the paused animations on a class it takes off and puts back on the recorded
+    // page's root within every paused seek: after a seek's scroll had laid the page out, all of it was
+    // styled again (25 ms of a large page's first frame). Ours changes only when the playing state does.
+    pauseAnimation: false,
+    insertStyleRules: [PAUSED_ANIMATIONS],
   });
   refuseUnsafeFrame(replayer);
+  markPlaying(replayer);
   describeFrame(replayer.iframe);
   if (!virtualDom && !liveMode) lastScrollsOnly(replayer);
   return replayer;
+}
+
+/** While paused, the recorded page's CSS animations stand still, as the rest of the frame does. */
+const PLAYING = "data-ss-playing";
+const PAUSED_ANIMATIONS = [":before", ":after", ""]
+  .map((part) => `html:not([${PLAYING}]) *${part}`)
+  .join(", ")
+  .concat(" { animation-play-state: paused !important; }");
+
+/**
+ * Keeps PLAYING on the recorded page's root as the Replayer plays or not, set once its state has settled: a
+ * paused seek plays up to its moment and pauses again, all in one call, and must leave the root untouched.
+ */
+function markPlaying(replayer: Replayer): void {
+  let queued = false;
+  const mark = (): void => {
+    if (queued) return;
+    queued = true;
+    queueMicrotask(() => {
+      queued = false;
+      const root = replayer.iframe.contentDocument?.documentElement;
+      const playing = replayer.service.state.matches("playing");
+      if (root && root.hasAttribute(PLAYING) !== playing) root.toggleAttribute(PLAYING, playing);
+    });
+  };
+  replayer.on("state-change", mark);
+  replayer.on("fullsnapshot-rebuilded", mark);
 }
 
 /** A scroll as rrweb records it, and its own (private) method that applies one. */
