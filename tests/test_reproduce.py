@@ -212,3 +212,18 @@ def test_steps_api(client: TestClient, project: Any, auth: dict[str, str], datad
     assert client.get("/api/v1/sessions/nope/steps.py", headers=auth).status_code == 404
     assert client.get("/api/v1/sessions/s-steps/steps").status_code == 401
     assert client.get("/api/v1/sessions/s-steps/steps.py").status_code == 401
+
+
+def test_steps_are_kept_per_session_until_its_records_change(client: TestClient, project: Any,  # type: ignore[type-arg]
+                                                            auth: dict[str, str], datadir: Any) -> None:
+    assert client.post("/api/v1/ingest", json=batch(project.public_key, "s-grow", 0, checkout_journey())).status_code == 200
+    datadir.index.flush()
+    first = client.get("/api/v1/sessions/s-grow/steps", headers=auth).json()["steps"]
+    assert client.get("/api/v1/sessions/s-grow/steps", headers=auth).json()["steps"] == first, "the same steps again"
+    later = [click(T0 + 60_000, x=40, y=40, text="Pay now")]
+    assert client.post("/api/v1/ingest", json=batch(project.public_key, "s-grow", 1, later)).status_code == 200
+    datadir.index.flush()
+    grown = client.get("/api/v1/sessions/s-grow/steps", headers=auth).json()["steps"]
+    assert len(grown) == len(first) + 1 and "Pay now" in grown[-1]["text"], "a new batch is read, not the kept steps"
+    assert client.delete("/api/v1/sessions/s-grow", headers=auth).status_code in (200, 204)
+    assert client.get("/api/v1/sessions/s-grow/steps", headers=auth).status_code == 404, "nothing kept outlives the session"

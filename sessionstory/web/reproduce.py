@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+
 import msgspec
 
 from litestar import Request, Response, get
@@ -9,7 +12,9 @@ from litestar.exceptions import NotFoundException, ValidationException
 from litestar.params import FromPath, FromQuery
 
 from sessionstory.events import Event
+from sessionstory.index.compaction import session_records
 from sessionstory.index.sessions import session_exists
+from sessionstory.store import Location
 from sessionstory.replay import session_events
 from sessionstory.reproduce import Reproduction, filename_for, playwright_test, reproduction
 from sessionstory.web.security import api_user, datadir
@@ -29,13 +34,31 @@ class Steps(msgspec.Struct):
     steps: list[StepItem]
 
 
+# The steps of the sessions read last, by the records they were read from: the player asks for them at every
+# opening, and reading a long session whole takes a while (a 60-minute one: about 350 ms). A session that
+# gains a batch, or whose records compaction, redaction or erasure moved, has other records: read again.
+_made: OrderedDict[tuple[str, tuple[tuple[int, Location], ...]], Reproduction] = OrderedDict()
+_made_lock = threading.Lock()
+MADE_KEPT = 32
+
+
 def _read(request: Request, session_id: str) -> Reproduction:  # type: ignore[type-arg]
     api_user(request)
     dd = datadir(request)
     if not dd.index.read(lambda cur: session_exists(cur, session_id)):
         raise NotFoundException(f"no session {session_id!r}")
+    key = (session_id, tuple(sorted(dd.index.read(lambda cur: session_records(cur, session_id)).items())))
+    with _made_lock:
+        if key in _made:
+            _made.move_to_end(key)
+            return _made[key]
     events = msgspec.json.decode(session_events(dd.log, dd.index, session_id), type=list[Event])
-    return reproduction(events)
+    made = reproduction(events)
+    with _made_lock:
+        _made[key] = made
+        while len(_made) > MADE_KEPT:
+            _made.popitem(last=False)
+    return made
 
 
 def _test_file(request: Request, session_id: str, found: Reproduction) -> Response[str]:  # type: ignore[type-arg]
