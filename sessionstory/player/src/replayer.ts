@@ -57,10 +57,8 @@ export function createReplayer(
 
 /** While paused, the recorded page's CSS animations stand still, as the rest of the frame does. */
 const PLAYING = "data-ss-playing";
-const PAUSED_ANIMATIONS = [":before", ":after", ""]
-  .map((part) => `html:not([${PLAYING}]) *${part}`)
-  .join(", ")
-  .concat(" { animation-play-state: paused !important; }");
+const PAUSED = `html:not([${PLAYING}])`;
+const PAUSED_ANIMATIONS = `${PAUSED} *, ${PAUSED} *:before, ${PAUSED} *:after { animation-play-state: paused !important; }`;
 
 /**
  * Keeps PLAYING on the recorded page's root as the Replayer plays or not, set once its state has settled: a
