@@ -233,14 +233,14 @@ def _shipper(settings: Settings) -> Shipper | None:
         raise ConfigError("SESSIONSTORY_STORE_URL needs the object store client: pip install 'sessionstory[cluster]'") from None
 
     from sessionstory.store.objects import ObjectStore, StoreUrlError, short_error
-    from sessionstory.store.shipping import Shipper, claim_node
+    from sessionstory.store.shipping import SHIPPED_FILE, Shipper, claim_node
 
     try:
         objects = ObjectStore(settings.store_url, settings.aws_env)
         node = claim_node(objects, settings.data_dir, settings.segments_dir)
     except (StoreUrlError, ObstoreError) as exc:
         raise ConfigError(f"segment store {settings.store_url}: {short_error(exc)}") from None
-    return Shipper(objects, node, settings.store_seal_s)
+    return Shipper(objects, node, settings.store_seal_s, settings.data_dir / SHIPPED_FILE)
 
 
 def _shared_rows(settings: Settings) -> SharedRows | None:

@@ -13,9 +13,13 @@ bucket once (`nodes/NNNN.json`, created only if absent) and numbers its segments
 range of a single node's existing data dir, which keeps its numbers when it joins.
 
 What the object store holds is reconciled with the local disk when a node starts: a
-sealed segment missing there, shorter, or older than its local file (erased since) is
-shipped again; an object of ours whose local file compaction deleted is deleted. Local
-copies are never evicted in this version, which is what makes that safe.
+sealed segment missing there, of another size, or changed on disk since it was shipped
+(erased since) is shipped again; an object of ours whose local file compaction deleted is
+deleted. Local copies are never evicted in this version, which is what makes that safe.
+"Changed since" is judged by the file's size and modification time as they were when it
+was shipped (kept in `store-shipped.json`), not by the object's LastModified: S3 keeps that
+to the whole second, on the store's clock, so a segment shipped within the second of its
+last write would look stale at every start.
 
 Records erased through another node are erased in the object at once, and the node that
 wrote them learns of it from a notice (`erasures/NNNN/…`) it polls for, erases its own
@@ -32,6 +36,7 @@ import socket
 import threading
 import time
 import uuid
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -53,6 +58,7 @@ RETRY_AFTER_S = 5.0  # after obstore's own retries gave up: the store is down, t
 NOTICE_POLL_S = 10.0  # how often a node looks for erasures other nodes made in its segments
 DRAIN_TIMEOUT_S = 120.0
 NODE_FILE = "store-node.json"
+SHIPPED_FILE = "store-shipped.json"  # each shipped segment's size and mtime (ns) as shipped
 
 def segment_key(segment: int) -> str:
     return f"segments/{segment:010d}.seg"
@@ -118,10 +124,12 @@ class Shipper:
     applies erasures and deletions to the objects and other nodes' erasure notices to its
     own segments; reads serve any thread."""
 
-    def __init__(self, objects: ObjectStore, node: int, seal_after_s: float = SEAL_AFTER_S) -> None:
+    def __init__(self, objects: ObjectStore, node: int, seal_after_s: float = SEAL_AFTER_S,
+                 shipped_file: Path | None = None) -> None:
         self.objects = objects
         self.node = node
         self.seal_after_s = seal_after_s
+        self._as_shipped = _AsShipped(shipped_file)
         self._jobs: queue.Queue[tuple[str, int] | None] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._log: SegmentLog | None = None
@@ -149,6 +157,7 @@ class Shipper:
 
     def erased(self, segment: int) -> None:
         """Records of a sealed local segment were erased: its object must lose them too."""
+        self._as_shipped.forget(segment)  # until shipped again, a start ships it whatever its mtime
         self._queue("ship", segment)
 
     def deleted(self, segment: int) -> None:
@@ -234,10 +243,13 @@ class Shipper:
         elif job == "ship":
             path = self._log.path(segment)
             if path.exists():  # else compaction deleted it meanwhile: nothing left to ship
+                before = path.stat()  # an erase during the upload changes it: shipped again at start
                 self.objects.put(segment_key(segment), path)
+                self._as_shipped.remember(segment, before)
                 self.shipped += 1
         elif job == "delete":
             self.objects.delete(segment_key(segment))
+            self._as_shipped.forget(segment)
 
     def _reconcile(self) -> None:
         """After a crash (or any start): ship what the store lacks, delete what compaction deleted."""
@@ -247,7 +259,7 @@ class Shipper:
         local = [s for s in self._log.segments() if s < active]
         for segment in local:
             item, stat = stored.get(segment_key(segment)), self._log.path(segment).stat()
-            if item is None or item.size != stat.st_size or item.modified.timestamp() < stat.st_mtime:
+            if item is None or item.size != stat.st_size or self._as_shipped.changed(segment, stat, item.modified):
                 self._queue("ship", segment)
         held = set(local)
         for key in stored:
@@ -286,3 +298,45 @@ class Shipper:
             except OSError as exc:  # the log has failed (it says so on /readyz); nothing to seal
                 log.error("cannot seal the open segment: %s", exc)
                 self._tail = (segment, now)  # try again after another `seal_after_s`, not every second
+
+
+class _AsShipped:
+    """Each shipped segment's size and mtime as it was shipped, kept in a small JSON file.
+
+    Losing the file costs uploads, never data: a segment with no entry is judged by the
+    object's LastModified, which errs towards shipping again."""
+
+    def __init__(self, path: Path | None) -> None:
+        self._path = path
+        self._lock = threading.Lock()  # the log's threads forget, the shipper's thread remembers
+        self._entries: dict[int, tuple[int, int]] = {}
+        if path is not None and path.exists():
+            try:
+                self._entries = {int(k): (int(v[0]), int(v[1])) for k, v in json.loads(path.read_text()).items()}
+            except (ValueError, TypeError, IndexError, AttributeError):
+                log.warning("%s is unreadable; segments are judged by the store's clock", path)
+
+    def changed(self, segment: int, stat: os.stat_result, stored_at: datetime) -> bool:
+        with self._lock:
+            entry = self._entries.get(segment)
+        if entry is None:  # a data dir from before this file, or an erase not shipped yet
+            return stored_at.timestamp() < stat.st_mtime
+        return entry != (stat.st_size, stat.st_mtime_ns)
+
+    def remember(self, segment: int, stat: os.stat_result) -> None:
+        with self._lock:
+            self._entries[segment] = (stat.st_size, stat.st_mtime_ns)
+            self._save()
+
+    def forget(self, segment: int) -> None:
+        with self._lock:
+            if self._entries.pop(segment, None) is not None:
+                self._save()
+
+    def _save(self) -> None:
+        """Replace the file whole (no fsync: a file lost in a crash only means uploads again)."""
+        if self._path is None:
+            return
+        temporary = self._path.with_suffix(".tmp")
+        temporary.write_text(json.dumps({str(k): list(v) for k, v in self._entries.items()}))
+        temporary.replace(self._path)

@@ -132,6 +132,38 @@ def test_sealed_segments_unshipped_at_a_crash_are_shipped_at_start(node_settings
         assert _objects(settings).read(segment_key(sealed)) == again.log.path(sealed).read_bytes()
 
 
+def _early_in_a_second() -> None:
+    """Wait for the start of a wall-clock second: what is written and shipped in the next
+    few hundred milliseconds shares its second with the object's LastModified."""
+    time.sleep(1.0 - time.time() % 1.0 + 0.01)
+
+
+def test_a_segment_shipped_within_the_second_it_was_written_is_not_shipped_again(node_settings: NodeSettings) -> None:
+    settings = node_settings("node")
+    with _running(settings) as first:
+        _early_in_a_second()
+        sealed = _shipped(first, 1)[0].segment
+    with _running(settings) as again:  # S3's LastModified is whole seconds: it reads as older than the file
+        assert again.shipper is not None and again.shipper.wait_idle(30)
+        assert again.shipper.shipped == 0, "a start shipped again what the store already held"
+    assert _objects(settings).read(segment_key(sealed)) == again.log.path(sealed).read_bytes()
+
+
+def test_a_segment_erased_after_shipping_is_shipped_again_at_start(node_settings: NodeSettings) -> None:
+    settings = node_settings("node")
+    with _running(settings) as first:
+        _early_in_a_second()
+        kept, erased = _shipped(first, 1, 2)
+    stopped = DataDir(settings)  # its shipper never starts: the process dies before the erase ships
+    stopped.log.erase([erased])
+    stopped.close()
+    with _running(settings) as again:
+        assert again.shipper is not None and again.shipper.wait_idle(30)
+        shipped = _objects(settings).read(segment_key(kept.segment))
+    assert shipped == again.log.path(kept.segment).read_bytes()
+    assert b"event bytes 2" not in shipped and b"event bytes 1" in shipped
+
+
 def test_the_open_tail_is_sealed_and_shipped_after_its_time(node_settings: NodeSettings) -> None:
     settings = msgspec.structs.replace(node_settings("node"), store_seal_s=1.0)
     with _running(settings) as dd:
