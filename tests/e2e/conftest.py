@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import shutil
-from collections.abc import Iterator
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +16,9 @@ import pytest
 from PIL import Image, ImageChops
 
 from tests.e2e.sites import Sites
+from tests.events import meta
 from tests.server import ADMIN_EMAIL, ADMIN_PASSWORD, Server
+from tests.xss_corpus import el
 
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -118,3 +123,19 @@ def save_pair(name: str, live: bytes, replay: bytes) -> None:
 def wait_for_sdk(page: Any) -> None:
     """Until the SDK on a recorded page has started its session."""
     page.wait_for_function("window.sessionstory && typeof window.sessionstory.sessionId() === 'string'")
+
+
+def ingest_page(server: Server, key: str, session_id: str, head: list[dict[str, Any]], body: list[dict[str, Any]],
+                href: str, later: Callable[[int], list[dict[str, Any]]] = lambda start: []) -> None:
+    """A session of one recorded page (its head's and body's nodes, built with tests.xss_corpus's `el`), whose full
+    snapshot is a minute old, then the events `later(start)` gives; sent through ingest in one batch."""
+    html = el("html", {}, [el("head", {}, head), el("body", {}, body)])
+    doc = {"type": 0, "childNodes": [{"type": 1, "name": "html", "publicId": "", "systemId": "", "id": 2}, html], "id": 1}
+    start = int(time.time() * 1000) - 60_000
+    events = [meta(start, href=href, width=1024, height=700),
+              {"type": 2, "timestamp": start + 1, "data": {"node": doc, "initialOffset": {"left": 0, "top": 0}}},
+              *later(start)]
+    batch = {"key": key, "session_id": session_id, "visitor_id": session_id, "seq": 0, "events": events}
+    request = urllib.request.Request(f"{server.url}/api/v1/ingest", data=json.dumps(batch).encode(),
+                                     headers={"Content-Type": "application/json"})
+    urllib.request.urlopen(request, timeout=10).read()

@@ -3,13 +3,9 @@ player rewrites them before its first frame (a hovered element, a device media f
 
 from __future__ import annotations
 
-import json
-import time
-import urllib.request
 from typing import Any
 
-from tests.e2e.conftest import signed_in_page
-from tests.events import meta
+from tests.e2e.conftest import ingest_page, signed_in_page
 from tests.server import Server
 from tests.xss_corpus import el, text
 
@@ -31,19 +27,11 @@ def _session(server: Server, key: str, session_id: str, split: bool = False) -> 
     box = el("div", {"class": "box", "id": "box"})
     style = el("style", {"_cssText": SPLIT}, [text(""), text("")]) if split else el("style", {}, [{**text(STYLE), "isStyle": True}])
     linked = el("link", {"rel": "stylesheet", "_cssText": LINKED})
-    html = el("html", {}, [el("head", {}, [el("title", {}, [text("Hover")]), style, linked]),
-                           el("body", {}, [box, el("p", {"class": "wide badge", "id": "wide"}, [text("Wide")])])])
-    doc = {"type": 0, "childNodes": [{"type": 1, "name": "html", "publicId": "", "systemId": "", "id": 2}, html], "id": 1}
-    start = int(time.time() * 1000) - 60_000
     over_box = {"x": 100, "y": 100, "id": box["id"], "timeOffset": 0}
-    events = [meta(start, href="https://hover.example/", width=1024, height=700),
-              {"type": 2, "timestamp": start + 1, "data": {"node": doc, "initialOffset": {"left": 0, "top": 0}}},
-              {"type": 3, "timestamp": start + HOVER_AT, "data": {"source": 1, "positions": [over_box]}},
-              {"type": 3, "timestamp": start + 5_000, "data": {"source": 1, "positions": [{**over_box, "x": 150}]}}]
-    body = {"key": key, "session_id": session_id, "visitor_id": "hover", "seq": 0, "events": events}
-    req = urllib.request.Request(f"{server.url}/api/v1/ingest", data=json.dumps(body).encode(),
-                                 headers={"Content-Type": "application/json"})
-    urllib.request.urlopen(req, timeout=10).read()
+    ingest_page(server, key, session_id, [el("title", {}, [text("Hover")]), style, linked],
+                [box, el("p", {"class": "wide badge", "id": "wide"}, [text("Wide")])], "https://hover.example/",
+                lambda start: [{"type": 3, "timestamp": start + HOVER_AT, "data": {"source": 1, "positions": [over_box]}},
+                               {"type": 3, "timestamp": start + 5_000, "data": {"source": 1, "positions": [{**over_box, "x": 150}]}}])
 
 
 # Read in the page as soon as the player says its first frame is on screen, in the same task (a mutation

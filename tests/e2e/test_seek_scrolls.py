@@ -3,13 +3,9 @@ though it applies only each element's last scroll (replayer.ts: lastScrollsOnly)
 
 from __future__ import annotations
 
-import json
-import time
-import urllib.request
 from typing import Any
 
-from tests.e2e.conftest import signed_in_page
-from tests.events import meta
+from tests.e2e.conftest import ingest_page, signed_in_page
 from tests.server import Server
 from tests.xss_corpus import el, text
 
@@ -23,22 +19,16 @@ def _session(server: Server, key: str, session_id: str) -> None:
     inner = el("div", {"id": "inner", "style": "height: 200px; overflow: auto"},
                [el("div", {"style": "height: 3000px"}, [text("inside")])])
     tall = el("div", {"style": "height: 8000px"}, [note, inner])
-    html = el("html", {}, [el("head", {}, [el("title", {}, [text("Scrolls")])]), el("body", {}, [tall])])
-    doc = {"type": 0, "childNodes": [{"type": 1, "name": "html", "publicId": "", "systemId": "", "id": 2}, html], "id": 1}
-    start = int(time.time() * 1000) - 60_000
-    changed = {"type": 3, "timestamp": start + 3_000, "data": {
-        "source": 0, "adds": [], "removes": [], "attributes": [],
-        "texts": [{"id": note["childNodes"][0]["id"], "value": "after"}]}}
-    events = [meta(start, href="https://scrolls.example/", width=1024, height=700),
-              {"type": 2, "timestamp": start + 1, "data": {"node": doc, "initialOffset": {"left": 0, "top": 0}}},
-              _scroll(start + 1_000, 1, 1_000), _scroll(start + 2_000, 1, 2_000), _scroll(start + 2_200, inner["id"], 900),
-              _scroll(start + 2_500, inner["id"], 300), changed, _scroll(start + 4_000, 1, 1_500),
-              {"type": 3, "timestamp": start + 6_000, "data": {"source": 1, "positions": [
-                  {"x": 10, "y": 10, "id": 1, "timeOffset": 0}]}}]
-    body = {"key": key, "session_id": session_id, "visitor_id": "scrolls", "seq": 0, "events": events}
-    req = urllib.request.Request(f"{server.url}/api/v1/ingest", data=json.dumps(body).encode(),
-                                 headers={"Content-Type": "application/json"})
-    urllib.request.urlopen(req, timeout=10).read()
+
+    def later(start: int) -> list[dict[str, Any]]:
+        changed = {"type": 3, "timestamp": start + 3_000, "data": {
+            "source": 0, "adds": [], "removes": [], "attributes": [],
+            "texts": [{"id": note["childNodes"][0]["id"], "value": "after"}]}}
+        return [_scroll(start + 1_000, 1, 1_000), _scroll(start + 2_000, 1, 2_000), _scroll(start + 2_200, inner["id"], 900),
+                _scroll(start + 2_500, inner["id"], 300), changed, _scroll(start + 4_000, 1, 1_500),
+                {"type": 3, "timestamp": start + 6_000, "data": {"source": 1, "positions": [
+                    {"x": 10, "y": 10, "id": 1, "timeOffset": 0}]}}]
+    ingest_page(server, key, session_id, [el("title", {}, [text("Scrolls")])], [tall], "https://scrolls.example/", later)
 
 
 def _positions(page: Any) -> dict[str, Any]:

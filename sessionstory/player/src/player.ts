@@ -278,10 +278,16 @@ export class Player {
     // after their 0, and most often before their 1, which would build the first page for nothing).
     const sameSize = sameViewport(firstViewport(this.events), viewportAt(this.events, this.started + ms));
     if (!sameSize) await new Promise((resolve) => setTimeout(resolve, 0));
+    let built = false;
+    const onBuilt = (): void => void (built = true);
+    this.replayer.on("fullsnapshot-rebuilded", onBuilt);
     this.seek(ms);
+    this.replayer.off("fullsnapshot-rebuilded", onBuilt);
     this.hoverCss.afterFirstBuild();
     seeked();
-    await frameRendered(this.replayer.iframe);
+    // Once the seek has built a page, the constructor's timers change nothing on screen: the first page's size
+    // is the one shown (sameSize) or was announced before the seek, and its build finds a page built.
+    await frameRendered(this.replayer.iframe, !(sameSize && built));
   }
 
   /**

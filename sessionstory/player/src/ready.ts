@@ -51,15 +51,24 @@ async function frameDocument(iframe: HTMLIFrameElement): Promise<Document | null
   return null;
 }
 
-/** Waits for the frame's document, its images and stylesheets (bounded), its fonts, then two painted frames. */
-export async function frameRendered(iframe: HTMLIFrameElement): Promise<void> {
+/**
+ * Waits for the frame's document, its images and stylesheets (bounded), then for a painted frame that has its
+ * fonts. `timersFirst`: the Replayer's constructor timers (the first page's size, and building the first page if
+ * no seek has) may still change the frame, so the timers already due run before the frame that counts.
+ *
+ * Fonts load once a layout asks for them, and `fonts.ready` settles only in a task after a layout: awaiting it
+ * first missed the frame that was already due and waited for the next. So the next frame is drawn first; if a
+ * font was still loading when it was, the frame after the fonts is the one that counts. (A font that starts
+ * loading in that frame's layout cannot be in before the task queued in its animation-frame callback.)
+ */
+export async function frameRendered(iframe: HTMLIFrameElement, timersFirst = true): Promise<void> {
   const doc = await frameDocument(iframe);
-  if (doc) {
-    await withTimeout(Promise.all(pendingAssets(doc)), ASSET_TIMEOUT_MS);
-    await withTimeout(Promise.all([doc.fonts.ready, document.fonts.ready]), ASSET_TIMEOUT_MS);
-  }
-  // Timers already due run first (the Replayer shows its frame from one, set in its constructor); then the frame
-  // they change is drawn. (Two animation frames did the same, a frame later.)
-  await delay(0);
+  if (doc) await withTimeout(Promise.all(pendingAssets(doc)), ASSET_TIMEOUT_MS);
+  if (timersFirst) await delay(0);
   await afterNextPaint();
+  const fonts = [document.fonts, ...(doc ? [doc.fonts] : [])];
+  if (fonts.some((set) => set.status === "loading")) {
+    await withTimeout(Promise.all(fonts.map((set) => set.ready)), ASSET_TIMEOUT_MS);
+    await afterNextPaint();
+  }
 }
