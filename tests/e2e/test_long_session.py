@@ -133,13 +133,15 @@ def test_opening_late_fetches_from_the_last_page_load_and_a_seek_before_it_waits
 
 
 # Each mark's centre as a share of the lane's width (the lane is inset by half the thumb, as the seek bar's
-# track), and its time as its label says it (m:ss), in ms.
+# track), its time as its label says it (m:ss), in ms, and how many clicks it stands for ("(and N more)").
 MARKS = """() => {
   const lane = document.querySelector(".ss-marks").getBoundingClientRect();
   return Array.from(document.querySelectorAll(".ss-marks .ss-mark-click")).map((mark) => {
     const box = mark.getBoundingClientRect();
-    const [m, s] = mark.getAttribute("aria-label").split(" ")[0].split(":").map(Number);
-    return [(box.left + box.width / 2 - lane.left) / lane.width, (m * 60 + s) * 1000];
+    const label = mark.getAttribute("aria-label");
+    const [m, s] = label.split(" ")[0].split(":").map(Number);
+    const more = label.match(/[(]and (\\d+) more[)]$/);
+    return [(box.left + box.width / 2 - lane.left) / lane.width, (m * 60 + s) * 1000, 1 + (more ? Number(more[1]) : 0)];
   });
 }"""
 
@@ -158,11 +160,21 @@ def test_thousands_of_rows_and_marks_stay_in_place_and_follow_the_playhead(
         assert viewer.locator(".ss-panel-events .ss-rows.ss-many").count() == 1
         assert rows.filter(has_text="Button 59.4").count() == 1
 
-        # Every mark sits where its time lies on the timeline (CSS places them from their time and the length).
+        # Every click has a mark, clicks close together one between them (timeline.ts: LANE_SLOTS), and every mark
+        # sits where its time lies on the timeline (CSS places them from their time and the length).
         marks = viewer.evaluate(MARKS)
-        assert len(marks) == BATCHES * clicks
-        for share, ms in marks:
+        assert sum(count for _, _, count in marks) == BATCHES * clicks
+        assert len(marks) < BATCHES * clicks, "clicks a second apart in a ten-minute session share marks"
+        for share, ms, _ in marks:
             assert abs(share - ms / total_ms) < 0.01, (share, ms)
+
+        # A mark standing for several clicks lists them when focused, and Enter goes to the first.
+        index, (_, ms, count) = next((i, m) for i, m in enumerate(marks) if m[2] > 1)
+        shared = viewer.locator(".ss-marks .ss-mark-click").nth(index)
+        shared.focus()
+        assert viewer.locator(".ss-tip .ss-tip-line").count() == min(count, 5)
+        shared.press("Enter")
+        viewer.wait_for_function("(ms) => Math.abs(Number(document.querySelector('.ss-seek').value) - ms) < 1000", arg=ms)
 
         # At the end, the last click is the current row, scrolled into view and drawn.
         viewer.locator(".ss-seek").press("End")

@@ -16,6 +16,13 @@ const NEAR_PX = 6;
 const TIP_LINES = 5;
 /** The track and the lane are inset by half the thumb, so 0% and 100% sit under the thumb's centre. */
 const INSET_PX = 7;
+/**
+ * Marks of one kind within one of this many equal slots of the session are one stop on the lane, drawn at the
+ * first: a long session has thousands of marks (a click every two seconds for an hour), which overlap on any
+ * screen anyway, and each drawn mark cost the page style and layout right after the first frame (1,767 marks:
+ * 31 ms to insert, as much again to draw).
+ */
+const LANE_SLOTS = 480;
 
 export class Timeline {
   readonly element: HTMLElement;
@@ -25,6 +32,8 @@ export class Timeline {
   private readonly lane: HTMLElement;
   private readonly tip: HTMLElement;
   private markers: Marker[] = [];
+  /** The marks each button stands for: one kind, one slot, in time order. */
+  private stops: Marker[][] = [];
   private buttons: HTMLButtonElement[] = [];
   private scrubbing = false;
 
@@ -76,16 +85,19 @@ export class Timeline {
   setMarkers(markers: Marker[]): void {
     const focused = this.buttons.indexOf(document.activeElement as HTMLButtonElement);
     this.markers = markers;
-    // A long session has thousands of marks: each is a bare button placed by CSS from its time (--at) and the
-    // lane's length (--total), so a longer session moves them all without touching one; the lane listens for all.
-    this.buttons = markers.map((m, i) => {
+    this.stops = laneStops(markers, this.data.total);
+    // Each stop is a bare button placed by CSS from its time (--at) and the lane's length (--total), so a longer
+    // session moves them all without touching one; the lane listens for all.
+    this.buttons = this.stops.map((stop, i) => {
+      const first = stop[0];
+      const more = stop.length > 1 ? ` (and ${stop.length - 1} more)` : "";
       const button = h("button", {
         type: "button",
-        class: `ss-mark ss-mark-${m.kind}`,
+        class: `ss-mark ss-mark-${first.kind}`,
         tabindex: i === 0 ? "0" : "-1",
-        "aria-label": `${formatTime(m.time)} ${m.label}`,
+        "aria-label": `${formatTime(first.time)} ${first.label}${more}`,
       });
-      button.style.setProperty("--at", String(m.time));
+      button.style.setProperty("--at", String(first.time));
       return button;
     });
     this.lane.replaceChildren(...this.buttons);
@@ -99,10 +111,10 @@ export class Timeline {
     this.lane.style.setProperty("--total", String(Math.max(1, this.data.total)));
   }
 
-  /** The mark a lane event came from, if any. */
-  private markOf(target: EventTarget | null): Marker | null {
+  /** The marks of the stop a lane event came from, if any. */
+  private stopOf(target: EventTarget | null): Marker[] | null {
     const index = this.buttons.indexOf(target as HTMLButtonElement);
-    return index < 0 ? null : this.markers[index];
+    return index < 0 ? null : this.stops[index];
   }
 
   private listen(): void {
@@ -138,17 +150,17 @@ export class Timeline {
     // The marks ignore the pointer (they are small and overlap): the lane finds the one meant.
     this.lane.addEventListener("click", (event) => {
       if (event.detail === 0) {
-        // A keyboard "click" (Enter, Space) on the focused mark: its own time, not the one under the pointer.
-        const mark = this.markOf(event.target);
-        if (mark) this.onSeek(mark.time);
+        // A keyboard "click" (Enter, Space) on the focused stop: its first mark's time, not the one under the pointer.
+        const stop = this.stopOf(event.target);
+        if (stop) this.onSeek(stop[0].time);
         return;
       }
       const near = this.near(event.clientX);
       this.onSeek(near.length ? near[0].time : this.timeAt(event.clientX, this.lane));
     });
     this.lane.addEventListener("focusin", (event) => {
-      const mark = this.markOf(event.target);
-      if (mark) this.showTip([mark], mark.time);
+      const stop = this.stopOf(event.target);
+      if (stop) this.showTip(stop, stop[0].time);
     });
     this.lane.addEventListener("focusout", () => this.hideTip());
     this.lane.addEventListener("keydown", (event) => {
@@ -213,7 +225,7 @@ export class Timeline {
 
   private hideTip(): void {
     const focused = this.buttons.indexOf(document.activeElement as HTMLButtonElement);
-    if (focused >= 0) this.showTip([this.markers[focused]], this.markers[focused].time);
+    if (focused >= 0) this.showTip(this.stops[focused], this.stops[focused][0].time);
     else this.tip.hidden = true;
   }
 
@@ -237,4 +249,18 @@ export class Timeline {
       return seg;
     });
   }
+}
+
+/** The lane's stops: the marks (in time order) grouped by kind within each of LANE_SLOTS slots of `total`. */
+function laneStops(markers: Marker[], total: number): Marker[][] {
+  if (total <= 0) return markers.map((m) => [m]);
+  const slot = total / LANE_SLOTS;
+  const stops = new Map<string, Marker[]>();
+  for (const m of markers) {
+    const key = `${m.kind} ${Math.floor(m.time / slot)}`;
+    const stop = stops.get(key);
+    if (stop) stop.push(m);
+    else stops.set(key, [m]);
+  }
+  return [...stops.values()];
 }
