@@ -17,7 +17,7 @@ sealed segment missing there, of another size, or changed on disk since it was s
 (erased since) is shipped again; an object of ours whose local file compaction deleted is
 deleted. Local copies are never evicted in this version, which is what makes that safe.
 "Changed since" is judged by the file's size and modification time as they were when it
-was shipped (kept in `store-shipped.json`), not by the object's LastModified: S3 keeps that
+was shipped (kept in `store-shipped.log`), not by the object's LastModified: S3 keeps that
 to the whole second, on the store's clock, so a segment shipped within the second of its
 last write would look stale at every start.
 
@@ -58,7 +58,7 @@ RETRY_AFTER_S = 5.0  # after obstore's own retries gave up: the store is down, t
 NOTICE_POLL_S = 10.0  # how often a node looks for erasures other nodes made in its segments
 DRAIN_TIMEOUT_S = 120.0
 NODE_FILE = "store-node.json"
-SHIPPED_FILE = "store-shipped.json"  # each shipped segment's size and mtime (ns) as shipped
+SHIPPED_FILE = "store-shipped.log"  # each shipped segment's size and mtime (ns) as shipped
 
 def segment_key(segment: int) -> str:
     return f"segments/{segment:010d}.seg"
@@ -301,20 +301,39 @@ class Shipper:
 
 
 class _AsShipped:
-    """Each shipped segment's size and mtime as it was shipped, kept in a small JSON file.
+    """Each shipped segment's size and mtime as it was shipped, kept in a journal of one line
+    per change ("segment size mtime_ns", or "segment -" once forgotten), the last line of a
+    segment winning; it is compacted when read at start. Appending keeps a ship's cost flat
+    however many segments the node holds.
 
-    Losing the file costs uploads, never data: a segment with no entry is judged by the
-    object's LastModified, which errs towards shipping again."""
+    Losing the file, or its last line in a crash, costs uploads, never data: a segment with no
+    entry is judged by the object's LastModified, which errs towards shipping again, and a
+    wrong entry can only differ from the file on disk."""
 
     def __init__(self, path: Path | None) -> None:
         self._path = path
         self._lock = threading.Lock()  # the log's threads forget, the shipper's thread remembers
         self._entries: dict[int, tuple[int, int]] = {}
         if path is not None and path.exists():
-            try:
-                self._entries = {int(k): (int(v[0]), int(v[1])) for k, v in json.loads(path.read_text()).items()}
-            except (ValueError, TypeError, IndexError, AttributeError):
-                log.warning("%s is unreadable; segments are judged by the store's clock", path)
+            lines = path.read_text(errors="replace").splitlines()
+            for line in lines:
+                self._read(line.split())
+            if len(lines) > 2 * len(self._entries) + 64:
+                self._compact(path)
+
+    def _read(self, fields: list[str]) -> None:
+        try:
+            if len(fields) == 3:
+                self._entries[int(fields[0])] = (int(fields[1]), int(fields[2]))
+            elif fields[1:] == ["-"]:
+                self._entries.pop(int(fields[0]), None)
+        except ValueError:
+            pass  # a line torn by a crash: its segment is judged as if it had none
+
+    def _compact(self, path: Path) -> None:
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text("".join(f"{k} {size} {mtime}\n" for k, (size, mtime) in self._entries.items()))
+        temporary.replace(path)
 
     def changed(self, segment: int, stat: os.stat_result, stored_at: datetime) -> bool:
         with self._lock:
@@ -326,17 +345,15 @@ class _AsShipped:
     def remember(self, segment: int, stat: os.stat_result) -> None:
         with self._lock:
             self._entries[segment] = (stat.st_size, stat.st_mtime_ns)
-            self._save()
+            self._append(f"{segment} {stat.st_size} {stat.st_mtime_ns}\n")
 
     def forget(self, segment: int) -> None:
         with self._lock:
             if self._entries.pop(segment, None) is not None:
-                self._save()
+                self._append(f"{segment} -\n")
 
-    def _save(self) -> None:
-        """Replace the file whole (no fsync: a file lost in a crash only means uploads again)."""
-        if self._path is None:
-            return
-        temporary = self._path.with_suffix(".tmp")
-        temporary.write_text(json.dumps({str(k): list(v) for k, v in self._entries.items()}))
-        temporary.replace(self._path)
+    def _append(self, line: str) -> None:
+        """No fsync: a line lost in a crash only means uploads again."""
+        if self._path is not None:
+            with open(self._path, "a") as journal:
+                journal.write(line)

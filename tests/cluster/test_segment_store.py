@@ -20,7 +20,7 @@ from sessionstory.datadir import DataDir
 from sessionstory.store import BatchMeta, Location, Record
 from sessionstory.store.objects import ObjectStore
 from sessionstory.store.records import Kind
-from sessionstory.store.shipping import SEGMENTS_PER_NODE, segment_key, segment_of
+from sessionstory.store.shipping import SEGMENTS_PER_NODE, SHIPPED_FILE, segment_key, segment_of
 from tests.conftest import PASSWORD, batch, meta_event
 
 NodeSettings = Callable[[str], Settings]
@@ -147,6 +147,21 @@ def test_a_segment_shipped_within_the_second_it_was_written_is_not_shipped_again
         assert again.shipper is not None and again.shipper.wait_idle(30)
         assert again.shipper.shipped == 0, "a start shipped again what the store already held"
     assert _objects(settings).read(segment_key(sealed)) == again.log.path(sealed).read_bytes()
+
+
+def test_the_shipped_journal_outlives_a_torn_line_and_is_compacted(node_settings: NodeSettings) -> None:
+    settings = node_settings("node")
+    with _running(settings) as first:
+        _early_in_a_second()
+        sealed = _shipped(first, 1)[0].segment
+    journal = settings.data_dir / SHIPPED_FILE
+    with journal.open("a") as lines:  # a long-lived node's churn, then a line a crash cut short
+        lines.write("".join(f"{sealed + 1} 10 20\n{sealed + 1} -\n" for _ in range(100)) + f"{sealed + 2} 1")
+    with _running(settings) as again:
+        assert again.shipper is not None and again.shipper.wait_idle(30)
+        assert again.shipper.shipped == 0
+    stat = again.log.path(sealed).stat()
+    assert journal.read_text().splitlines() == [f"{sealed} {stat.st_size} {stat.st_mtime_ns}"], "compacted at start"
 
 
 def test_a_segment_erased_after_shipping_is_shipped_again_at_start(node_settings: NodeSettings) -> None:
