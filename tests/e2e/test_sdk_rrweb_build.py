@@ -44,25 +44,23 @@ window.mutate = async () => {{
   d.setAttribute("data-ss-mask", "");  // a container masked after it was recorded
   d.appendChild(document.createElement("p")).textContent = "added after masking";
   await frame();
-  const frames = [];
-  for (const parent of [a, b, d, document.body]) {{
-    const iframe = document.createElement("iframe");
-    iframe.srcdoc = "<p>in a frame <b>bold</b></p>";
-    frames.push(loaded(iframe));
-    parent.appendChild(iframe);
-  }}
+  // Frames with no src keep the document they are made with. (With srcdoc, the new document replaced the first
+  // while each recorder attached the frame in a timeout of its own: one in six runs, the two saw different ones.)
+  const iframes = [a, b, d, document.body].map((parent) => parent.appendChild(document.createElement("iframe")));
   const link = document.createElement("link");
   link.rel = "stylesheet";
   link.href = "style.css";
   link.appendChild(document.createTextNode("a link's text"));
-  frames.push(loaded(link));
+  const linkLoaded = loaded(link);
   b.appendChild(link);
   // Unmasked: under a mask the SDK masks a shadow root's text, which bare rrweb misses (test_privacy.py).
   const host = document.body.appendChild(document.createElement("div"));
   host.attachShadow({{ mode: "open" }}).innerHTML = "<p>in a shadow root</p>";
-  await Promise.all(frames);
+  await frame();  // both recorders have attached every frame
+  for (const iframe of iframes) iframe.contentDocument.body.innerHTML = "<p>in a frame <b>bold</b></p>";
+  await linkLoaded;
   await frame();
-  for (const iframe of document.querySelectorAll("iframe")) iframe.contentDocument.body.append(" later");
+  for (const iframe of iframes) iframe.contentDocument.body.append(" later");
   host.shadowRoot.firstChild.textContent = "shadow changed";
   await frame();
 }};
