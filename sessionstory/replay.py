@@ -17,6 +17,7 @@ from sessionstory.index.compaction import forget_session, session_records
 from sessionstory.index.sessions import delete_session, record_locations, session_exists
 from sessionstory.store import Location, Record, SegmentLog, batches
 from sessionstory.store.compaction import Batch
+from sessionstory.store.kept import Kept
 from sessionstory.store.records import Kind
 
 ATTEMPTS = 3
@@ -199,9 +200,8 @@ def _remember_times(session_id: str, known: dict[int, tuple[Location, BatchTimes
             kept -= len(_times.popitem(last=False)[1])
 
 
-_expanded: OrderedDict[Location, list[Batch]] = OrderedDict()
-_expanded_lock = threading.Lock()
 EXPANDED_KEPT = 2
+_expanded: Kept[Location, list[Batch]] = Kept(EXPANDED_KEPT, lambda location: (location,))
 
 
 def _batches(location: Location, record: Record, log: SegmentLog) -> list[Batch]:
@@ -209,16 +209,7 @@ def _batches(location: Location, record: Record, log: SegmentLog) -> list[Batch]
     player paging through a long session decompresses its one frame once, not once a page."""
     if record.kind != Kind.COMPACTED:
         return batches(record, log.dictionaries)
-    with _expanded_lock:
-        if location in _expanded:
-            _expanded.move_to_end(location)
-            return _expanded[location]
-    expanded = batches(record, log.dictionaries)
-    with _expanded_lock:
-        _expanded[location] = expanded
-        while len(_expanded) > EXPANDED_KEPT:
-            _expanded.popitem(last=False)
-    return expanded
+    return _expanded.get_or_make(location, lambda: batches(record, log.dictionaries))
 
 
 def erase_session(log: SegmentLog, index: Index, session_id: str, rows: Rows | None = None) -> bool:
@@ -244,9 +235,6 @@ def erase_sessions(log: SegmentLog, index: Index, session_ids: list[str], rows: 
 
     collab.forget_sessions(log, index, session_ids, rows)  # a cluster's comments are in its catalog
     locations = index.write(forget).result()
-    with _expanded_lock:  # no copy of what is erased stays behind in memory either
-        for location in locations:
-            _expanded.pop(location, None)
     with _times_lock:
         for session_id in session_ids:
             _times.pop(session_id, None)

@@ -10,6 +10,7 @@ from litestar.testing import TestClient
 
 from sessionstory.events import Event
 from sessionstory.reproduce import Reproduction, playwright_test, plain_text, reproduction
+from sessionstory.web.reproduce import _made as steps_kept
 from tests.conftest import batch
 from tests.events import T0, click, custom, error, meta, mouse_moves, network, page, snapshot
 
@@ -225,5 +226,8 @@ def test_steps_are_kept_per_session_until_its_records_change(client: TestClient,
     datadir.index.flush()
     grown = client.get("/api/v1/sessions/s-grow/steps", headers=auth).json()["steps"]
     assert len(grown) == len(first) + 1 and "Pay now" in grown[-1]["text"], "a new batch is read, not the kept steps"
+    kept_for = lambda: [key for key in steps_kept._values if key[1] == "s-grow"]  # noqa: E731
+    assert kept_for(), "the steps were kept"
     assert client.delete("/api/v1/sessions/s-grow", headers=auth).status_code in (200, 204)
     assert client.get("/api/v1/sessions/s-grow/steps", headers=auth).status_code == 404, "nothing kept outlives the session"
+    assert not kept_for(), "erasing the records drops the steps made from them from memory too (store/kept.py)"

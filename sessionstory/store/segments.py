@@ -21,6 +21,7 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
+from sessionstory.store import kept
 from sessionstory.store.compaction import Dictionaries
 from sessionstory.store.records import (
     ERASED, HEADER, MAGIC, SEALED, EncryptionError, Kind, Location, Record, Sealer, decode_payload, encode,
@@ -372,7 +373,8 @@ class SegmentLog:
     # -- erasing ---------------------------------------------------------------------
 
     def erase(self, locations: list[Location]) -> None:
-        """Overwrite records in place so their contents are gone from disk.
+        """Overwrite records in place so their contents are gone from disk, and from memory
+        (store/kept.py).
 
         A record in a segment deleted meanwhile is gone already."""
         by_segment: dict[int, list[Location]] = {}
@@ -395,6 +397,7 @@ class SegmentLog:
                 os.close(fd)
             if self.remote is not None and segment < self._segment:  # shipped already, or about to be
                 self.remote.erased(segment)
+        kept.forget(locations)
 
     def delete_segment(self, segment: int) -> None:
         """Remove a segment file whose records are all dead (never the active one)."""

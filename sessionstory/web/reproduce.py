@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-
 import msgspec
 
 from litestar import Request, Response, get
@@ -17,6 +14,7 @@ from sessionstory.index.sessions import session_exists
 from sessionstory.replay import session_events
 from sessionstory.reproduce import Reproduction, filename_for, playwright_test, reproduction
 from sessionstory.store import Location
+from sessionstory.store.kept import Kept
 from sessionstory.web.security import api_user, datadir
 from sessionstory.web.threads import blocking
 
@@ -36,11 +34,12 @@ class Steps(msgspec.Struct):
 
 # The steps of the sessions read last, by the records they were read from: the player asks for them at every
 # opening, and reading a long session whole takes a while (a 60-minute one: 152 ms, quiet). A session that
-# gains a batch, or whose records compaction, redaction or erasure moved, has other records: read again.
-# Keyed by data directory too: one process may serve several (tests), whose locations can coincide.
-_made: OrderedDict[tuple[str, str, tuple[tuple[int, Location], ...]], Reproduction] = OrderedDict()
-_made_lock = threading.Lock()
+# gains a batch, or whose records compaction, redaction or erasure moved, has other records: read again
+# (and erased records take their steps with them). Keyed by data directory too: one process may serve
+# several (tests), whose locations can coincide.
+StepsKey = tuple[str, str, tuple[tuple[int, Location], ...]]
 MADE_KEPT = 32
+_made: Kept[StepsKey, Reproduction] = Kept(MADE_KEPT, lambda key: (location for _, location in key[2]))
 
 
 def _read(request: Request, session_id: str) -> Reproduction:  # type: ignore[type-arg]
@@ -50,17 +49,8 @@ def _read(request: Request, session_id: str) -> Reproduction:  # type: ignore[ty
     if records is None:
         raise NotFoundException(f"no session {session_id!r}")
     key = (str(dd.settings.data_dir), session_id, tuple(sorted(records.items())))
-    with _made_lock:
-        if key in _made:
-            _made.move_to_end(key)
-            return _made[key]
-    events = msgspec.json.decode(session_events(dd.log, dd.index, session_id), type=list[Event])
-    made = reproduction(events)
-    with _made_lock:
-        _made[key] = made
-        while len(_made) > MADE_KEPT:
-            _made.popitem(last=False)
-    return made
+    return _made.get_or_make(key, lambda: reproduction(
+        msgspec.json.decode(session_events(dd.log, dd.index, session_id), type=list[Event])))
 
 
 def _test_file(request: Request, session_id: str, found: Reproduction) -> Response[str]:  # type: ignore[type-arg]
