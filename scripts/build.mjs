@@ -114,6 +114,33 @@ const rrwebCssRewriteExported = {
   },
 };
 
+/**
+ * The player: our UI around rrweb's Replayer, loaded by the session page as a module, so that what only a click
+ * needs (the screenshot library, a tenth of it) is a chunk of its own that the first frame never waits for. A chunk
+ * player.js imported itself (a helper both files share) would be fetched only once player.js is parsed, a step
+ * more before the first frame: the build fails instead.
+ */
+async function playerBundle() {
+  const result = await esbuild.build({
+    ...common,
+    entryPoints: { player: "sessionstory/player/src/index.ts" },
+    outdir: dist,
+    format: "esm",
+    splitting: true,
+    // Class fields as they are: lowered for es2020, they need a helper both files share.
+    target: ["es2022"],
+    chunkNames: "player-chunks/[name]-[hash]",
+    plugins: [rrwebCssRewriteExported],
+    metafile: true,
+  });
+  for (const [file, output] of Object.entries(result.metafile.outputs)) {
+    const imported = output.entryPoint ? output.imports.filter((i) => i.kind === "import-statement") : [];
+    if (imported.length) {
+      throw new Error(`${file} imports ${imported.map((i) => i.path).join(", ")} before it can run (see playerBundle)`);
+    }
+  }
+}
+
 /** A stylesheet bundled and minified, as text: the dashboard bundles carry their own CSS (see web/js/styles.ts). */
 async function cssText(entry) {
   const result = await esbuild.build({ ...common, entryPoints: [entry], write: false, outfile: "inline.css" });
@@ -148,20 +175,7 @@ await Promise.all([
     format: "esm",
     plugins: [sdkRrweb],
   }),
-  // The player: our UI around rrweb's Replayer, loaded by the session page as a module, so that what only a
-  // click needs (the screenshot library, a tenth of it) is a chunk of its own that the first frame never waits for.
-  esbuild.build({
-    ...common,
-    entryPoints: { player: "sessionstory/player/src/index.ts" },
-    outdir: dist,
-    format: "esm",
-    splitting: true,
-    // Class fields as they are: lowered for es2020, they need a helper both files share, which esbuild would
-    // put in a third file that the player then fetches before it can start.
-    target: ["es2022"],
-    chunkNames: "player-chunks/[name]-[hash]",
-    plugins: [rrwebCssRewriteExported],
-  }),
+  playerBundle(),
   esbuild.build({
     ...common,
     entryPoints: ["sessionstory/player/src/player.css"],

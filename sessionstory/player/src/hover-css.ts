@@ -1,20 +1,19 @@
 // rrweb's rewrite of the recorded page's CSS for :hover, done right after the first frame instead of before it.
-import type { Replayer } from "@rrweb/replay";
-import * as rrwebReplay from "@rrweb/replay";
+import { adaptCssForReplay as adaptCss, applyCssSplits, type Replayer } from "@rrweb/replay";
 
 /** rrweb's cache of rewritten stylesheets, as its rebuild is given it. */
 type CssCache = { stylesWithHoverClass: Map<string, string> };
 /**
- * rrweb's own rewrite and its way of sharing a rewritten stylesheet out between a style element's text nodes
- * (both exported by scripts/build.mjs, which fails the build if they move). The rewrite gives every selector with
- * :hover a copy with the class `.\:hover`, which rrweb sets on the elements under the replayed mouse, and turns
- * device-width/height media features into width/height ones.
+ * rrweb's own rewrite and its way of sharing a rewritten stylesheet out between a style element's text nodes,
+ * exported by scripts/build.mjs (the build fails if they move). The rewrite gives every selector with :hover a
+ * copy with the class `.\:hover`, which rrweb sets on the elements under the replayed mouse, and turns
+ * device-width/height media features into width/height ones. Named imports, not the module's namespace: that
+ * object needs a helper esbuild shares with the screenshot chunk, which player.js then imports before it can run.
  */
-const rrweb = rrwebReplay as unknown as {
-  adaptCssForReplay: (css: string) => string;
-  applyCssSplits: (recorded: Recorded, css: string, hackCss: boolean, cache: CssCache) => void;
-};
-const adaptCss = rrweb.adaptCssForReplay;
+declare module "@rrweb/replay" {
+  export function adaptCssForReplay(css: string): string;
+  export function applyCssSplits(recorded: Recorded, css: string, hackCss: boolean, cache: CssCache): void;
+}
 /** Where rrweb's recorder split a style element's stylesheet between its text nodes (rrweb's own marker). */
 const CSS_SPLIT = "/* rr_split */";
 /** The media features rrweb rewrites (its MEDIA_SELECTOR): a stylesheet with one is rewritten before the frame. */
@@ -74,7 +73,7 @@ function rewriteSplit(recorded: Recorded, cache: DeferringCache): void {
   if (!cache.deferring || typeof css !== "string" || !css.includes(CSS_SPLIT) || (recorded.childNodes?.length ?? 0) < 2) return;
   cache.deferring = false;
   try {
-    rrweb.applyCssSplits(recorded, css, true, { stylesWithHoverClass: cache });
+    applyCssSplits(recorded, css, true, { stylesWithHoverClass: cache });
   } finally {
     cache.deferring = true;
   }
@@ -150,7 +149,7 @@ export class HoverCss {
     const ownHover = hovering.hoverElements;
     const mirror = replayer.getMirror() as unknown as Adding;
     const ownAdd = mirror.add;
-    const known = holder?.stylesWithHoverClass instanceof Map && typeof adaptCss === "function" && typeof rrweb.applyCssSplits === "function";
+    const known = holder?.stylesWithHoverClass instanceof Map;
     this.cache = known && ownHover && ownAdd ? new DeferringCache() : null;
     if (!holder || !this.cache || !ownHover || !ownAdd) return;
     holder.stylesWithHoverClass = this.cache;
