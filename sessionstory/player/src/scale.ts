@@ -21,6 +21,8 @@ export function fitScale(recorded: Size, room: Size): number {
  */
 export class StageScaler {
   private recorded: Size | null = null;
+  /** What was applied last: the resize observer's first call, in the first frame, then finds nothing to change. */
+  private applied = "";
   private readonly observer: ResizeObserver;
   private readonly onWindowResize = (): void => this.update();
 
@@ -45,6 +47,10 @@ export class StageScaler {
     const room = this.room();
     if (!this.recorded || room.width <= 0) return; // hidden (e.g. in a closed tab): keep the last layout
     const scale = fitScale(this.recorded, room);
+    // Written again, the same values would still make the frame lay the player out anew (the size label's text).
+    const layout = `${this.recorded.width}x${this.recorded.height} at ${scale} in ${room.width}`;
+    if (layout === this.applied) return;
+    this.applied = layout;
     this.apply(this.recorded, scale, room.width);
     this.onScale(this.recorded, scale);
   }
