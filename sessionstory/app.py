@@ -80,7 +80,7 @@ def create_app(settings: Settings, dd: DataDir | None = None) -> Litestar:
             collect.sdk_script, collect.sdk_config, collect.ingest, ops.metrics, ops.readyz,
             dashboard.login_page, dashboard.login, dashboard.logout, dashboard.session_list,
             dashboard.onboarding_status, dashboard.live_now, dashboard.delete_matching, dashboard.ask, dashboard.save_filter, dashboard.delete_filter,
-            dashboard.session_page, dashboard.session_insight_card, insight_stream.insight_stream, dashboard.projects_page, dashboard.create_project, dashboard.project_page, dashboard.save_privacy,
+            dashboard.session_page, dashboard.session_neighbours, dashboard.session_insight_card, insight_stream.insight_stream, dashboard.projects_page, dashboard.create_project, dashboard.project_page, dashboard.save_privacy,
             analytics.overview_page, analytics.anomalies_card, analytics.errors_page, analytics.heatmaps_page, analytics.heatmap_data,
             analytics.funnels_page, visitors.visitors_page, visitors.visitor_page, visitors.erase_visitor,
             admin_pages.users_page, admin_pages.create_user, admin_pages.change_role, admin_pages.delete_user,

@@ -87,6 +87,26 @@ def test_load_more_returns_rows_for_htmx(client: TestClient, admin: Any, project
     assert rows.count('href="/sessions/many-') == 5 and "<html" not in rows
 
 
+def test_a_session_opened_from_a_filtered_list_steps_to_its_neighbours_there(client: TestClient, admin: Any,  # type: ignore[type-arg]
+                                                                             project: Any) -> None:
+    for i, path in enumerate(["checkout", "home", "checkout", "checkout"]):
+        events = [meta_event(1_700_000_000_000 + i * 1000, href=f"https://shop.example/{path}")]
+        client.post("/api/v1/ingest", json=batch(project.public_key, f"step-{i}", 0, events))
+    sign_in(client)
+    listing = client.get(f"/?project={project.id}&url=/checkout").text
+    links = re.findall(r'href="(/sessions/step-\d\?list=[^"]+)"', listing)
+    assert [link.split("?")[0] for link in links] == ["/sessions/step-3", "/sessions/step-2", "/sessions/step-0"]
+    page = client.get(links[1].replace("&amp;", "&")).text
+    assert f'href="/?project={project.id}&amp;url=%2Fcheckout"' in page  # back to the same list
+    asked = re.search(r'hx-get="(/sessions/step-2/neighbours\?list=[^"]+)"', page).group(1).replace("&amp;", "&")  # type: ignore[union-attr]
+    near = client.get(asked).text
+    assert re.findall(r'href="/sessions/(step-\d)\?list=[^"]+" rel="(prev|next)"', near) == [("step-3", "prev"), ("step-0", "next")]
+    # Opened with no list (a shared link), or a list of another project: the project's whole list, newest first.
+    near = client.get("/sessions/step-2/neighbours?list=project%3Dsomeone-else%26url%3Dhome").text
+    assert re.findall(r'/sessions/(step-\d)', near) == ["step-3", "step-1"]
+    bad = client.get(f"/sessions/step-2/neighbours?list=project%3D{project.id}%26device%3Dtoaster")
+    assert bad.status_code == 200 and "not valid" in bad.text and "/sessions/" not in bad.text
+
 def test_the_exact_total_of_a_list_comes_on_its_own(client: TestClient, admin: Any, project: Any) -> None:  # type: ignore[type-arg]
     """What htmx asks for after a text search's list was counted up to the cap ("1,000+")."""
     for i in range(3):

@@ -15,7 +15,7 @@ from sessionstory.app import create_app
 from sessionstory.config import load_settings, prepare_data_dir
 from sessionstory.datadir import DataDir
 from sessionstory.index.filters import parse_filters
-from sessionstory.index.sessions import Page, count_sessions, list_sessions
+from sessionstory.index.sessions import Neighbours, Page, count_sessions, list_sessions, neighbour_sessions
 from sessionstory.ingest import prepare
 from tests.events import click, custom, error, meta, mutation, network, page, snapshot
 
@@ -149,6 +149,32 @@ def test_sorts_and_their_pages(client: TestClient, auth: dict[str, str], corpus:
     assert order("errors")[0] == "errors"
     assert order("frustration")[:2] in (["rage", "dead"], ["dead", "rage"])
 
+
+
+@pytest.mark.parametrize("filters", [{}, {"sort": "oldest"}, {"sort": "longest"}, {"sort": "errors"},
+                                     {"sort": "frustration"}, {"from": "7d"}, {"browser": "firefox"}, {"has_errors": "false"}])
+def test_each_session_steps_to_its_neighbours_in_the_list(app: tuple[TestClient, DataDir], corpus: dict[str, Any],  # type: ignore[type-arg]
+                                                         filters: dict[str, str]) -> None:
+    """Previous and next, from every session of the list: the rows above and below it, ends included. The
+    sessions are days and hours apart, so the time sorts look past their nearest windows."""
+    dd, now = app[1], int(time.time() * 1000)
+    f = parse_filters(filters, now)
+    listed = [i.id for i in dd.index.read(lambda cur: list_sessions(cur, [corpus["project"]], f, 50, None, now)).items]
+    assert len(listed) >= 2
+    for at, sid in enumerate(listed):
+        found = dd.index.read(lambda cur: neighbour_sessions(cur, [corpus["project"]], f, sid, now))
+        assert found == Neighbours(previous=listed[at - 1] if at else None,
+                                   next=listed[at + 1] if at + 1 < len(listed) else None), sid
+
+
+def test_a_session_outside_the_filters_steps_into_the_list_where_it_would_sit(app: tuple[TestClient, DataDir],  # type: ignore[type-arg]
+                                                                             corpus: dict[str, Any]) -> None:
+    dd, now = app[1], int(time.time() * 1000)
+    firefox = parse_filters({"browser": "firefox"}, now)  # newest first: live, errors
+    between = dd.index.read(lambda cur: neighbour_sessions(cur, [corpus["project"]], firefox, "rage", now))
+    assert between == Neighbours(previous="live", next="errors")
+    nowhere = dd.index.read(lambda cur: neighbour_sessions(cur, [corpus["project"]], firefox, "no-such-session", now))
+    assert nowhere == Neighbours()
 
 @pytest.mark.parametrize("filters", [
     {"from": "yesterday"}, {"device": "toaster"}, {"country": "Germany"}, {"has_errors": "maybe"},

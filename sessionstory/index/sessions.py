@@ -203,6 +203,43 @@ def list_sessions(
     return Page(items=items, next_cursor=next_cursor, total=total, total_exact=exact)
 
 
+
+class Neighbours(msgspec.Struct):
+    """The sessions listed just before and just after one, in a filtered and sorted list."""
+
+    previous: str | None = None
+    next: str | None = None
+
+
+def neighbour_sessions(cur: duckdb.DuckDBPyConnection, project_ids: list[str], f: SessionFilter, session_id: str,
+                       now_ms: int) -> Neighbours:
+    """Where `session_id` sits in the list `f` filters and sorts, its neighbours there: keyset on (sort key, id)
+    as the list's pages are, so the session need not match the filters itself (a viewer steps on from it all
+    the same). Sorted by time, the nearest windows are looked in first, as the list's first page does."""
+    key, direction = SORT_KEYS[f.sort]
+    found = cur.execute(f"SELECT {key} FROM sessions WHERE id = ?", [session_id]).fetchone()
+    if found is None:
+        return Neighbours()
+    value = found[0]
+    where, params = _matching(project_ids, f, now_ms)
+    toward_start, toward_end = (">", "<") if direction == "DESC" else ("<", ">")
+
+    def nearest(op: str) -> str | None:
+        order = "ASC" if op == ">" else "DESC"
+        bound = [*where, f"{key} {op}= ?", f"({key}, id) {op} (?, ?)"]
+        spans = NEWEST_WINDOWS_MS if key == "started_ms" else ()
+        for span in (*spans, None):
+            window = [] if span is None else [f"{key} {'<' if op == '>' else '>'}= ?"]
+            edge = [] if span is None else [value + span if op == ">" else value - span]
+            row = cur.execute(
+                f"SELECT id FROM sessions WHERE {' AND '.join(bound + window)} ORDER BY {key} {order}, id {order} LIMIT 1",
+                [*params, value, value, session_id, *edge]).fetchone()
+            if row is not None:
+                return str(row[0])
+        return None
+
+    return Neighbours(previous=nearest(toward_start), next=nearest(toward_end))
+
 def _matching(project_ids: list[str], f: SessionFilter, now_ms: int) -> tuple[list[str], list[object]]:
     where, params = where_clauses(f, now_ms)
     # list_contains, not IN (SELECT unnest(...)): a semi join stops DuckDB from cutting the

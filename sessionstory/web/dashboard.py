@@ -5,17 +5,17 @@ from __future__ import annotations
 import math
 import secrets
 import time
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import parse_qsl, quote
 
 from litestar import Request, Response, get, post
 from litestar.datastructures import Cookie
 from litestar.exceptions import NotFoundException, ValidationException
-from litestar.params import FromPath, FromQuery, URLEncodedBody
+from litestar.params import FromPath, FromQuery, QueryParameter, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from sessionstory.index.filters import FilterError, SessionFilter, filter_query, parse_filters
-from sessionstory.index.sessions import CursorError, count_sessions, get_session, list_sessions
+from sessionstory.index.sessions import CursorError, count_sessions, get_session, list_sessions, neighbour_sessions
 from sessionstory.demo import PROJECT_NAME as DEMO_PROJECT
 from sessionstory.insights.llm import ModelUnavailable
 from sessionstory.insights.search import question_to_filters
@@ -268,6 +268,7 @@ def session_page(
     session_id: FromPath[str],
     t: FromQuery[int | None] = None,
     live: FromQuery[bool] = False,
+    from_list: Annotated[str | None, QueryParameter(name="list")] = None,
 ) -> Template:
     sign_in = require_sign_in(request)
     dd = datadir(request)
@@ -280,7 +281,38 @@ def session_page(
     # The replay shows the recorded site's images and fonts: from the sites this session visited only.
     allow_media_from(request, [*(p.url for p in row.pages), row.entry_url, *(project.origins if project else [])])
     start_ms = "" if t is None else str(max(0, t))
-    return render("session.html", request, sign_in, session=row, project=project, start_ms=start_ms, live=live)
+    return render("session.html", request, sign_in, session=row, project=project, start_ms=start_ms, live=live,
+                  list_query=_list_query(from_list, row.project_id))
+
+
+@get("/sessions/{session_id:str}/neighbours")
+@blocking
+def session_neighbours(request: Request, session_id: FromPath[str],  # type: ignore[type-arg]
+                       from_list: Annotated[str | None, QueryParameter(name="list")] = None) -> Template:
+    """The previous and next sessions of the list the session was opened from (`list`: that list's query), loaded
+    by htmx once the player's first frame is on screen."""
+    sign_in = require_sign_in(request)
+    dd = datadir(request)
+    now = int(time.time() * 1000)
+    row = dd.index.read(lambda cur: get_session(cur, session_id, now))
+    if row is None:
+        raise NotFoundException(f"no session {session_id!r}")
+    query = _list_query(from_list, row.project_id)
+    try:
+        filters = parse_filters(dict(parse_qsl(query)), now)
+    except FilterError as exc:
+        return render("_neighbours.html", request, sign_in, neighbours=None, problem=str(exc), list_query=query)
+    found = dd.index.read(lambda cur: neighbour_sessions(cur, [row.project_id], filters, session_id, now))
+    return render("_neighbours.html", request, sign_in, neighbours=found, problem=None, list_query=query)
+
+
+def _list_query(given: str | None, project_id: str) -> str:
+    """The session list a session page steps through: the list's own query (its filters and sort, as
+    filter_query writes them) when it was opened from one of the same project, else all of the project's sessions."""
+    params = dict(parse_qsl(given or ""))
+    if params.get("project") != project_id:
+        params = {}
+    return filter_query({**params, "project": project_id})
 
 
 @get("/sessions/{session_id:str}/insight")
