@@ -52,7 +52,7 @@ from sessionstory.index.filters import parse_filters
 from sessionstory.index.funnels import funnel
 from sessionstory.index.heatmaps import heatmap, page_urls
 from sessionstory.index.overview import KeptDays, overview
-from sessionstory.index.sessions import encode_cursor, list_sessions
+from sessionstory.index.sessions import encode_cursor, list_sessions, neighbour_sessions, session_project
 from sessionstory.insights.anomalies import find_anomalies
 from sessionstory.web.pages import time_range
 
@@ -109,6 +109,7 @@ class Context:
     top_url: str = ""
     deep_cursor: str = ""
     deep_offset: int = 0
+    middle_id: str = ""  # the session half-way down the list, whose neighbours the session page asks for
     q_cursor: str = ""  # the `q` list's second page, as "load more" asks for it
     days: KeptDays = field(default_factory=KeptDays)  # what the overview keeps of whole days, as the server does
 
@@ -144,6 +145,21 @@ def _list_case(name: str, params: dict[str, str], cursor: Callable[[Context], st
     return make
 
 
+def _neighbours_case(name: str, params: dict[str, str]) -> Callable[[Context], Case]:
+    """The previous and next sessions of the session half-way down a list, as its session page asks for them."""
+    def make(ctx: Context) -> Case:
+        listed = urlencode({"project": ctx.project_id, **params})
+
+        def call(cur: Any, ctx: Context) -> Any:
+            now = int(time.time() * 1000)
+            session_project(cur, ctx.middle_id)  # the route's own lookup of the session's project
+            return neighbour_sessions(cur, [ctx.project_id], parse_filters(params, now), ctx.middle_id, now)
+
+        return Case(name, f"/sessions/{ctx.middle_id}/neighbours?" + urlencode({"list": listed}), "cookie", call,
+                    LIST_GOAL_MS)
+
+    return make
+
 def _span_case(name: str, route: str, range_key: str, extra: Callable[[Context], dict[str, str]],
                call: Callable[[Any, Context, int, int], Any], auth: str = "cookie",
                goal_ms: float | None = None) -> Callable[[Context], Case]:
@@ -178,6 +194,8 @@ CASES: list[Callable[[Context], Case]] = [
     _list_case("sessions: url=/checkout", {"url": "/checkout"}),
     _list_case(f"sessions: q={Q_TEXT}", {"q": Q_TEXT}),
     _list_case(f"sessions: q={Q_TEXT}, page 2", {"q": Q_TEXT}, cursor=lambda c: c.q_cursor),
+    _neighbours_case("session page: previous/next in the list", {}),
+    _neighbours_case("session page: previous/next, device=mobile", {"device": "mobile"}),
     _span_case("overview 7d (page)", "/overview", "7d", lambda c: {}, _overview_page, goal_ms=OVERVIEW_GOAL_MS),
     _span_case("overview anomalies 7d (card)", "/overview/anomalies", "7d", lambda c: {}, _anomalies_card),
     _span_case("overview 30d (page)", "/overview", "30d", lambda c: {}, _overview_page, goal_ms=OVERVIEW_GOAL_MS),
@@ -229,7 +247,7 @@ def prepare(con: duckdb.DuckDBPyConnection, info: SynthInfo) -> Context:
     now = int(time.time() * 1000)
     first = list_sessions(con, [info.project_id], parse_filters({"q": Q_TEXT}, now), 50, None, now)
     return Context(project_id=info.project_id, top_url=top[0][0] if top else "/", deep_cursor=cursor,
-                   deep_offset=offset + 1, q_cursor=first.next_cursor or "")
+                   deep_offset=offset + 1, q_cursor=first.next_cursor or "", middle_id=row[1] if row else "")
 
 
 def _summary(value: Any) -> str:

@@ -318,6 +318,11 @@ def _count_up_to(cur: duckdb.DuckDBPyConnection, matching: str, params: list[obj
     return int(already + rest)
 
 
+def session_project(cur: duckdb.DuckDBPyConnection, session_id: str) -> str | None:
+    """The project a session belongs to (None: no such session), without the rest of get_session's reads."""
+    row = cur.execute("SELECT project_id FROM sessions WHERE id = ?", [session_id]).fetchone()
+    return None if row is None else str(row[0])
+
 def get_session(cur: duckdb.DuckDBPyConnection, session_id: str, now_ms: int) -> SessionDetail | None:
     row = cur.execute(
         f"SELECT {_ITEM_COLUMNS}, lcp, inp, cls, fcp, ttfb, event_names, ip FROM sessions WHERE id = ?", [session_id]

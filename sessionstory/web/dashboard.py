@@ -15,7 +15,7 @@ from litestar.params import FromPath, FromQuery, QueryParameter, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from sessionstory.index.filters import FilterError, SessionFilter, filter_query, parse_filters
-from sessionstory.index.sessions import CursorError, count_sessions, get_session, list_sessions, neighbour_sessions
+from sessionstory.index.sessions import CursorError, count_sessions, get_session, list_sessions, neighbour_sessions, session_project
 from sessionstory.demo import PROJECT_NAME as DEMO_PROJECT
 from sessionstory.insights.llm import ModelUnavailable
 from sessionstory.insights.search import question_to_filters
@@ -294,15 +294,15 @@ def session_neighbours(request: Request, session_id: FromPath[str],  # type: ign
     sign_in = require_sign_in(request)
     dd = datadir(request)
     now = int(time.time() * 1000)
-    row = dd.index.read(lambda cur: get_session(cur, session_id, now))
-    if row is None:
+    project_id = dd.index.read(lambda cur: session_project(cur, session_id))
+    if project_id is None:
         raise NotFoundException(f"no session {session_id!r}")
-    query = _list_query(from_list, row.project_id)
+    query = _list_query(from_list, project_id)
     try:
         filters = parse_filters(dict(parse_qsl(query)), now)
     except FilterError as exc:
         return render("_neighbours.html", request, sign_in, neighbours=None, problem=str(exc), list_query=query)
-    found = dd.index.read(lambda cur: neighbour_sessions(cur, [row.project_id], filters, session_id, now))
+    found = dd.index.read(lambda cur: neighbour_sessions(cur, [project_id], filters, session_id, now))
     return render("_neighbours.html", request, sign_in, neighbours=found, problem=None, list_query=query)
 
 
