@@ -14,7 +14,10 @@ export interface TimelineData {
 const NEAR_PX = 6;
 /** At most this many lines in a tooltip; the rest are counted. */
 const TIP_LINES = 5;
-/** The track and the lane are inset by half the thumb, so 0% and 100% sit under the thumb's centre. */
+/**
+ * The track is inset by half the thumb, so 0% and 100% sit under the thumb's centre; so is the lane of marks, by
+ * its margin in player.css (its own box already spans 0% to 100%).
+ */
 const INSET_PX = 7;
 /**
  * Marks of one kind within one of this many equal slots of the session are one stop on the lane, drawn at the
@@ -134,7 +137,7 @@ export class Timeline {
     window.addEventListener("pointercancel", stop);
     // Hovering the bar shows the time under the pointer, as video players do.
     this.input.addEventListener("pointermove", (event) => {
-      const ms = this.timeAt(event.clientX, this.input);
+      const ms = this.timeAt(event.clientX, this.input, INSET_PX);
       this.showTip([], ms);
     });
     this.input.addEventListener("pointerleave", () => this.hideTip());
@@ -144,7 +147,7 @@ export class Timeline {
     this.lane.addEventListener("pointermove", (event) => {
       const near = this.near(event.clientX);
       if (near.length) this.showTip(near, near[0].time);
-      else this.showTip([], this.timeAt(event.clientX, this.lane));
+      else this.showTip([], this.timeAt(event.clientX, this.lane, 0));
     });
     this.lane.addEventListener("pointerleave", () => this.hideTip());
     // The marks ignore the pointer (they are small and overlap): the lane finds the one meant.
@@ -156,7 +159,7 @@ export class Timeline {
         return;
       }
       const near = this.near(event.clientX);
-      this.onSeek(near.length ? near[0].time : this.timeAt(event.clientX, this.lane));
+      this.onSeek(near.length ? near[0].time : this.timeAt(event.clientX, this.lane, 0));
     });
     this.lane.addEventListener("focusin", (event) => {
       const stop = this.stopOf(event.target);
@@ -182,20 +185,21 @@ export class Timeline {
   /** The marks within NEAR_PX of clientX, most telling (then nearest) first. */
   private near(clientX: number): Marker[] {
     const box = this.lane.getBoundingClientRect();
-    const width = box.width - 2 * INSET_PX;
+    const width = box.width;
     if (width <= 0 || this.data.total <= 0) return [];
-    const x = clientX - box.left - INSET_PX;
+    const x = clientX - box.left;
     const dt = (NEAR_PX / width) * this.data.total;
     const at = (x / width) * this.data.total;
     const found = this.markers.filter((m) => Math.abs(m.time - at) <= dt);
     return found.sort((a, b) => MARKER_RANK[a.kind] - MARKER_RANK[b.kind] || Math.abs(a.time - at) - Math.abs(b.time - at));
   }
 
-  private timeAt(clientX: number, el: HTMLElement): number {
+  /** The time under clientX on `el`, whose 0% and 100% lie `inset` px inside its box. */
+  private timeAt(clientX: number, el: HTMLElement, inset: number): number {
     const box = el.getBoundingClientRect();
-    const width = box.width - 2 * INSET_PX;
+    const width = box.width - 2 * inset;
     if (width <= 0) return 0;
-    const share = Math.min(1, Math.max(0, (clientX - box.left - INSET_PX) / width));
+    const share = Math.min(1, Math.max(0, (clientX - box.left - inset) / width));
     return share * this.data.total;
   }
 
