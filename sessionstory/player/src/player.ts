@@ -71,8 +71,13 @@ export class Player {
   private readonly controls: Controls;
   private readonly urlbar: UrlBar;
   private readonly tabs: TabStrip | null;
-  private inspector!: Inspector;
-  private eventsPanel!: EventsPanel;
+  /**
+   * The panels, built once the first frame is on screen (showPanels): until then an empty box of the same place
+   * holds the layout, so that the stage keeps its size and scale when they come.
+   */
+  private inspector: Inspector | null = null;
+  private readonly inspectorBox: HTMLElement;
+  private eventsPanel: EventsPanel | null = null;
   /** Read by the server for the whole session: made once, kept when the other panels are rebuilt. */
   private stepsPanel: StepsPanel | null = null;
   /** Like the steps: the team's comments are loaded once and kept across rebuilds. */
@@ -129,7 +134,10 @@ export class Player {
     this.tabs = tabsUrl ? new TabStrip(tabsUrl, () => this.playhead(), () => this.home) : null;
     const tabs = this.tabs ? [this.tabs.element] : [];
     const pane = h("div", { class: "ss-pane" }, [...tabs, this.urlbar.element, viewport, this.controls.element]);
-    this.root.replaceChildren(h("div", { class: "ss-main" }, [pane]));
+    this.inspectorBox = h("section", { class: "ss-inspector", "aria-label": "Session details", "aria-busy": "true" }, [
+      h("div", { class: "ss-inspector-inner" }), // sized by player.css as the panels' box is
+    ]);
+    this.root.replaceChildren(h("div", { class: "ss-main" }, [pane, this.inspectorBox]));
     this.derive();
 
     // rrweb counts time from its first event: a mark at the session's start keeps its clock on the session's.
@@ -186,9 +194,20 @@ export class Player {
    */
   afterFirstFrame(): void {
     this.hoverCss.afterFirstFrame();
+    this.tabs?.start();
+    setTimeout(() => this.showPanels(), 0);
+  }
+
+  /**
+   * The panels, in a task of their own after the first frame: built before it, their thousands of nodes held
+   * up the replay's frame (about 10 ms of a long session's opening) for lists read after it.
+   */
+  private showPanels(): void {
+    if (this.inspector) return;
+    this.buildInspector();
     this.stepsPanel?.start();
     this.commentsPanel?.start();
-    this.tabs?.start();
+    this.render();
   }
 
   /** Whether all of the session has arrived (the timeline and panels then show all of it). */
@@ -211,7 +230,7 @@ export class Player {
     this.home = originOf(loads[0]?.href ?? this.story.pages[0]?.url ?? "");
     this.urlbar.setLoads(locations(loads, this.story.pages));
     this.setTotal(this.endIn ? this.loadedTotal() : Math.max(this.loadedTotal(), this.expectedTotal));
-    this.buildInspector();
+    if (this.inspector) this.buildInspector();
     this.showMarkers();
     this.controls.setFirstError(this.story.errors.length > 0);
   }
@@ -242,13 +261,12 @@ export class Player {
         new ErrorsPanel(this.story.errors, ctx),
         new PagesPanel(this.story.pages, ctx),
         this.eventsPanel,
-        (this.stepsPanel ??= new StepsPanel(stepsUrl(this.root), stepsTestUrl(this.root), ctx, () => this.inspector.refreshCounts())),
+        (this.stepsPanel ??= new StepsPanel(stepsUrl(this.root), stepsTestUrl(this.root), ctx, () => this.inspector?.refreshCounts())),
         ...this.commentsPanels(ctx),
       ],
       "events",
     );
-    if (this.inspector) this.inspector.element.replaceWith(inspector.element);
-    else this.root.querySelector(".ss-main")?.append(inspector.element);
+    (this.inspector?.element ?? this.inspectorBox).replaceWith(inspector.element);
     this.inspector = inspector;
   }
 
@@ -297,8 +315,8 @@ export class Player {
   setMoments(moments: Moment[] | null, failed = false): void {
     this.moments = { list: moments, status: failed ? "failed" : "ready" };
     this.showMarkers();
-    this.eventsPanel.setMoments(moments, this.moments.status);
-    this.inspector.refreshCounts();
+    this.eventsPanel?.setMoments(moments, this.moments.status);
+    this.inspector?.refreshCounts();
   }
 
   togglePlay(): void {
@@ -395,13 +413,14 @@ export class Player {
   /** A seek the person asked for (bar, marker, row, key): the panels follow the playhead again. */
   private userSeek(ms: number): void {
     this.requestSeek(ms);
-    this.inspector.follow();
+    this.inspector?.follow();
   }
 
   private jumpToFirstError(): void {
     const first = this.story.errors[0];
     if (!first) return;
-    this.inspector.show("errors");
+    this.showPanels();
+    this.inspector?.show("errors");
     this.userSeek(Math.max(0, first.time - ERROR_LEAD_MS));
   }
 
@@ -507,7 +526,7 @@ export class Player {
     this.controls.setState(state);
     this.timeline.setTime(t);
     this.urlbar.setTime(t);
-    this.inspector.setTime(t);
+    this.inspector?.setTime(t);
     this.root.dataset.state = state;
     const skipping = this.replayer.speedService.state.matches("skipping") || performance.now() < this.skipBadgeUntil;
     this.skipBadge.hidden = !(this.playing && skipping);
