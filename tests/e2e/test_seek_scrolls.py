@@ -1,5 +1,6 @@
 """A seek shows the page and its scrolled elements where the visitor's last scroll before that moment left them,
-though it applies only each element's last scroll (replayer.ts: lastScrollsOnly)."""
+and each text as it was last changed, though it applies only each element's last scroll and each text node's last
+text (replayer.ts: lastScrollsOnly, lastTextsOnly)."""
 
 from __future__ import annotations
 
@@ -84,4 +85,59 @@ def test_the_recorded_pages_animations_stand_still_while_paused_and_run_while_pl
         return seen;
     }""")
     assert states == ["paused", "paused", "running", "paused"]
+    context.close()
+
+
+def _mutation(at: int, texts: list[tuple[int, str]] = (), adds: list[tuple[int, dict[str, Any]]] = (),  # type: ignore[assignment]
+              removes: list[tuple[int, int]] = ()) -> dict[str, Any]:  # type: ignore[assignment]
+    return {"type": 3, "timestamp": at, "data": {
+        "source": 0, "attributes": [], "texts": [{"id": i, "value": v} for i, v in texts],
+        "adds": [{"parentId": parent, "nextId": None, "node": node} for parent, node in adds],
+        "removes": [{"parentId": parent, "id": i} for parent, i in removes]}}
+
+
+def test_a_seek_shows_each_texts_last_change_however_the_node_came_and_went(browser: Any, server: Server,
+                                                                           project: dict[str, str]) -> None:
+    """Texts changed many times, a text changed and then its node taken out and added back with a newer text (the
+    add's text wins over the older change), a stylesheet's text changed, and a text that makes the page taller
+    before a scroll that only then reaches its place (texts are applied before the scrolls)."""
+    counter = text("0")
+    moved_text = text("first")
+    moved = el("p", {"id": "moved"}, [moved_text])
+    holder = el("div", {"id": "holder"}, [moved])
+    sheet_text = text("#counter { color: rgb(255, 0, 0); }")
+    grow_text = text("short")
+    grow = el("pre", {"id": "grow"}, [grow_text])
+    head = [el("style", {}, [sheet_text])]
+    body = [el("p", {"id": "counter"}, [counter]), holder, grow]
+
+    def later(start: int) -> list[dict[str, Any]]:
+        events = [_mutation(start + 1_000 + 10 * n, texts=[(counter["id"], str(n))]) for n in range(1, 301)]
+        again = {**moved, "childNodes": []}
+        events += [
+            _mutation(start + 5_000, texts=[(moved_text["id"], "changed before the move")]),
+            _mutation(start + 5_100, removes=[(holder["id"], moved["id"])]),
+            _mutation(start + 5_200, adds=[(holder["id"], again), (moved["id"], {**moved_text, "textContent": "added back"})]),
+            _mutation(start + 5_300, texts=[(sheet_text["id"], "#counter { color: rgb(0, 0, 255); }")]),
+            _mutation(start + 5_400, texts=[(grow_text["id"], "tall\n" * 400)]),
+            _scroll(start + 5_500, 1, 5_000),
+            {"type": 3, "timestamp": start + 7_000, "data": {"source": 1, "positions": [  # the session goes on
+                {"x": 10, "y": 10, "id": 1, "timeOffset": 0}]}},
+        ]
+        return events
+    ingest_page(server, project["public_key"], "seek-texts", head, body, "https://texts.example/", later)
+    context, page = signed_in_page(browser, server)
+    page.goto(f"{server.url}/sessions/seek-texts?t=6000")
+    page.wait_for_selector('[data-testid="player"][data-ready="true"]', timeout=30_000)
+    seen = page.evaluate("""() => {
+        const doc = document.querySelector('[data-testid="player"] iframe').contentDocument;
+        const counter = doc.getElementById("counter");
+        return { counter: counter.textContent, moved: doc.getElementById("moved").textContent,
+                 color: doc.defaultView.getComputedStyle(counter).color, scrolled: doc.defaultView.scrollY };
+    }""")
+    assert seen == {"counter": "300", "moved": "added back", "color": "rgb(0, 0, 255)", "scrolled": 5_000}
+    # Back before the move, in the same player: the change made before it shows.
+    page.evaluate("document.querySelector('[data-testid=\"player\"]').replayer.pause(5050)")
+    assert page.evaluate("""() => document.querySelector('[data-testid="player"] iframe').contentDocument
+        .getElementById("moved").textContent""") == "changed before the move"
     context.close()
