@@ -121,8 +121,7 @@ def test_a_seek_shows_each_texts_last_change_however_the_node_came_and_went(brow
             _mutation(start + 5_300, texts=[(sheet_text["id"], "#counter { color: rgb(0, 0, 255); }")]),
             _mutation(start + 5_400, texts=[(grow_text["id"], "tall\n" * 400)]),
             _scroll(start + 5_500, 1, 5_000),
-            {"type": 3, "timestamp": start + 7_000, "data": {"source": 1, "positions": [  # the session goes on
-                {"x": 10, "y": 10, "id": 1, "timeOffset": 0}]}},
+            _mutation(start + 7_000, texts=[(counter["id"], "the last change")]),  # the session's last event
         ]
         return events
     ingest_page(server, project["public_key"], "seek-texts", head, body, "https://texts.example/", later)
@@ -136,6 +135,11 @@ def test_a_seek_shows_each_texts_last_change_however_the_node_came_and_went(brow
                  color: doc.defaultView.getComputedStyle(counter).color, scrolled: doc.defaultView.scrollY };
     }""")
     assert seen == {"counter": "300", "moved": "added back", "color": "rgb(0, 0, 255)", "scrolled": 5_000}
+    # At the session's end (a later ?t= opens there), its last event is shown too.
+    page.goto(f"{server.url}/sessions/seek-texts?t=60000")
+    page.wait_for_selector('[data-testid="player"][data-ready="true"]', timeout=30_000)
+    assert page.evaluate("""() => document.querySelector('[data-testid="player"] iframe').contentDocument
+        .getElementById("counter").textContent""") == "the last change"
     # Back before the move, in the same player: the change made before it shows.
     page.evaluate("document.querySelector('[data-testid=\"player\"]').replayer.pause(5050)")
     assert page.evaluate("""() => document.querySelector('[data-testid="player"] iframe').contentDocument

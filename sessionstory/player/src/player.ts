@@ -357,7 +357,9 @@ export class Player {
     this.heldAt = null;
     if (this.playing) this.replayer.play(t);
     else {
-      const built = pageBuiltBy(this.events, this.started + t) - this.started;
+      // rrweb shows a moment with the events before it: at the session's end, the last one is shown too.
+      const end = this.endIn && t >= this.total ? t + 1 : t;
+      const built = Math.max(pageBuiltBy(this.events, this.started + t) - this.started, end);
       this.replayer.pause(built);
       if (built !== t) this.heldAt = t;
     }
