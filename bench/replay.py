@@ -52,7 +52,7 @@ from tests.server import Server
 
 STATIC = DIST.parent / "bench-events.json"  # under /static/, served by the server itself
 BATCH_S = 10
-REPS = 5
+REPS = 9
 WARM_UPS = 2
 PAGE_LOAD_MS = 600_000
 # The SDK's rrweb takes a full snapshot every five minutes (checkoutEveryNms in sdk_js/src/recorder.ts), so
