@@ -220,25 +220,29 @@ def neighbour_sessions(cur: duckdb.DuckDBPyConnection, project_ids: list[str], f
     found = cur.execute(f"SELECT {key} FROM sessions WHERE id = ?", [session_id]).fetchone()
     if found is None:
         return Neighbours()
-    value = found[0]
     where, params = _matching(project_ids, f, now_ms)
-    toward_start, toward_end = (">", "<") if direction == "DESC" else ("<", ">")
+    windows = NEWEST_WINDOWS_MS if key == "started_ms" else ()
+    # A list sorted DESC runs from the greatest key down: the session above is on the greater side.
+    above, below = (">", "<") if direction == "DESC" else ("<", ">")
+    return Neighbours(previous=_nearest(cur, key, above, found[0], session_id, where, params, windows),
+                      next=_nearest(cur, key, below, found[0], session_id, where, params, windows))
 
-    def nearest(op: str) -> str | None:
-        order = "ASC" if op == ">" else "DESC"
-        bound = [*where, f"{key} {op}= ?", f"({key}, id) {op} (?, ?)"]
-        spans = NEWEST_WINDOWS_MS if key == "started_ms" else ()
-        for span in (*spans, None):
-            window = [] if span is None else [f"{key} {'<' if op == '>' else '>'}= ?"]
-            edge = [] if span is None else [value + span if op == ">" else value - span]
-            row = cur.execute(
-                f"SELECT id FROM sessions WHERE {' AND '.join(bound + window)} ORDER BY {key} {order}, id {order} LIMIT 1",
-                [*params, value, value, session_id, *edge]).fetchone()
-            if row is not None:
-                return str(row[0])
-        return None
 
-    return Neighbours(previous=nearest(toward_start), next=nearest(toward_end))
+def _nearest(cur: duckdb.DuckDBPyConnection, key: str, side: str, value: Any, session_id: str, where: list[str],
+             params: list[object], windows: tuple[int, ...]) -> str | None:
+    """The session nearest to (value, session_id) on `side` ("<" or ">") of it in (key, id) order: within each
+    window (that many of the key's units away) first, then in the whole table."""
+    order = "ASC" if side == ">" else "DESC"
+    bound = [*where, f"{key} {side}= ?", f"({key}, id) {side} (?, ?)"]
+    for span in (*windows, None):
+        far = [] if span is None else [f"{key} {'<=' if side == '>' else '>='} ?"]
+        edge = [] if span is None else [value + span if side == ">" else value - span]
+        row = cur.execute(f"SELECT id FROM sessions WHERE {' AND '.join(bound + far)} "
+                          f"ORDER BY {key} {order}, id {order} LIMIT 1", [*params, value, value, session_id, *edge]).fetchone()
+        if row is not None:
+            return str(row[0])
+    return None
+
 
 def _matching(project_ids: list[str], f: SessionFilter, now_ms: int) -> tuple[list[str], list[object]]:
     where, params = where_clauses(f, now_ms)
