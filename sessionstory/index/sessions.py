@@ -203,7 +203,6 @@ def list_sessions(
     return Page(items=items, next_cursor=next_cursor, total=total, total_exact=exact)
 
 
-
 class Neighbours(msgspec.Struct):
     """The sessions listed just before and just after one, in a filtered and sorted list."""
 
@@ -326,6 +325,7 @@ def session_project(cur: duckdb.DuckDBPyConnection, session_id: str) -> str | No
     """The project a session belongs to (None: no such session), without the rest of get_session's reads."""
     row = cur.execute("SELECT project_id FROM sessions WHERE id = ?", [session_id]).fetchone()
     return None if row is None else str(row[0])
+
 
 def get_session(cur: duckdb.DuckDBPyConnection, session_id: str, now_ms: int) -> SessionDetail | None:
     row = cur.execute(

@@ -84,6 +84,26 @@ function markPlaying(replayer: Replayer): void {
   replayer.on("fullsnapshot-rebuilded", mark);
 }
 
+/**
+ * What a seek keeps of one kind of change: the last per node, in the order of those last changes (`keep`), handed
+ * to `apply` once the seek's other events are in. rrweb's own handler of the seek's end runs first (listeners run
+ * in the order they were added); a new page forgets what was kept of the nodes it replaced.
+ */
+function keptUntilSeekEnd<T>(replayer: Replayer, apply: (kept: T[]) => void): Map<number, T> {
+  const last = new Map<number, T>();
+  replayer.on("flush", () => {
+    if (last.size) apply([...last.values()]);
+    last.clear();
+  });
+  replayer.on("fullsnapshot-rebuilded", () => last.clear());
+  return last;
+}
+
+function keep<T>(last: Map<number, T>, id: number, change: T): void {
+  last.delete(id); // to the end: applied in the order of the last changes
+  last.set(id, change);
+}
+
 /** A scroll as rrweb records it, and its own (private) method that applies one. */
 type ScrollData = { id: number };
 type Scrolling = { applyScroll?: (scroll: ScrollData, isSync: boolean) => void };
@@ -99,19 +119,13 @@ function lastScrollsOnly(replayer: Replayer): void {
   const scrolling = replayer as unknown as Scrolling;
   const own = scrolling.applyScroll;
   if (typeof own !== "function") return;
-  const last = new Map<number, ScrollData>();
-  scrolling.applyScroll = (scroll, isSync) => {
-    if (!isSync) return own.call(replayer, scroll, isSync);
-    last.delete(scroll.id); // applied in the order of their last scrolls
-    last.set(scroll.id, scroll);
-  };
-  // After rrweb's own handler of the seek's end (listeners run in the order they were added).
-  replayer.on("flush", () => {
-    for (const scroll of last.values()) own.call(replayer, scroll, true);
-    last.clear();
+  const last = keptUntilSeekEnd<ScrollData>(replayer, (scrolls) => {
+    for (const scroll of scrolls) own.call(replayer, scroll, true);
   });
-  // A new page: the scrolls before it were of nodes it replaced.
-  replayer.on("fullsnapshot-rebuilded", () => last.clear());
+  scrolling.applyScroll = (scroll, isSync) => {
+    if (isSync) keep(last, scroll.id, scroll);
+    else own.call(replayer, scroll, isSync);
+  };
 }
 
 /** A DOM mutation as rrweb records it (the parts read here), and its own (private) method that applies one. */
@@ -122,29 +136,22 @@ type Mutating = { applyMutation?: (data: MutationData, isSync: boolean) => void 
 /**
  * As with scrolls, a seek needs only each text node's last text: a page that re-renders a list twice a second
  * changed 21,600 texts in the 4.5 minutes a seek applied (bench.replay's busy session), about 30 ms of its
- * opening. A seek's text changes are kept, the last per node, and applied once its other events are in. A node
- * that a later mutation adds comes with its text as of then, so an older kept text for it is dropped.
+ * opening. A node that a later mutation adds comes with its text as of then, so an older kept text for it is dropped.
  */
 function lastTextsOnly(replayer: Replayer): void {
   const mutating = replayer as unknown as Mutating;
   const own = mutating.applyMutation;
   if (typeof own !== "function") return;
-  const last = new Map<number, TextChange>();
+  const last = keptUntilSeekEnd<TextChange>(replayer, (texts) => {
+    own.call(replayer, { source: 0, texts, adds: [], removes: [], attributes: [] }, true);
+  });
   mutating.applyMutation = (data, isSync) => {
     if (!isSync) return own.call(replayer, data, isSync);
     for (const add of data.adds) last.delete(add.node.id);
-    for (const text of data.texts) {
-      last.delete(text.id); // applied in the order of their last changes
-      last.set(text.id, text);
-    }
+    for (const text of data.texts) keep(last, text.id, text);
     // A copy without the texts: the recorded event itself is read again by every later seek.
     own.call(replayer, data.texts.length ? { ...data, texts: [] } : data, isSync);
   };
-  replayer.on("flush", () => {
-    if (last.size) own.call(replayer, { source: 0, texts: [...last.values()], adds: [], removes: [], attributes: [] }, true);
-    last.clear();
-  });
-  replayer.on("fullsnapshot-rebuilded", () => last.clear());
 }
 
 /** Defence in depth: if rrweb ever built the frame without our sandbox, take it down before it renders anything. */
