@@ -11,7 +11,8 @@ one of the page's links, so a frame after its first move shows a hovered element
 ones do). Then, in Chromium:
 
 - baseline: the same events as one static file served by the same server, fetched and
-  parsed (`fetch().json()`), timed in the page;
+  parsed (`fetch().json()`), timed in the page, reached from a blank page as the player's
+  openings are, and measured in rounds with them (the file, then each position);
 - the player, warm (after two untimed openings: the first ones in a browser compile player.js, and the fresh
   browser's row below tells that case): navigation (from a blank page, once the server's local model has stopped
   the last opening's summary: wait_for_idle_model) to `/sessions/{id}?t=T` until the root says
@@ -135,9 +136,13 @@ def _get(server: Server, path: str, token: str) -> Any:
 
 def time_static(page: Any, server: Server) -> float:
     # From a page of the same server, whose policy lets it fetch from there: an HTML one (an asset's does not),
-    # and one that does nothing else meanwhile (the not-found page).
+    # and one that does nothing else meanwhile (the not-found page). Reached as each opening of the player is:
+    # from a blank page, once the server's model is idle (the summary the last opening asked for is stopped).
+    # Straight from the last player's page, the file's parse ran while the browser let go of that large page:
+    # about 20 ms slower than from a blank one.
+    page.goto("about:blank")
+    wait_for_idle_model(server)
     page.goto(f"{server.url}/bench-baseline")
-    wait_for_idle_model(server)  # as each opening of the player does: the summary an opening asked for is stopped
     return float(page.evaluate("""async (url) => {
         const t = performance.now();
         const events = await (await fetch(url, {cache: "no-store"})).json();
@@ -287,11 +292,17 @@ def measure(page: Any, server: Server, token: str, key: str, session_id: str, ev
     # the file; a cold one is told apart below (second_opening's fresh browser).
     for _ in range(WARM_UPS):
         time_player(page, server, session_id, 0)
+    # A round at a time, the file then each position: a slow minute of this shared machine then slows the file
+    # and the player alike, where blocks of each let it fall on one side only.
+    statics: list[float] = []
+    openings: dict[int, list[dict[str, float]]] = {at: [] for at in positions(minutes)}
+    for _ in range(REPS):
+        statics.append(time_static(page, server))
+        for at, runs in openings.items():
+            runs.append(time_player(page, server, session_id, at))
     return {
-        "events": len(stored), "bytes": STATIC.stat().st_size,
-        "static": stats.p50([time_static(page, server) for _ in range(REPS)]),
-        "at": {at: median_steps([time_player(page, server, session_id, at) for _ in range(REPS)])
-               for at in positions(minutes)},
+        "events": len(stored), "bytes": STATIC.stat().st_size, "static": stats.p50(statics),
+        "at": {at: median_steps(runs) for at, runs in openings.items()},
     }
 
 
