@@ -1,7 +1,8 @@
 // Builds every browser bundle the server serves, into sessionstory/web/static/dist/.
 // Run by `make` (npm run build); the server never builds anything at run time.
 import * as esbuild from "esbuild";
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { brotliCompressSync, constants as zlib, gzipSync } from "node:zlib";
 
 const dist = "sessionstory/web/static/dist";
 mkdirSync(dist, { recursive: true });
@@ -210,3 +211,25 @@ for (const file of ["swagger-ui-bundle.js", "swagger-ui.css"]) {
 }
 // charts.js already carries uPlot's rules; this copy is for a page that wants to link them itself.
 copyFileSync("node_modules/uplot/dist/uPlot.min.css", `${dist}/uplot.css`);
+
+/**
+ * Each text file beside a brotli and a gzip copy of itself (`player.js.br`, `player.js.gz`), at their smallest:
+ * the server sends the one a browser accepts (web/encoding.py) and never compresses a file at run time. A copy
+ * whose file is gone (an old chunk) goes too.
+ */
+const COMPRESSED = { ".br": (bytes) => brotliCompressSync(bytes, { params: { [zlib.BROTLI_PARAM_QUALITY]: 11 } }),
+                     ".gz": (bytes) => gzipSync(bytes, { level: 9 }) };
+function compressAll(dir) {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = `${dir}/${entry.name}`;
+    if (entry.isDirectory()) compressAll(path);
+    else if (/\.(br|gz)$/.test(entry.name)) {
+      if (!existsSync(path.slice(0, -3))) rmSync(path);
+    } else if (/\.(js|css|ts|json|svg)$/.test(entry.name)) {
+      const bytes = readFileSync(path);
+      for (const [suffix, compress] of Object.entries(COMPRESSED)) writeFileSync(path + suffix, compress(bytes));
+    }
+  }
+}
+compressAll(dist);
+

@@ -28,6 +28,7 @@ from sessionstory.throttle import SignInLimits
 from sessionstory.web import admin_pages, analytics, api, collab, collect, dashboard, errors, insight_stream, live, ops, pages, privacy_audit, reproduce, share, visitors
 from sessionstory.web.digest import digest_data, digest_page, digest_summary_card
 from sessionstory.web.assets import Assets
+from sessionstory.web.compression import Compression
 from sessionstory.web.headers import csp_nonce, security_headers
 from sessionstory.web.schema import api_only, openapi_config
 from sessionstory.web.security import datadir
@@ -100,8 +101,9 @@ def create_app(settings: Settings, dd: DataDir | None = None) -> Litestar:
         debug=False,
     )
     # Around litestar's router and exception handler, not inside a route: unknown paths, refused
-    # hosts and 500s get their access line too, as when uvicorn wrote them (cli.py turns its off).
-    app.asgi_handler = logs.AccessLog(app.asgi_handler)
+    # hosts and 500s get their access line too, as when uvicorn wrote them (cli.py turns its off);
+    # and every answer, error pages included, goes compressed when it is worth it.
+    app.asgi_handler = logs.AccessLog(Compression(app.asgi_handler))
     return app
 
 

@@ -135,3 +135,47 @@ def test_a_rebuilt_file_gets_a_new_url_and_its_old_one_is_no_longer_immutable(tm
     new = restarted.url("dist/player.js")
     assert new != old and _version(new) == _digest(bundle)
     assert Assets(tmp_path).url("dist/not-built.js") == "/static/dist/not-built.js"
+
+
+def _raw(client: TestClient, url: str, accept: str, etag: str | None = None) -> tuple[Any, bytes]:  # type: ignore[type-arg]
+    """The answer as sent (httpx would undo its Content-Encoding)."""
+    headers = {"Accept-Encoding": accept, **({"If-None-Match": etag} if etag else {})}
+    with client.stream("GET", url, headers=headers) as r:
+        return r, b"".join(r.iter_raw())
+
+
+def test_bundles_and_the_sdk_go_compressed_to_browsers_that_take_it(client: TestClient) -> None:  # type: ignore[type-arg]
+    """The build's brotli and gzip copies are what a browser gets, by its Accept-Encoding; the same URL, one
+    ETag per encoding, and `Vary` so that no cache hands one encoding to a browser that asked for another."""
+    for url, file in (("/static/dist/player.js", DIST / "player.js"), ("/sdk.js", DIST / "sdk.js"),
+                      ("/static/dist/player.css", DIST / "player.css")):
+        etags = set()
+        for accept, encoding, sent in (("br, gzip, deflate", "br", file.with_name(file.name + ".br")),
+                                       ("gzip, deflate", "gzip", file.with_name(file.name + ".gz")),
+                                       ("gzip;q=0, identity", None, file), ("", None, file)):
+            r, body = _raw(client, url, accept)
+            assert r.status_code == 200, (url, accept)
+            assert r.headers.get("content-encoding") == encoding, (url, accept)
+            assert r.headers["vary"] == "Accept-Encoding", url
+            assert body == sent.read_bytes(), (url, accept)
+            again, empty = _raw(client, url, accept, r.headers["etag"])
+            assert again.status_code == 304 and empty == b"", (url, accept)
+            etags.add(r.headers["etag"])
+        assert len(etags) == 3, url  # br, gzip and the file itself
+    assert len((DIST / "sdk.js.gz").read_bytes()) < len((DIST / "sdk.js").read_bytes()) / 2
+    # httpx takes gzip: what it reads back is the file, byte for byte.
+    assert client.get("/static/dist/player.js").content == (DIST / "player.js").read_bytes()
+
+
+def test_a_copy_older_than_its_file_is_never_sent(tmp_path: Path) -> None:
+    from sessionstory.web.encoding import choose, qualities
+    bundle = tmp_path / "app.js"
+    bundle.write_text("console.log('new')")
+    (tmp_path / "app.js.gz").write_bytes(b"old gzip")
+    (tmp_path / "app.js.br").write_bytes(b"new br")
+    os.utime(tmp_path / "app.js.gz", (1, 1))  # written by an older build
+    assert choose(bundle, "gzip").encoding is None
+    assert choose(bundle, "gzip, br").path == tmp_path / "app.js.br"
+    assert choose(bundle, "br;q=0, *").encoding is None  # the gzip copy is stale, and br is refused
+    assert choose(bundle, "*").encoding == "br"
+    assert qualities("gzip;q=0.5, br;q=0 , zstd;q=x") == {"gzip": 0.5, "br": 0.0, "zstd": 0.0}

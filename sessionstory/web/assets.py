@@ -7,6 +7,8 @@ a second opening of a session reads the player from the browser's cache (and V8'
 beside it) without a request. Anything else under /static (a stale `v` from a tab opened before
 an upgrade, a URL without one) is still served, with `no-cache`: the browser asks again each
 time, and an unchanged file is a 304 on its ETag. The HTML naming the URLs is not cached that way.
+
+A bundle goes compressed when the browser takes it (web/encoding.py): the same URL, one ETag per encoding.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from litestar.response.base import ASGIResponse
 from litestar.response.file import ASGIFileResponse, create_etag_for_file
 from litestar.static_files import StaticFiles
 from litestar.types.file_types import FileInfo
+
+from sessionstory.web.encoding import choose, has_copies
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "no-cache"
@@ -92,16 +96,25 @@ class Assets:
         if not isinstance(info, dict):
             raise NotFoundException()  # handle() always passes the stat it made; anything else is no file of ours
         path = Path(file.file_path)
-        file.headers["etag"] = create_etag_for_file(path=path, modified_time=info["mtime"],
-                                                    file_size=info["size"])
-        file.headers["cache-control"] = self.cache_control(path.relative_to(self.root).as_posix(), path,
-                                                           request.query_params.get("v"), info)
+        cache_control = self.cache_control(path.relative_to(self.root).as_posix(), path,
+                                           request.query_params.get("v"), info)
+        chosen = choose(path, request.headers.get("accept-encoding", ""))
+        if chosen.encoding:
+            copy_info = await self._files.adapter.parse_stat_result(result=chosen.stat, path=chosen.path)
+            file = ASGIFileResponse(file_path=chosen.path, file_info=copy_info, filename=path.name,
+                                    content_disposition_type="inline", is_head_response=is_head,
+                                    headers={"content-encoding": chosen.encoding})
+        if chosen.encoding or has_copies(path):
+            file.headers["vary"] = "Accept-Encoding"
+        file.headers["etag"] = create_etag_for_file(path=chosen.path, modified_time=chosen.stat.st_mtime,
+                                                    file_size=chosen.stat.st_size)
+        file.headers["cache-control"] = cache_control
         return file
 
 
 def _revalidated(file: ASGIFileResponse) -> dict[str, str]:
     """A 304's headers: what the full answer would have said about caching, and no body's."""
-    return {name: file.headers[name] for name in ("etag", "cache-control")}
+    return {name: file.headers[name] for name in ("etag", "cache-control", "vary") if name in file.headers}
 
 
 def _fingerprint(path: Path, known: dict[Path, Fingerprint]) -> Fingerprint | None:

@@ -15,6 +15,7 @@ from sessionstory.handoff import HANDS
 from sessionstory.ingest import IngestError, NothingToStore, Prepared, prepare, stated_size
 from sessionstory.metrics import observed
 from sessionstory.privacy import public_config
+from sessionstory.web.encoding import choose
 from sessionstory.web.security import datadir
 
 DIST = Path(__file__).parent / "static" / "dist"
@@ -42,22 +43,25 @@ SDK_FILES = {
 @get(["/sdk.js", "/sdk.esm.js", "/sdk.esm.d.ts"], sync_to_thread=False, include_in_schema=False)
 def sdk_script(request: Request) -> Response[bytes]:  # type: ignore[type-arg]
     name = request.url.path.rsplit("/", 1)[-1]
-    path = DIST / name
     try:
-        stat = path.stat()
+        # Every visitor of every customer's page loads it: compressed, when the build made copies (it does).
+        chosen = choose(DIST / name, request.headers.get("accept-encoding", ""))
     except FileNotFoundError:
         raise NotFoundException("the SDK bundle is not built; run `make build`") from None
     headers = {
         # Customers' pages name this URL for good (CONTRACT.md), so it is never immutable: an upgrade reaches
         # them within five minutes, and after that a browser asks again and gets a 304 while it is unchanged.
         "Cache-Control": "public, max-age=300",
-        "ETag": create_etag_for_file(path=path, modified_time=stat.st_mtime, file_size=stat.st_size),
+        "ETag": create_etag_for_file(path=chosen.path, modified_time=chosen.stat.st_mtime,
+                                     file_size=chosen.stat.st_size),
         # Any site may load it (a module import cross-origin needs CORS too).
         "Access-Control-Allow-Origin": "*",
+        "Vary": "Accept-Encoding",
+        **({"Content-Encoding": chosen.encoding} if chosen.encoding else {}),
     }
     if request.headers.get("if-none-match") == headers["ETag"]:
         return Response(b"", status_code=304, headers=headers)
-    return Response(path.read_bytes(), media_type=SDK_FILES[name], headers=headers)
+    return Response(chosen.path.read_bytes(), media_type=SDK_FILES[name], headers=headers)
 
 
 CONFIG_MAX_AGE_S = 60  # how long a browser (or a cache) may keep a project's config
