@@ -345,13 +345,18 @@ def test_keys_and_buttons_play_seek_pick_speeds_and_link_to_the_moment(viewer: A
     viewer.keyboard.press("ArrowLeft")
     _at(viewer, stopped - 5_000)
 
-    # 1–5 pick the speeds of controls.ts (SPEEDS), which the speed select shows.
+    # Each key 1–8 picks the speed it names, which the speed select shows; 9 is no speed, and 0.5x is in the menu.
     speed = viewer.locator(".ss-speed")
     expect(speed).to_have_value("1")
-    for key, value in (("3", "2"), ("5", "8"), ("1", "0.5"), ("4", "4"), ("2", "1")):
+    for key, value in (("2", "2"), ("8", "8"), ("3", "3"), ("9", "3"), ("4", "4")):
         viewer.keyboard.press(key)
         expect(speed).to_have_value(value)
-    assert viewer.evaluate(f"document.querySelector('{PLAYER}').replayer.config.speed") == 1
+        assert viewer.evaluate(f"document.querySelector('{PLAYER}').replayer.config.speed") == int(speed.input_value())
+    speed.select_option("0.5")
+    assert viewer.evaluate(f"document.querySelector('{PLAYER}').replayer.config.speed") == 0.5
+    viewer.locator("body").click(position={"x": 5, "y": 5})  # the focus off the select, whose keys are its own
+    viewer.keyboard.press("1")
+    expect(speed).to_have_value("1")
 
     # ? shows the list of shortcuts, and again hides it.
     help_ = viewer.locator(".ss-help")

@@ -5,8 +5,8 @@ import { Popover } from "./popover";
 import { formatTime } from "./time";
 import type { Timeline } from "./timeline";
 
-/** Playback speeds; the keys 1–5 pick them in this order. */
-export const SPEEDS = [0.5, 1, 2, 4, 8];
+/** Playback speeds, 0.5x to 8x: each key 1–8 picks the speed it names (keyboard.ts). */
+export const SPEEDS = [0.5, 1, 2, 3, 4, 5, 6, 7, 8];
 
 export interface ControlActions {
   togglePlay(): void;
@@ -120,7 +120,7 @@ export class Controls {
     if (text !== this.shownTime) this.clock.textContent = this.shownTime = text;
   }
 
-  /** Shows a speed chosen elsewhere (the keys 1–5). */
+  /** Shows a speed chosen elsewhere (the keys 1–8). */
   setSpeed(speed: number): void {
     this.speed.value = String(speed);
   }
@@ -224,7 +224,7 @@ function skipToggle(on: boolean, actions: ControlActions): HTMLElement {
 function speedSelect(speed: number, actions: ControlActions): HTMLSelectElement {
   const select = h(
     "select",
-    { class: "ss-speed", "aria-label": "Playback speed", title: "Playback speed (keys 1–5)" },
+    { class: "ss-speed", "aria-label": "Playback speed", title: "Playback speed (keys 1–8)" },
     SPEEDS.map((s) => h("option", { value: String(s) }, [`${s}x`])),
   );
   select.value = String(speed);
@@ -236,7 +236,7 @@ function shortcutList(): Node[] {
   const keys: [string[], string][] = [
     [["Space"], "Play / pause"],
     [["←", "→"], "Back / forward 5 seconds"],
-    [SPEEDS.map((_, i) => String(i + 1)), `Speed ${SPEEDS.map((s) => `${s}x`).join(", ")}`],
+    [["1–8"], "Speed 1x to 8x, as the key says (0.5x from the menu)"],
     [["F"], "Full screen on / off"],
     [["?"], "This list"],
   ];

@@ -1,13 +1,13 @@
 // Keyboard shortcuts, as in video players: space plays/pauses, left/right arrows seek 5 s,
-// 1–5 pick a speed (SPEEDS in order), f toggles full screen, ? shows the list.
+// a digit picks the speed it names (2: 2x), f toggles full screen, ? shows the list.
 
 const SEEK_STEP_MS = 5000;
 
 export interface KeyActions {
   togglePlay(): void;
   seekBy(deltaMs: number): void;
-  /** 0-based index into SPEEDS. */
-  pickSpeed(index: number): void;
+  /** One of the player's speeds. */
+  pickSpeed(speed: number): void;
   toggleFullscreen(): void;
   toggleHelp(): void;
 }
@@ -25,7 +25,12 @@ function isOurs(root: HTMLElement, target: Element): boolean {
 }
 
 /** Starts listening; returns a function that stops. */
-export function bindKeys(root: HTMLElement, seekBar: HTMLInputElement, actions: KeyActions, speeds: number): () => void {
+export function bindKeys(
+  root: HTMLElement,
+  seekBar: HTMLInputElement,
+  actions: KeyActions,
+  speeds: readonly number[],
+): () => void {
   const onKey = (event: KeyboardEvent): void => {
     const target = event.target instanceof Element ? event.target : document.body;
     if (event.defaultPrevented || event.altKey || event.ctrlKey || event.metaKey) return;
@@ -39,9 +44,9 @@ export function bindKeys(root: HTMLElement, seekBar: HTMLInputElement, actions: 
     } else if (event.key === "ArrowLeft" || event.key === "ArrowRight") {
       event.preventDefault();
       actions.seekBy(event.key === "ArrowLeft" ? -SEEK_STEP_MS : SEEK_STEP_MS);
-    } else if (digit >= 1 && digit <= speeds) {
+    } else if (speeds.includes(digit)) {
       event.preventDefault();
-      actions.pickSpeed(digit - 1);
+      actions.pickSpeed(digit);
     } else if (event.key === "f" || event.key === "F") {
       event.preventDefault();
       actions.toggleFullscreen();

@@ -392,11 +392,11 @@ export class Player {
       {
         togglePlay: () => this.togglePlay(),
         seekBy: (d) => this.seekBy(d),
-        pickSpeed: (i) => this.setSpeed(SPEEDS[i]),
+        pickSpeed: (speed) => this.setSpeed(speed),
         toggleFullscreen: () => toggleFullscreen(this.root),
         toggleHelp: () => this.controls.toggleHelp(),
       },
-      SPEEDS.length,
+      SPEEDS,
     );
     watchFullscreen(this.root, (on) => {
       this.controls.setFullscreen(on);
