@@ -28,7 +28,10 @@ def test_a_viewer_follows_a_visitor_across_pages_as_it_happens(browser: Any, ser
     visitor_context, visitor, session_id = _visitor(browser, sites)
     viewer_context, viewer = signed_in_page(browser, server)
     try:
-        viewer.goto(f"{server.url}/sessions/{session_id}?live=1")
+        # The stream comes compressed (web/compression.py), each event readable on arrival, as the changes show.
+        with viewer.expect_response(lambda r: r.url.endswith(f"/sessions/{session_id}/live")) as streamed:
+            viewer.goto(f"{server.url}/sessions/{session_id}?live=1")
+        assert streamed.value.headers.get("content-encoding") == "zstd"
         viewer.wait_for_selector('[data-testid="player"][data-ready="true"]', timeout=30_000)
         frame = viewer.frame_locator('[data-testid="player"] iframe')
         assert frame.locator("button[data-name=assam]").count() == 1, "the page as it is now"
