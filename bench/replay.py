@@ -1,6 +1,7 @@
 """Replay start: time to the first frame of a long session, beside fetching its events as a static file.
 
-    python -m bench.replay [--minutes 60] [--memory-minutes 120] [--checkout-minutes 5] [--hover] [--openings-only]
+    python -m bench.replay [--minutes 60] [--memory-minutes 120] [--checkout-minutes 5] [--hover] [--throttle MBIT]
+                           [--openings-only]
 
 A real page (Python's documentation, recorded by the real SDK in Chromium) is stretched
 into a long session by a seeded generator: mouse moves, scrolls, text changes, a new
@@ -31,11 +32,16 @@ from its cache), beside the same opening in a fresh browser that comes from the 
 with how many of /static's answers came over the network. And the player's JS heap for a 2-hour session,
 beside the size of its events (`--memory-minutes 0` leaves it out). The load average is printed: figures from a busy
 machine are not comparable with an idle one's.
+
+`--throttle MBIT`: the viewer on a network, not the loopback: Chromium throttles every request of the bench's
+pages to MBIT Mbit/s with 40 ms of latency (as DevTools does), and the static file goes gzipped, as a static
+server would send it, while the player's answers go as the server compresses them (web/compression.py).
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import os
 import random
@@ -52,6 +58,8 @@ from tests.e2e.sites import Sites
 from tests.server import Server
 
 STATIC = DIST.parent / "bench-events.json"  # under /static/, served by the server itself
+STATIC_GZ = STATIC.with_name(STATIC.name + ".gz")  # its copy for a throttled network (--throttle)
+THROTTLE_LATENCY_MS = 40
 BATCH_S = 10
 REPS = 9
 WARM_UPS = 2
@@ -195,6 +203,23 @@ READ_STEPS = """() => {
 }"""
 
 
+# The viewer's network (--throttle): Chromium's throttling of every request of the bench's pages, as DevTools' is.
+NETWORK: dict[str, Any] = {}
+_THROTTLED: list[Any] = []  # their DevTools sessions: the throttling lasts as long as its session
+
+
+def viewer(browser: Any, server: Server) -> tuple[Any, Any]:
+    """A signed-in page that keeps its first frame's clock (READY_CLOCK), on NETWORK if one is set."""
+    context, page = signed_in_page(browser, server)
+    page.add_init_script(READY_CLOCK)
+    if NETWORK:
+        cdp = context.new_cdp_session(page)
+        cdp.send("Network.enable")
+        cdp.send("Network.emulateNetworkConditions", NETWORK)
+        _THROTTLED.append(cdp)
+    return context, page
+
+
 def first_frame(page: Any) -> None:
     """Waits for the player's data-ready="true" (READY_CLOCK's promise) without running any script in the page."""
     cdp = page.context.new_cdp_session(page)
@@ -244,8 +269,7 @@ def second_opening(browser: Any, server: Server, project_id: str, before: str, s
     runs: dict[str, list[dict[str, float]]] = {"first": [], "second": []}
     for _ in range(REPS):
         for kind in ("first", "second"):
-            context, page = signed_in_page(browser, server)
-            page.add_init_script(READY_CLOCK)
+            context, page = viewer(browser, server)
             if kind == "second":
                 time_player(page, server, before, 0, via=listing)
             runs[kind].append(time_player(page, server, session_id, 0, via=listing))
@@ -287,6 +311,8 @@ def measure(page: Any, server: Server, token: str, key: str, session_id: str, ev
     ingest(server, key, session_id, events)
     stored = _get(server, f"/api/v1/sessions/{session_id}/events", token)
     STATIC.write_text(json.dumps(stored))
+    if NETWORK:  # as a static server would send it over a network (the server sends the copy: web/encoding.py)
+        STATIC_GZ.write_bytes(gzip.compress(STATIC.read_bytes(), compresslevel=6))
     # Untimed: the browser's first openings are cold (V8 compiles player.js, and keeps its code cache only from
     # its second load on), 350-380 ms against about 240 once warm. The timed openings compare the warm player with
     # the file; a cold one is told apart below (second_opening's fresh browser).
@@ -326,9 +352,17 @@ def main(argv: list[str] | None = None) -> int:
                         help="a full snapshot this often between page loads, as the SDK takes them (0: none)")
     parser.add_argument("--hover", action="store_true",
                         help="the mouse over a link of the page, not over the document: openings after its first move show it hovered")
+    parser.add_argument("--throttle", type=float, default=0, metavar="MBIT",
+                        help="the viewer's network: this many Mbit/s down, with 40 ms of latency, and the static file "
+                             "sent gzipped as a static server would (0, the default: loopback, the file as it is)")
     parser.add_argument("--openings-only", action="store_true",
                         help="only the first and second openings from the list (no static file, no other position)")
     args = parser.parse_args(argv)
+    if args.throttle < 0:
+        parser.error("--throttle takes 0 or more Mbit/s")
+    if args.throttle:
+        NETWORK.update(offline=False, latency=THROTTLE_LATENCY_MS, downloadThroughput=args.throttle * 1e6 / 8,
+                       uploadThroughput=args.throttle * 1e6 / 8)
     executable = find_chromium()
     if executable is None:
         raise SystemExit("no Chromium found: install Debian's chromium or set SESSIONSTORY_CHROMIUM")
@@ -345,8 +379,7 @@ def main(argv: list[str] | None = None) -> int:
             sites = Sites(server.url, key)
             opening = record_page(browser, server, sites, token)
             sites.close()
-            _, page = signed_in_page(browser, server)
-            page.add_init_script(READY_CLOCK)
+            _, page = viewer(browser, server)
             for name, busy in (("steady", False), ("busy", True)):
                 session = long_session(opening, args.minutes, busy=busy, checkout_ms=int(args.checkout_minutes * 60_000),
                                        hover=args.hover)
@@ -362,11 +395,14 @@ def main(argv: list[str] | None = None) -> int:
                 size_2h = len(json.dumps(_get(server, "/api/v1/sessions/bench-2h/events", token)))
         finally:
             STATIC.unlink(missing_ok=True)
+            STATIC_GZ.unlink(missing_ok=True)
             browser.close()
             server.stop()
+    network = f"a {args.throttle:g} Mbit/s network with {THROTTLE_LATENCY_MS} ms of latency" if args.throttle else "loopback"
     print(f"Replay start: {args.minutes}-minute sessions over a recorded documentation page "
-          f"(Chromium, loopback, median of {REPS}; a full snapshot every {args.checkout_minutes:g} min between page loads"
-          f"{'; the mouse over a link' if args.hover else ''}); "
+          f"(Chromium, {network}, median of {REPS}; a full snapshot every {args.checkout_minutes:g} min between page loads"
+          f"{'; the mouse over a link' if args.hover else ''}"
+          f"{'; the static file gzipped' if args.throttle else ''}); "
           "first frame = navigation start to data-ready")
     for name, r in results.items():
         firsts = ", ".join(f"at {minute(at)} {steps['ready']:.0f} ms ({steps['ready'] / r['static']:.2f}x)"
