@@ -89,6 +89,16 @@ def part(coder: Coder, body: bytes) -> bytes:
     return coder.part(body)
 
 
+def _worth_it(headers: list[tuple[bytes, bytes]], streamed: bool, first_part: int) -> bool:
+    """A stream of events, or a whole answer of a type that compresses and of at least MIN_BYTES; never an
+    answer encoded already."""
+    found = {name.lower(): value for name, value in headers if name.lower() in (b"content-type", b"content-encoding")}
+    if b"content-encoding" in found:
+        return False
+    kind = found.get(b"content-type", b"")
+    return kind.startswith(STREAMED) if streamed else kind.startswith(COMPRESSIBLE) and first_part >= MIN_BYTES
+
+
 class Compression:
     """ASGI middleware around the whole app (app.py)."""
 
@@ -130,11 +140,8 @@ class _Answer:
 
     async def _first(self, start: HTTPResponseStartEvent, message: HTTPResponseBodyEvent) -> None:
         headers = list(start.get("headers", []))
-        found = {name.lower(): value for name, value in headers if name.lower() in (b"content-type", b"content-encoding")}
-        kind = found.get(b"content-type", b"")
         streamed = message.get("more_body", False)
-        if b"content-encoding" in found or not kind.startswith(STREAMED if streamed else COMPRESSIBLE) or (
-                not streamed and len(message.get("body", b"")) < MIN_BYTES):
+        if not _worth_it(headers, streamed, len(message.get("body", b""))):
             await self._send(start)
             await self._send(message)
             return
