@@ -24,7 +24,7 @@ from litestar.file_system import BaseLocalFileSystem
 from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath
 from litestar.response.base import ASGIResponse
-from litestar.response.file import ASGIFileResponse, create_etag_for_file
+from litestar.response.file import ASGIFileResponse
 from litestar.static_files import StaticFiles
 from litestar.types.file_types import FileInfo
 
@@ -106,8 +106,7 @@ class Assets:
                                     headers={"content-encoding": chosen.encoding})
         if chosen.encoding or has_copies(path):
             file.headers["vary"] = "Accept-Encoding"
-        file.headers["etag"] = create_etag_for_file(path=chosen.path, modified_time=chosen.stat.st_mtime,
-                                                    file_size=chosen.stat.st_size)
+        file.headers["etag"] = chosen.etag
         file.headers["cache-control"] = cache_control
         return file
 

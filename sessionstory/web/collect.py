@@ -8,7 +8,6 @@ import msgspec
 from litestar import Request, Response, asgi, get
 from litestar.exceptions import ClientException, MethodNotAllowedException, NotFoundException
 from litestar.params import FromQuery
-from litestar.response.file import create_etag_for_file
 from litestar.types import HTTPResponseBodyEvent, HTTPResponseStartEvent, HTTPScope, Receive, Send
 
 from sessionstory.handoff import HANDS
@@ -52,8 +51,7 @@ def sdk_script(request: Request) -> Response[bytes]:  # type: ignore[type-arg]
         # Customers' pages name this URL for good (CONTRACT.md), so it is never immutable: an upgrade reaches
         # them within five minutes, and after that a browser asks again and gets a 304 while it is unchanged.
         "Cache-Control": "public, max-age=300",
-        "ETag": create_etag_for_file(path=chosen.path, modified_time=chosen.stat.st_mtime,
-                                     file_size=chosen.stat.st_size),
+        "ETag": chosen.etag,
         # Any site may load it (a module import cross-origin needs CORS too).
         "Access-Control-Allow-Origin": "*",
         "Vary": "Accept-Encoding",

@@ -13,6 +13,8 @@ import os
 from pathlib import Path
 from typing import NamedTuple
 
+from litestar.response.file import create_etag_for_file
+
 # Smallest first: the build compresses brotli at its best, which beats gzip's best on our bundles.
 COPIES = (("br", ".br"), ("gzip", ".gz"))
 
@@ -21,6 +23,11 @@ class Choice(NamedTuple):
     path: Path  # the file to send: the original, or one of its compressed copies
     encoding: str | None  # its Content-Encoding (None: the original)
     stat: os.stat_result
+
+    @property
+    def etag(self) -> str:
+        """The ETag of these bytes: each encoding of a file has its own."""
+        return create_etag_for_file(path=self.path, modified_time=self.stat.st_mtime, file_size=self.stat.st_size)
 
 
 def qualities(accept_encoding: str) -> dict[str, float]:
