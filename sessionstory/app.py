@@ -97,7 +97,7 @@ def create_app(settings: Settings, dd: DataDir | None = None) -> Litestar:
         # Requests naming another host are refused (400): DNS rebinding cannot reach the dashboard.
         allowed_hosts=AllowedHostsConfig(allowed_hosts=list(settings.allowed_hosts)) if settings.allowed_hosts else None,
         request_max_body_size=settings.limits.max_body_bytes,
-        openapi_config=openapi_config(),
+        openapi_config=openapi_config(assets.url),
         debug=False,
     )
     # Around litestar's router and exception handler, not inside a route: unknown paths, refused

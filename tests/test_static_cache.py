@@ -51,7 +51,8 @@ def test_every_page_names_its_bundles_by_their_content(client: TestClient, admin
     shared = _share(client, "cache-1", auth)
     sign_in(client)
     named: set[str] = set()
-    for path in ("/login", "/sessions/cache-1", "/overview", f"/heatmaps?project={project.id}", urlsplit(shared["url"]).path):
+    for path in ("/login", "/sessions/cache-1", "/overview", f"/heatmaps?project={project.id}", urlsplit(shared["url"]).path,
+                 "/schema"):
         urls = _static_urls(client.get(path))
         assert urls, path
         for url in urls:
@@ -60,7 +61,8 @@ def test_every_page_names_its_bundles_by_their_content(client: TestClient, admin
             named.add(urlsplit(url).path)
     # The player, its stylesheet, htmx and the dashboard's own bundles are all among them.
     assert {"/static/dist/player.js", "/static/dist/player.css", "/static/dist/htmx.min.js", "/static/app.js",
-            "/static/dist/charts.js", "/static/dist/heatmap.js"} <= named
+            "/static/dist/charts.js", "/static/dist/heatmap.js", "/static/dist/swagger/swagger-ui-bundle.js",
+            "/static/schema.js"} <= named
 
 
 def test_content_named_urls_are_kept_for_a_year(client: TestClient, admin: Any, project: Any) -> None:  # type: ignore[type-arg]

@@ -7,7 +7,7 @@ dashboard's CSP like every other page.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from html import escape
 from importlib.metadata import version
 from typing import Any
@@ -24,25 +24,33 @@ API_PATHS = ("/api/", "/healthz", "/readyz", "/metrics")
 
 
 class LocalSwagger(OpenAPIRenderPlugin):
+    """Swagger UI's files named by their content (`asset`: web/assets.py), so a browser keeps them."""
+
+    def __init__(self, asset: Callable[[str], str], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.asset = asset
+
     def render(self, request: Request, openapi_schema: dict[str, Any]) -> bytes:  # type: ignore[type-arg]
         nonce = escape(csp_nonce(request))
+        css, bundle, start = (escape(self.asset(name)) for name in
+                              ("dist/swagger/swagger-ui.css", "dist/swagger/swagger-ui-bundle.js", "schema.js"))
         return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>SessionStory API</title>
-<link rel="stylesheet" href="/static/dist/swagger/swagger-ui.css"></head>
+<link rel="stylesheet" href="{css}"></head>
 <body><div id="swagger-ui" data-url="/schema/openapi.json"></div>
-<script nonce="{nonce}" src="/static/dist/swagger/swagger-ui-bundle.js"></script>
-<script nonce="{nonce}" src="/static/schema.js"></script>
+<script nonce="{nonce}" src="{bundle}"></script>
+<script nonce="{nonce}" src="{start}"></script>
 </body></html>""".encode()
 
 
-def openapi_config() -> OpenAPIConfig:
+def openapi_config(asset: Callable[[str], str]) -> OpenAPIConfig:
     return OpenAPIConfig(
         title="SessionStory API",
         version=version("sessionstory"),
         description="Sessions, their events and facts, search and insights. Authenticate with "
                     "`Authorization: Bearer TOKEN` (`sessionstory token create`). docs/api.md has the details.",
         path="/schema",
-        render_plugins=[LocalSwagger(path="/")],
+        render_plugins=[LocalSwagger(asset, path="/")],
     )
 
 
