@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from tests.e2e.conftest import RECORD_VIEWPORT, signed_in_page, wait_for_sdk
 from tests.e2e.sites import Sites
@@ -63,6 +64,29 @@ def test_the_live_now_list_shows_a_visitor_and_links_to_live_mode(browser: Any, 
         link.wait_for(timeout=15_000)
         link.click()
         viewer.wait_for_selector('[data-testid="player"][data-ready="true"]', timeout=30_000)
+    finally:
+        viewer_context.close()
+        visitor_context.close()
+
+
+def test_a_browser_that_takes_only_gzip_gets_gzip_everywhere(browser: Any, server: Server, sites: Sites) -> None:
+    """As a browser on plain HTTP to another host does (Chromium takes zstd and brotli only on localhost and
+    over HTTPS): the pages, the bundles, the events and the live stream in gzip, the stream still read as it comes."""
+    visitor_context, visitor, session_id = _visitor(browser, sites)
+    viewer_context, viewer = signed_in_page(browser, server)
+    try:
+        viewer_context.set_extra_http_headers({"Accept-Encoding": "gzip"})
+        coding: dict[str, str | None] = {}
+        viewer.on("response", lambda r: coding.setdefault(urlsplit(r.url).path, r.headers.get("content-encoding")))
+        viewer.goto(f"{server.url}/sessions/{session_id}?live=1")
+        viewer.wait_for_selector('[data-testid="player"][data-ready="true"]', timeout=30_000)
+        _change(visitor, 7)
+        viewer.frame_locator('[data-testid="player"] iframe').locator("#live-7").wait_for(timeout=10_000)
+        viewer.goto(f"{server.url}/sessions/{session_id}")
+        viewer.wait_for_selector('[data-testid="player"][data-ready="true"]', timeout=30_000)
+        for path in (f"/sessions/{session_id}", "/static/dist/player.js", f"/api/v1/sessions/{session_id}/live",
+                     f"/api/v1/sessions/{session_id}/events"):
+            assert coding.get(path) == "gzip", (path, coding.get(path))
     finally:
         viewer_context.close()
         visitor_context.close()
