@@ -27,7 +27,7 @@ import zstandard
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, HTTPResponseBodyEvent, HTTPResponseStartEvent, Message, Receive, Scope, Send
 
-from sessionstory.web.encoding import qualities
+from sessionstory.web.encoding import qualities, takes
 
 MIN_BYTES = 1024  # below this, the headers outweigh what compression saves
 THREAD_BYTES = 256 * 1024  # above this, compressed off the event loop
@@ -76,7 +76,7 @@ def pick(accept_encoding: str) -> tuple[str, Callable[[], Coder]] | None:
     """The coding to answer in: the first of CODERS the browser takes."""
     weights = qualities(accept_encoding)
     for name, coder in CODERS:
-        if weights.get(name, weights.get("*", 0.0)) > 0:
+        if takes(weights, name):
             return name, coder
     return None
 

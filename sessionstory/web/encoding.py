@@ -43,12 +43,17 @@ def qualities(accept_encoding: str) -> dict[str, float]:
     return weights
 
 
+def takes(weights: dict[str, float], coding: str) -> bool:
+    """Whether a browser with these `qualities` takes `coding` (named, or by `*`)."""
+    return weights.get(coding, weights.get("*", 0.0)) > 0
+
+
 def choose(path: Path, accept_encoding: str) -> Choice:
     """The smallest form of `path` the browser accepts. Raises FileNotFoundError if `path` is not there."""
     original = os.stat(path)
     weights = qualities(accept_encoding)
     for encoding, suffix in COPIES:
-        if weights.get(encoding, weights.get("*", 0.0)) <= 0:
+        if not takes(weights, encoding):
             continue
         copy = path.with_name(path.name + suffix)
         try:
