@@ -25,7 +25,7 @@ T0 = 1_700_000_000_000
 DECODE = {"zstd": lambda body: zstandard.ZstdDecompressor().decompressobj().decompress(body), "gzip": gzip.decompress}
 
 
-def _raw(client: TestClient, url: str, accept: str, **headers: str) -> tuple[Any, bytes]:  # type: ignore[type-arg]
+def as_sent(client: TestClient, url: str, accept: str, **headers: str) -> tuple[Any, bytes]:  # type: ignore[type-arg]
     """The answer as it was sent (httpx would undo its Content-Encoding)."""
     with client.stream("GET", url, headers={"Accept-Encoding": accept, **headers}) as r:
         return r, b"".join(r.iter_raw())
@@ -46,7 +46,7 @@ def test_a_sessions_events_go_in_the_best_coding_the_browser_takes(client: TestC
                                                                    encoding: str | None) -> None:
     _session(client, project.public_key, "squeezed")
     plain = client.get("/api/v1/sessions/squeezed/events?at=0", headers={**auth, "Accept-Encoding": "identity"})
-    r, body = _raw(client, "/api/v1/sessions/squeezed/events?at=0", accept, **auth)
+    r, body = as_sent(client, "/api/v1/sessions/squeezed/events?at=0", accept, **auth)
     assert r.status_code == 200 and r.headers.get("content-encoding") == encoding
     assert int(r.headers["content-length"]) == len(body)
     # Where the page lies among the batches is still said, and the events are the same, byte for byte.
@@ -61,11 +61,11 @@ def test_the_dashboards_pages_go_compressed(client: TestClient, project: Any) ->
     _session(client, project.public_key, "page")
     sign_in(client)
     for url in ("/", "/sessions/page", "/sessions/page/neighbours"):
-        r, body = _raw(client, url, "gzip, zstd")
+        r, body = as_sent(client, url, "gzip, zstd")
         assert r.status_code == 200 and r.headers["content-encoding"] == "zstd", url
         assert b"<" in DECODE["zstd"](body), url
     # What the build compressed goes as it is, not compressed twice.
-    r, body = _raw(client, "/sdk.js", "gzip, zstd")
+    r, body = as_sent(client, "/sdk.js", "gzip, zstd")
     assert r.headers["content-encoding"] == "gzip" and gzip.decompress(body).startswith(b"(()=>")
 
 
@@ -123,12 +123,12 @@ def small_app() -> Any:
 
 def test_only_whole_answers_of_a_compressible_type_are_compressed(small_app: TestClient) -> None:  # type: ignore[type-arg]
     assert len(json.dumps(BIG)) > compression.THREAD_BYTES
-    r, body = _raw(small_app, "/big", "zstd")
+    r, body = as_sent(small_app, "/big", "zstd")
     assert r.headers["content-encoding"] == "zstd" and json.loads(DECODE["zstd"](body)) == BIG
-    r, body = _raw(small_app, "/small", "zstd")
+    r, body = as_sent(small_app, "/small", "zstd")
     assert "content-encoding" not in r.headers and json.loads(body) == {"n": 1}
     # Another stream goes as it comes.
-    r, body = _raw(small_app, "/file", "zstd, gzip")
+    r, body = as_sent(small_app, "/file", "zstd, gzip")
     assert "content-encoding" not in r.headers and body.count(b"data: ") == 3
 
 
@@ -146,7 +146,7 @@ def test_an_event_stream_is_compressed_part_by_part(small_app: TestClient, accep
                 assert read[-1].endswith(b"\n\n"), "a part holds whole events only once flushed"
     assert b"".join(read).count(b"data: ") == 3
     assert len(b"".join(read)) > 3 * 2000
-    r, body = _raw(small_app, "/encoded", "zstd, gzip")
+    r, body = as_sent(small_app, "/encoded", "zstd, gzip")
     assert r.headers["content-encoding"] == "gzip" and gzip.decompress(body) == b"x" * 5000
-    r, body = _raw(small_app, "/image", "zstd, gzip")
+    r, body = as_sent(small_app, "/image", "zstd, gzip")
     assert "content-encoding" not in r.headers and r.headers["vary"] == "Origin" and body.startswith(b"\x89PNG")

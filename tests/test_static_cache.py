@@ -18,6 +18,7 @@ from sessionstory.web.assets import IMMUTABLE, Assets
 from sessionstory.web.collect import DIST
 from tests.conftest import batch, meta_event
 from tests.test_collab import _share
+from tests.test_compression import as_sent
 from tests.events import page, snapshot
 from tests.test_dashboard import sign_in
 
@@ -139,13 +140,6 @@ def test_a_rebuilt_file_gets_a_new_url_and_its_old_one_is_no_longer_immutable(tm
     assert Assets(tmp_path).url("dist/not-built.js") == "/static/dist/not-built.js"
 
 
-def _raw(client: TestClient, url: str, accept: str, etag: str | None = None) -> tuple[Any, bytes]:  # type: ignore[type-arg]
-    """The answer as sent (httpx would undo its Content-Encoding)."""
-    headers = {"Accept-Encoding": accept, **({"If-None-Match": etag} if etag else {})}
-    with client.stream("GET", url, headers=headers) as r:
-        return r, b"".join(r.iter_raw())
-
-
 def test_bundles_and_the_sdk_go_compressed_to_browsers_that_take_it(client: TestClient) -> None:  # type: ignore[type-arg]
     """The build's brotli and gzip copies are what a browser gets, by its Accept-Encoding; the same URL, one
     ETag per encoding, and `Vary` so that no cache hands one encoding to a browser that asked for another."""
@@ -155,12 +149,12 @@ def test_bundles_and_the_sdk_go_compressed_to_browsers_that_take_it(client: Test
         for accept, encoding, sent in (("br, gzip, deflate", "br", file.with_name(file.name + ".br")),
                                        ("gzip, deflate", "gzip", file.with_name(file.name + ".gz")),
                                        ("gzip;q=0, identity", None, file), ("", None, file)):
-            r, body = _raw(client, url, accept)
+            r, body = as_sent(client, url, accept)
             assert r.status_code == 200, (url, accept)
             assert r.headers.get("content-encoding") == encoding, (url, accept)
             assert r.headers["vary"] == "Accept-Encoding", url
             assert body == sent.read_bytes(), (url, accept)
-            again, empty = _raw(client, url, accept, r.headers["etag"])
+            again, empty = as_sent(client, url, accept, **{"If-None-Match": r.headers["etag"]})
             assert again.status_code == 304 and empty == b"", (url, accept)
             etags.add(r.headers["etag"])
         assert len(etags) == 3, url  # br, gzip and the file itself

@@ -3,7 +3,7 @@
 The build writes a brotli and a gzip copy beside each text bundle (`player.js.br`, `player.js.gz`:
 scripts/build.mjs), so the SDK that every visitor of a customer's site loads, and the player, travel
 at a third to a fifth of their size without the server compressing anything at run time. A browser
-says what it takes in Accept-Encoding (brotli only over HTTPS, in most), and gets the smallest of
+says what it takes in Accept-Encoding (brotli, in most, only over HTTPS and on localhost), and gets the smallest of
 those; a copy older than its file (a file rebuilt without its copies) is never sent.
 """
 
